@@ -1,0 +1,62 @@
+package keyfile
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLoadOrCreate_CreatesOnceAndReuses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sealing.key")
+	first, err := LoadOrCreate(path, 32, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.Mode().Perm(); got != 0o600 {
+		t.Errorf("mode = %v, want 0600", got)
+	}
+	again, err := LoadOrCreate(path, 32, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(first, again) {
+		t.Error("second LoadOrCreate returned a different key")
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Errorf("directory holds %d entries, want only the key (temp file left behind?)", len(entries))
+	}
+}
+
+func TestLoadOrCreate_Rejects(t *testing.T) {
+	cases := []struct {
+		name    string
+		content []byte
+		mode    os.FileMode
+		want    string
+	}{
+		{"WrongSize", []byte("short"), 0o600, "holds 5 bytes, want 32"},
+		{"WorldReadable", bytes.Repeat([]byte{1}, 32), 0o644, "must not be readable"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "k")
+			if err := os.WriteFile(path, tc.content, tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(path, tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadOrCreate(path, 32, nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("LoadOrCreate = %v, want error containing %q", err, tc.want)
+			}
+		})
+	}
+}
