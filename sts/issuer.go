@@ -1,0 +1,285 @@
+package sts
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Errors returned by [Issuer.Open]. Each is wrapped with detail; test with errors.Is.
+var (
+	// ErrMalformed: the token is not one imdsemu could have produced.
+	ErrMalformed = errors.New("sts: malformed session token")
+	// ErrForeignKey: the token was sealed by an imdsemu with a different key.
+	ErrForeignKey = errors.New("sts: session token sealed with another key")
+	// ErrTampered: the token's authentication tag does not verify.
+	ErrTampered = errors.New("sts: session token failed authentication")
+	// ErrExpired: the session's expiry has passed. Open returns the session too.
+	ErrExpired = errors.New("sts: session token expired")
+)
+
+// KeySize is the length of the sealing key in bytes (AES-256).
+const KeySize = 32
+
+const tokenVersion = 1
+
+// Session is everything a session token carries. It is sealed whole into the
+// token, so it must stay small.
+type Session struct {
+	AccessKeyID string `json:"k"`
+	// SecretAccessKey lets a verifier recompute the request signature without
+	// a database. It never leaves the process except inside a sealed token.
+	SecretAccessKey string `json:"s"`
+	AccountID       string `json:"a"`
+	// PrincipalARN is the caller's identity, e.g.
+	// arn:aws:sts::123456789012:assumed-role/web/i-0123456789abcdef0.
+	PrincipalARN string `json:"p"`
+	// PrincipalID is the unique id AWS reports as UserId, e.g. AROA…:session.
+	PrincipalID    string    `json:"u,omitempty"`
+	RoleARN        string    `json:"r,omitempty"`
+	RoleID         string    `json:"ri,omitempty"`
+	SessionName    string    `json:"n,omitempty"`
+	IssuedAt       time.Time `json:"i"`
+	Expires        time.Time `json:"e"`
+	Action         Action    `json:"act"`
+	Chained        bool      `json:"c,omitempty"`
+	PolicyDigest   string    `json:"pd,omitempty"`
+	SourceIdentity string    `json:"si,omitempty"`
+}
+
+// LogValue keeps the secret out of logs.
+func (s Session) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("access_key_id", s.AccessKeyID),
+		slog.String("principal", s.PrincipalARN),
+		slog.String("action", string(s.Action)),
+		slog.Time("issued", s.IssuedAt),
+		slog.Time("expires", s.Expires),
+	)
+}
+
+// Credentials are temporary credentials as handed to a client.
+type Credentials struct {
+	AccessKeyID     string
+	SecretAccessKey string
+	SessionToken    string
+	Expires         time.Time
+	Session         Session
+}
+
+// LogValue keeps the secret and token out of logs.
+func (c Credentials) LogValue() slog.Value { return c.Session.LogValue() }
+
+// Request asks the Issuer for a session.
+type Request struct {
+	Action    Action
+	AccountID string
+	// PrincipalARN and PrincipalID name the session's identity. For role
+	// sessions leave them empty: they are derived from RoleARN, RoleID and
+	// SessionName as AWS does.
+	PrincipalARN, PrincipalID string
+	RoleARN, RoleID           string
+	SessionName               string
+	// Duration is the requested lifetime; zero means the table's default.
+	Duration time.Duration
+	// RoleMaxSessionDuration is the role's MaxSessionDuration (zero: 1 h).
+	RoleMaxSessionDuration time.Duration
+	Chained, Root          bool
+	SessionPolicy          string
+	SourceIdentity         string
+}
+
+// IssuerOptions configure an Issuer.
+type IssuerOptions struct {
+	// Key is the KeySize-byte sealing key. Required.
+	Key []byte
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Rand supplies key ids, secrets and nonces; nil means crypto/rand.
+	Rand io.Reader
+}
+
+// Issuer mints and opens session credentials.
+type Issuer struct {
+	aead  cipher.AEAD
+	keyID [4]byte
+	now   func() time.Time
+	rand  io.Reader
+}
+
+// NewIssuer returns an Issuer sealing with opts.Key.
+func NewIssuer(opts IssuerOptions) (*Issuer, error) {
+	if len(opts.Key) != KeySize {
+		return nil, fmt.Errorf("sts: sealing key is %d bytes, want %d", len(opts.Key), KeySize)
+	}
+	block, err := aes.NewCipher(opts.Key)
+	if err != nil {
+		return nil, fmt.Errorf("sts: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("sts: %w", err)
+	}
+	i := &Issuer{aead: aead, now: opts.Now, rand: opts.Rand}
+	sum := sha256.Sum256(append([]byte("imdsemu key id\x00"), opts.Key...))
+	copy(i.keyID[:], sum[:])
+	if i.now == nil {
+		i.now = time.Now
+	}
+	if i.rand == nil {
+		i.rand = rand.Reader
+	}
+	return i, nil
+}
+
+// Issue mints credentials for r. A lifetime outside the duration table is a
+// *DurationError.
+func (i *Issuer) Issue(ctx context.Context, r Request) (Credentials, error) {
+	if err := ctx.Err(); err != nil {
+		return Credentials{}, err
+	}
+	life, err := SessionDuration(DurationRequest{
+		Action: r.Action, Requested: r.Duration, RoleMax: r.RoleMaxSessionDuration,
+		Chained: r.Chained, Root: r.Root,
+	})
+	if err != nil {
+		return Credentials{}, err
+	}
+	akid, err := NewAccessKeyID("ASIA", i.rand)
+	if err != nil {
+		return Credentials{}, err
+	}
+	secret, err := NewSecretAccessKey(i.rand)
+	if err != nil {
+		return Credentials{}, err
+	}
+	// AWS reports times to the second; truncating here keeps the IMDS
+	// Expiration and the sealed expiry identical.
+	now := i.now().UTC().Truncate(time.Second)
+	s := Session{
+		AccessKeyID:     akid,
+		SecretAccessKey: secret,
+		AccountID:       r.AccountID,
+		PrincipalARN:    r.PrincipalARN,
+		PrincipalID:     r.PrincipalID,
+		RoleARN:         r.RoleARN,
+		RoleID:          r.RoleID,
+		SessionName:     r.SessionName,
+		IssuedAt:        now,
+		Expires:         now.Add(life),
+		Action:          r.Action,
+		Chained:         r.Chained,
+		SourceIdentity:  r.SourceIdentity,
+	}
+	if r.SessionPolicy != "" {
+		sum := sha256.Sum256([]byte(r.SessionPolicy))
+		s.PolicyDigest = base64.RawStdEncoding.EncodeToString(sum[:])
+	}
+	if s.PrincipalARN == "" && r.RoleARN != "" {
+		s.PrincipalARN, err = AssumedRoleARN(r.RoleARN, r.SessionName)
+		if err != nil {
+			return Credentials{}, err
+		}
+	}
+	if s.PrincipalID == "" && r.RoleID != "" {
+		s.PrincipalID = r.RoleID + ":" + r.SessionName
+	}
+	token, err := i.seal(s)
+	if err != nil {
+		return Credentials{}, err
+	}
+	return Credentials{AccessKeyID: akid, SecretAccessKey: secret, SessionToken: token, Expires: s.Expires, Session: s}, nil
+}
+
+// Open verifies and decrypts a session token. A token past its expiry returns
+// the session together with an error wrapping ErrExpired.
+func (i *Issuer) Open(token string) (Session, error) {
+	raw, err := base64.StdEncoding.Strict().DecodeString(token)
+	if err != nil {
+		return Session{}, fmt.Errorf("%w: not base64", ErrMalformed)
+	}
+	head := 1 + len(i.keyID) + i.aead.NonceSize()
+	if len(raw) < head+i.aead.Overhead() {
+		return Session{}, fmt.Errorf("%w: %d bytes is too short", ErrMalformed, len(raw))
+	}
+	if raw[0] != tokenVersion {
+		return Session{}, fmt.Errorf("%w: unknown version %d", ErrMalformed, raw[0])
+	}
+	if [4]byte(raw[1:5]) != i.keyID {
+		return Session{}, ErrForeignKey
+	}
+	nonce := raw[5:head]
+	plain, err := i.aead.Open(nil, nonce, raw[head:], raw[:5])
+	if err != nil {
+		return Session{}, ErrTampered
+	}
+	var s Session
+	if err := json.Unmarshal(plain, &s); err != nil {
+		// Authentic but undecodable means a bug in seal, not an attack.
+		return Session{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if !i.now().Before(s.Expires) {
+		return s, fmt.Errorf("%w at %s", ErrExpired, s.Expires.Format(time.RFC3339))
+	}
+	return s, nil
+}
+
+func (i *Issuer) seal(s Session) (string, error) {
+	plain, err := json.Marshal(s)
+	if err != nil {
+		return "", fmt.Errorf("sts: %w", err)
+	}
+	head := make([]byte, 1+len(i.keyID)+i.aead.NonceSize(), 1+len(i.keyID)+i.aead.NonceSize()+len(plain)+i.aead.Overhead())
+	head[0] = tokenVersion
+	copy(head[1:], i.keyID[:])
+	if _, err := io.ReadFull(i.rand, head[5:]); err != nil {
+		return "", fmt.Errorf("sts: nonce: %w", err)
+	}
+	out := i.aead.Seal(head, head[5:], plain, head[:5])
+	return base64.StdEncoding.EncodeToString(out), nil
+}
+
+// NewAccessKeyID returns prefix ("ASIA", "AKIA") followed by sixteen
+// characters of [A-Z2-7], the shape of an AWS access key id.
+func NewAccessKeyID(prefix string, r io.Reader) (string, error) {
+	var b [10]byte // 80 bits: exactly sixteen base32 characters
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return "", fmt.Errorf("sts: access key id: %w", err)
+	}
+	return prefix + base32.StdEncoding.EncodeToString(b[:]), nil
+}
+
+// NewSecretAccessKey returns forty characters of base64 from r.
+func NewSecretAccessKey(r io.Reader) (string, error) {
+	var b [30]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return "", fmt.Errorf("sts: secret: %w", err)
+	}
+	return base64.StdEncoding.EncodeToString(b[:]), nil
+}
+
+// AssumedRoleARN turns a role ARN and session name into the session's ARN:
+// arn:aws:iam::123456789012:role/path/web becomes
+// arn:aws:sts::123456789012:assumed-role/web/session (the path is dropped, as AWS does).
+func AssumedRoleARN(roleARN, sessionName string) (string, error) {
+	parts := strings.SplitN(roleARN, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "iam" || !strings.HasPrefix(parts[5], "role/") {
+		return "", fmt.Errorf("sts: %q is not a role ARN", roleARN)
+	}
+	name := parts[5][strings.LastIndexByte(parts[5], '/')+1:]
+	if name == "" {
+		return "", fmt.Errorf("sts: %q is not a role ARN", roleARN)
+	}
+	return "arn:" + parts[1] + ":sts::" + parts[4] + ":assumed-role/" + name + "/" + sessionName, nil
+}
