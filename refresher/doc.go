@@ -1,0 +1,19 @@
+// Package refresher keeps the current credentials of every instance profile.
+//
+// A [Scheduler] asks its [Issuer] for a first generation of credentials as soon
+// as a profile is added, then for the next generation before the current one
+// gets old: by default a new generation every hour for sessions that live six
+// hours, as EC2 does. A generation that has been superseded stays valid until
+// its own expiry; the Scheduler only forgets it then. EC2 promises new
+// credentials at least five minutes before the old ones expire, and the
+// Scheduler keeps that promise whatever interval is configured (for very short
+// demo lifetimes, a quarter of the lifetime stands in for five minutes).
+//
+// Profiles are scheduled by their next due time in a heap: the Scheduler sleeps
+// until the earliest one and never polls. A failed mint is retried with capped
+// exponential backoff and never replaces good credentials with nothing.
+//
+// [Scheduler.Current] is one atomic load and is safe to call from any number of
+// goroutines on a request path. [Scheduler.Run] is the Scheduler's only
+// goroutine; the caller owns it and stops it by cancelling its context.
+package refresher

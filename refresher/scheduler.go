@@ -1,0 +1,420 @@
+package refresher
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Credentials are one generation's temporary credentials.
+type Credentials struct {
+	AccessKeyID, SecretAccessKey, SessionToken string
+	Issued, Expires                            time.Time
+}
+
+// LogValue keeps the secret and token out of logs.
+func (c Credentials) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("access_key_id", c.AccessKeyID), slog.Time("expires", c.Expires))
+}
+
+// Issuer mints credentials for a profile. It is declared here, where it is
+// used; the serve command adapts sts.Issuer to it.
+type Issuer interface {
+	Issue(ctx context.Context, profile string, lifetime time.Duration) (Credentials, error)
+}
+
+// IssuerFunc adapts a function to Issuer.
+type IssuerFunc func(ctx context.Context, profile string, lifetime time.Duration) (Credentials, error)
+
+// Issue calls f.
+func (f IssuerFunc) Issue(ctx context.Context, profile string, lifetime time.Duration) (Credentials, error) {
+	return f(ctx, profile, lifetime)
+}
+
+// Generation is one set of credentials of one profile. Generations are
+// immutable once published.
+type Generation struct {
+	Profile     string
+	Seq         uint64 // 1 for the first generation of a profile
+	Credentials Credentials
+}
+
+// EventKind says what happened to a generation.
+type EventKind string
+
+// Event kinds.
+const (
+	EventIssued     EventKind = "issued"     // a new generation is current
+	EventSuperseded EventKind = "superseded" // a newer one replaced it; it stays valid
+	EventExpired    EventKind = "expired"    // past its expiry; forgotten
+	EventMintFailed EventKind = "mint_failed"
+)
+
+// Event reports a change to a profile's generations.
+type Event struct {
+	Kind        EventKind
+	Profile     string
+	Seq         uint64
+	AccessKeyID string
+	At          time.Time
+	Err         error // for EventMintFailed
+}
+
+// Options configure a Scheduler. The zero value of every field but Issuer is
+// a usable default.
+type Options struct {
+	Issuer Issuer
+	// Interval between generations; zero means one hour.
+	Interval time.Duration
+	// Lifetime of each generation; zero means six hours.
+	Lifetime time.Duration
+	// MinBackoff and MaxBackoff bound retries after a failed mint; zero means
+	// one second and one minute.
+	MinBackoff, MaxBackoff time.Duration
+	// Now is the clock; nil means time.Now. Timers use the time package, so
+	// tests control time with testing/synctest.
+	Now func() time.Time
+	// OnEvent, when set, is called from Run's goroutine for every event. It
+	// must not block.
+	OnEvent    func(Event)
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// Scheduler keeps the generations of a set of profiles current.
+type Scheduler struct {
+	opts    Options
+	log     *slog.Logger
+	metrics *metrics
+
+	entries sync.Map // profile -> *entry; read lock-free by Current
+
+	mu    sync.Mutex // guards queue and every entry's fields but cur
+	queue queue
+	wake  chan struct{}
+}
+
+type entry struct {
+	profile  string
+	cur      atomic.Pointer[Generation]
+	old      []*Generation // superseded, still valid, oldest first
+	nextMint time.Time
+	failures int
+	removed  bool
+	due      time.Time // min(nextMint, earliest old expiry)
+	index    int       // in queue
+}
+
+// New returns a Scheduler. Call Run to start it.
+func New(opts Options) (*Scheduler, error) {
+	if opts.Issuer == nil {
+		return nil, errors.New("refresher: Issuer is required")
+	}
+	if opts.Interval == 0 {
+		opts.Interval = time.Hour
+	}
+	if opts.Lifetime == 0 {
+		opts.Lifetime = 6 * time.Hour
+	}
+	if opts.MinBackoff == 0 {
+		opts.MinBackoff = time.Second
+	}
+	if opts.MaxBackoff == 0 {
+		opts.MaxBackoff = time.Minute
+	}
+	if opts.Interval < 0 || opts.Lifetime < 0 || opts.MinBackoff < 0 || opts.MaxBackoff < opts.MinBackoff {
+		return nil, errors.New("refresher: negative interval, lifetime or backoff")
+	}
+	if opts.Interval >= opts.Lifetime {
+		return nil, fmt.Errorf("refresher: interval %v must be shorter than lifetime %v, or credentials would expire before the next generation", opts.Interval, opts.Lifetime)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Scheduler{opts: opts, log: opts.Logger, wake: make(chan struct{}, 1)}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.metrics = newMetrics(opts.Registerer)
+	return s, nil
+}
+
+// Add starts keeping credentials for profile. The first mint happens as soon
+// as Run gets to it. Adding a profile twice is a no-op.
+func (s *Scheduler) Add(profile string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.entries.Load(profile); ok {
+		return
+	}
+	e := &entry{profile: profile, nextMint: s.opts.Now()}
+	e.due = e.nextMint
+	s.entries.Store(profile, e)
+	heap.Push(&s.queue, e)
+	s.poke()
+}
+
+// Remove stops keeping credentials for profile and forgets its generations.
+func (s *Scheduler) Remove(profile string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.entries.LoadAndDelete(profile)
+	if !ok {
+		return
+	}
+	e := v.(*entry)
+	e.removed = true
+	if e.index >= 0 {
+		heap.Remove(&s.queue, e.index)
+	}
+}
+
+// Current returns profile's newest generation, or nil before the first mint
+// or for an unknown profile. It does not block.
+func (s *Scheduler) Current(profile string) *Generation {
+	v, ok := s.entries.Load(profile)
+	if !ok {
+		return nil
+	}
+	return v.(*entry).cur.Load()
+}
+
+// Generations returns every still-valid generation of profile, newest first.
+func (s *Scheduler) Generations(profile string) []Generation {
+	v, ok := s.entries.Load(profile)
+	if !ok {
+		return nil
+	}
+	e := v.(*entry)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Generation
+	if g := e.cur.Load(); g != nil {
+		out = append(out, *g)
+	}
+	for i := len(e.old) - 1; i >= 0; i-- {
+		out = append(out, *e.old[i])
+	}
+	return out
+}
+
+// RotateNow makes profile's next generation due immediately.
+func (s *Scheduler) RotateNow(profile string) error {
+	v, ok := s.entries.Load(profile)
+	if !ok {
+		return fmt.Errorf("refresher: unknown profile %q", profile)
+	}
+	e := v.(*entry)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e.nextMint = s.opts.Now()
+	e.failures = 0
+	s.reschedule(e)
+	s.poke()
+	return nil
+}
+
+// Run mints and retires generations until ctx is done, then returns nil.
+func (s *Scheduler) Run(ctx context.Context) error {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		s.runDue(ctx)
+		s.mu.Lock()
+		wait := time.Duration(-1)
+		if len(s.queue) > 0 {
+			wait = max(s.queue[0].due.Sub(s.opts.Now()), 0)
+		}
+		s.mu.Unlock()
+		var tc <-chan time.Time
+		if wait >= 0 {
+			timer.Reset(wait)
+			tc = timer.C
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tc:
+		case <-s.wake:
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+		}
+	}
+}
+
+// runDue handles every entry whose due time has come.
+func (s *Scheduler) runDue(ctx context.Context) {
+	for ctx.Err() == nil {
+		s.mu.Lock()
+		now := s.opts.Now()
+		if len(s.queue) == 0 || s.queue[0].due.After(now) {
+			s.mu.Unlock()
+			return
+		}
+		e := s.queue[0]
+		expired := s.retire(e, now)
+		mint := !e.nextMint.After(now)
+		if !mint {
+			s.reschedule(e)
+		} else {
+			// Park the entry while minting so a slow Issuer cannot
+			// make Run spin on it.
+			e.due = now.Add(s.opts.MaxBackoff)
+			heap.Fix(&s.queue, e.index)
+		}
+		s.mu.Unlock()
+		for _, g := range expired {
+			s.emit(Event{Kind: EventExpired, Profile: g.Profile, Seq: g.Seq, AccessKeyID: g.Credentials.AccessKeyID, At: now})
+		}
+		if mint {
+			s.mint(ctx, e)
+		}
+	}
+}
+
+// retire drops e's superseded generations that have expired. s.mu is held.
+func (s *Scheduler) retire(e *entry, now time.Time) []*Generation {
+	n := 0
+	for n < len(e.old) && !e.old[n].Credentials.Expires.After(now) {
+		n++
+	}
+	gone := e.old[:n:n]
+	e.old = e.old[n:]
+	return gone
+}
+
+func (s *Scheduler) mint(ctx context.Context, e *entry) {
+	creds, err := s.opts.Issuer.Issue(ctx, e.profile, s.opts.Lifetime)
+	now := s.opts.Now()
+	s.mu.Lock()
+	if e.removed {
+		s.mu.Unlock()
+		return
+	}
+	if err != nil {
+		e.failures++
+		backoff := s.opts.MinBackoff << min(e.failures-1, 30)
+		if backoff > s.opts.MaxBackoff || backoff <= 0 {
+			backoff = s.opts.MaxBackoff
+		}
+		e.nextMint = now.Add(backoff)
+		s.reschedule(e)
+		s.mu.Unlock()
+		s.metrics.rotations.WithLabelValues("error").Inc()
+		s.log.Warn("mint failed; keeping current credentials", "profile", e.profile, "attempt", e.failures, "retry_in", backoff, "err", err)
+		s.emit(Event{Kind: EventMintFailed, Profile: e.profile, At: now, Err: err})
+		return
+	}
+	prev := e.cur.Load()
+	g := &Generation{Profile: e.profile, Seq: 1, Credentials: creds}
+	if prev != nil {
+		g.Seq = prev.Seq + 1
+		e.old = append(e.old, prev)
+	}
+	e.cur.Store(g)
+	e.failures = 0
+	e.nextMint = s.nextMint(creds, now)
+	s.reschedule(e)
+	s.mu.Unlock()
+	s.metrics.rotations.WithLabelValues("success").Inc()
+	s.metrics.lastSuccess.Set(float64(now.Unix()))
+	s.log.Info("new credential generation", "profile", e.profile, "seq", g.Seq, "credentials", creds)
+	if prev != nil {
+		s.emit(Event{Kind: EventSuperseded, Profile: e.profile, Seq: prev.Seq, AccessKeyID: prev.Credentials.AccessKeyID, At: now})
+	}
+	s.emit(Event{Kind: EventIssued, Profile: e.profile, Seq: g.Seq, AccessKeyID: creds.AccessKeyID, At: now})
+}
+
+// nextMint is when the generation after c is due: after Interval, and never
+// later than five minutes (a quarter of the lifetime, for short demo
+// lifetimes) before c expires.
+func (s *Scheduler) nextMint(c Credentials, now time.Time) time.Time {
+	next := now.Add(s.opts.Interval)
+	life := c.Expires.Sub(now)
+	lead := min(5*time.Minute, life/4)
+	if latest := c.Expires.Add(-lead); next.After(latest) {
+		next = latest
+	}
+	return next
+}
+
+// reschedule recomputes e's due time and fixes its place. s.mu is held.
+func (s *Scheduler) reschedule(e *entry) {
+	e.due = e.nextMint
+	if len(e.old) > 0 && e.old[0].Credentials.Expires.Before(e.due) {
+		e.due = e.old[0].Credentials.Expires
+	}
+	if e.index >= 0 && !e.removed {
+		heap.Fix(&s.queue, e.index)
+	}
+}
+
+func (s *Scheduler) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Scheduler) emit(ev Event) {
+	if s.opts.OnEvent != nil {
+		s.opts.OnEvent(ev)
+	}
+}
+
+// queue is a min-heap of entries by due time.
+type queue []*entry
+
+func (q queue) Len() int           { return len(q) }
+func (q queue) Less(i, j int) bool { return q[i].due.Before(q[j].due) }
+func (q queue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].index = i
+	q[j].index = j
+}
+func (q *queue) Push(x any) {
+	e := x.(*entry)
+	e.index = len(*q)
+	*q = append(*q, e)
+}
+func (q *queue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	e.index = -1
+	*q = old[:len(old)-1]
+	return e
+}
+
+type metrics struct {
+	rotations   *prometheus.CounterVec
+	lastSuccess prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		rotations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "imdsemu_refresher_rotations_total",
+			Help: "Credential mints by result (success, error).",
+		}, []string{"result"}),
+		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "imdsemu_refresher_last_success_timestamp_seconds",
+			Help: "Unix time of the last successful mint.",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.rotations, m.lastSuccess)
+	}
+	return m
+}
