@@ -1,0 +1,116 @@
+package imds_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/imdsemu/imdsemu/imds"
+)
+
+// benchWriter is a ResponseWriter that keeps nothing, so the benchmarks
+// measure the server rather than httptest.ResponseRecorder.
+type benchWriter struct {
+	h    http.Header
+	code int
+}
+
+func (w *benchWriter) Header() http.Header         { return w.h }
+func (w *benchWriter) WriteHeader(code int)        { w.code = code }
+func (w *benchWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+func (w *benchWriter) reset() {
+	clear(w.h)
+	w.code = 0
+}
+
+func benchServe(b *testing.B, h http.Handler, r *http.Request) {
+	b.ReportAllocs()
+	w := &benchWriter{h: http.Header{}}
+	for b.Loop() {
+		w.reset()
+		h.ServeHTTP(w, r)
+	}
+	if w.code != http.StatusOK {
+		b.Fatalf("%s %s = %d, want 200", r.Method, r.URL.Path, w.code)
+	}
+}
+
+// BenchmarkCredentialsGET is the credential path with a valid token: token
+// verification, one Current call and the JSON render.
+func BenchmarkCredentialsGET(b *testing.B) {
+	for _, metrics := range []bool{false, true} {
+		name := "handler"
+		if metrics {
+			name = "handler+metrics"
+		}
+		b.Run(name, func(b *testing.B) {
+			f := newFixture(b, func(o *imds.Options) {
+				o.HTTPTokens = imds.ModeRequired
+				if metrics {
+					o.Registerer = prometheus.NewRegistry()
+				}
+			})
+			r := httptest.NewRequest("GET", "/latest/meta-data/iam/security-credentials/"+testRole, nil)
+			r.Header.Set(hdrToken, f.token(b, "21600"))
+			benchServe(b, f.srv, r)
+		})
+	}
+	b.Run("parallel", func(b *testing.B) {
+		f := newFixture(b, func(o *imds.Options) { o.HTTPTokens = imds.ModeRequired })
+		tok := f.token(b, "21600")
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			r := httptest.NewRequest("GET", "/latest/meta-data/iam/security-credentials/"+testRole, nil)
+			r.Header.Set(hdrToken, tok)
+			w := &benchWriter{h: http.Header{}}
+			for pb.Next() {
+				w.reset()
+				f.srv.ServeHTTP(w, r)
+			}
+		})
+	})
+	b.Run("loopback", func(b *testing.B) {
+		f := newFixture(b, func(o *imds.Options) { o.HTTPTokens = imds.ModeRequired })
+		ts := httptest.NewServer(f.srv)
+		defer ts.Close()
+		client := ts.Client()
+		defer client.CloseIdleConnections()
+		req, err := http.NewRequest("GET", ts.URL+"/latest/meta-data/iam/security-credentials/"+testRole, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		req.Header.Set(hdrToken, f.token(b, "21600"))
+		b.ReportAllocs()
+		for b.Loop() {
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Fatalf("status %d", resp.StatusCode)
+			}
+		}
+	})
+}
+
+// BenchmarkTokenPUT issues tokens with crypto/rand nonces.
+func BenchmarkTokenPUT(b *testing.B) {
+	f := newFixture(b, nil)
+	r := httptest.NewRequest("PUT", "/latest/api/token", nil)
+	r.Header.Set(hdrTTL, "21600")
+	benchServe(b, f.srv, r)
+}
+
+// BenchmarkMetadataGET is a static leaf without a token (IMDSv1), for
+// comparison with the credential path.
+func BenchmarkMetadataGET(b *testing.B) {
+	f := newFixture(b, nil)
+	r := httptest.NewRequest("GET", "/latest/meta-data/instance-id", nil)
+	benchServe(b, f.srv, r)
+}

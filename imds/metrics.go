@@ -1,0 +1,66 @@
+package imds
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the server's collectors. Labels are bounded: route is a mux
+// route template, never a raw path, so role names cannot become labels.
+type metrics struct {
+	requests     *prometheus.CounterVec
+	tokensIssued prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer, src CredentialSource, now func() time.Time) (*metrics, error) {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "imdsemu_imds_requests_total",
+			Help: "Metadata requests by route template, IMDS version (v1: no token, v2: valid token, none: token requests, bad tokens, endpoint disabled) and status code.",
+		}, []string{"route", "version", "code"}),
+		tokensIssued: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "imdsemu_imds_tokens_issued_total",
+			Help: "IMDSv2 session tokens issued.",
+		}),
+	}
+	cc := &credentialsCollector{
+		src: src,
+		now: now,
+		remaining: prometheus.NewDesc("imdsemu_imds_credentials_remaining_seconds",
+			"Seconds until the served role credentials expire (negative once expired). Absent while no role is attached.", nil, nil),
+		age: prometheus.NewDesc("imdsemu_imds_credentials_age_seconds",
+			"Seconds since the served role credentials were last updated. Absent while no role is attached.", nil, nil),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.tokensIssued, cc} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("imds: registering metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// credentialsCollector computes the credential gauges at scrape time from
+// the source, like a GaugeFunc, but reports nothing rather than a made-up
+// value while no role is attached.
+type credentialsCollector struct {
+	src            CredentialSource
+	now            func() time.Time
+	remaining, age *prometheus.Desc
+}
+
+func (c *credentialsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.remaining
+	ch <- c.age
+}
+
+func (c *credentialsCollector) Collect(ch chan<- prometheus.Metric) {
+	a, ok := c.src.Current()
+	if !ok || a.Role == "" {
+		return
+	}
+	now := c.now()
+	ch <- prometheus.MustNewConstMetric(c.remaining, prometheus.GaugeValue, a.Credentials.Expiration.Sub(now).Seconds())
+	ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, now.Sub(a.Credentials.LastUpdated).Seconds())
+}
