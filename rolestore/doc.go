@@ -1,0 +1,36 @@
+// Package rolestore keeps imdsemu's IAM world: accounts, roles and instance
+// profiles. It holds the model and its validation (model.go, no SQL), the
+// Store interface, and SQLite, the embedded Store on a single SQLite file
+// (modernc.org/sqlite, pure Go, WAL mode).
+//
+// # Model and validation
+//
+// Role, InstanceProfile and Account follow IAM's rules (botocore IAM model,
+// IAM quotas): role names [\w+=,.@-]{1,64}, profile names up to 128, paths
+// "/" or "/a/b/", MaxSessionDuration 1h..12h in whole seconds (zero means
+// 1h), at most 50 tags, at most one role per instance profile. Validate
+// returns a *ValidationError for the first problem; its message never carries
+// a policy document. Policy documents are checked only for being JSON objects
+// with a Statement and for IAM's size quotas, counted without whitespace as
+// IAM does; the policy package parses and evaluates them.
+//
+// Names are unique per account without regard to case, as in IAM, and
+// lookups by name ignore case. A role's ID (AROA...) and a profile's ID
+// (AIPA...) are assigned by the store on first write and kept across upserts
+// and restarts, so sessions and revocations keyed by ID survive a config
+// reload.
+//
+// # Seeds
+//
+// A Seed is what a config file declares. Seed.Validate checks every entity,
+// duplicates and cross references (a role's account, a profile's role) within
+// the seed. Store.Apply also accepts references to entities already stored,
+// and writes the whole seed in one transaction or not at all. Apply upserts:
+// entities missing from the seed are not deleted.
+//
+// # Concurrency
+//
+// SQLite is safe for concurrent use and starts no goroutines. Reads run in
+// parallel; writes are serialised by a mutex and run as BEGIN IMMEDIATE
+// transactions, so several processes may share one file (busy timeout 5s).
+package rolestore

@@ -1,0 +1,102 @@
+package rolestore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations returns the schema migrations in order; migration i (0-based)
+// brings the schema to version i+1. Append new migrations; never edit one that
+// has shipped.
+func migrations() []string {
+	return []string{
+		// 1: accounts, roles, instance profiles.
+		//
+		// Names use COLLATE NOCASE because IAM names are unique without
+		// regard to case; the ASCII-only folding of NOCASE is enough since
+		// names are ASCII. Documents are stored as given; Policies and Tags
+		// are JSON columns. Times are Unix nanoseconds, UTC.
+		`
+CREATE TABLE accounts (
+	id    TEXT PRIMARY KEY NOT NULL,
+	alias TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE roles (
+	pk                  INTEGER PRIMARY KEY,
+	account_id          TEXT NOT NULL REFERENCES accounts(id),
+	name                TEXT NOT NULL COLLATE NOCASE,
+	path                TEXT NOT NULL,
+	role_id             TEXT NOT NULL UNIQUE,
+	description         TEXT NOT NULL,
+	trust_policy        TEXT NOT NULL,
+	policies            TEXT NOT NULL,
+	max_session_seconds INTEGER NOT NULL,
+	tags                TEXT NOT NULL,
+	created_at          INTEGER NOT NULL,
+	UNIQUE (account_id, name)
+);
+CREATE TABLE instance_profiles (
+	pk         INTEGER PRIMARY KEY,
+	account_id TEXT NOT NULL REFERENCES accounts(id),
+	name       TEXT NOT NULL COLLATE NOCASE,
+	path       TEXT NOT NULL,
+	profile_id TEXT NOT NULL UNIQUE,
+	created_at INTEGER NOT NULL,
+	UNIQUE (account_id, name)
+);
+CREATE TABLE instance_profile_roles (
+	profile_pk INTEGER NOT NULL REFERENCES instance_profiles(pk) ON DELETE CASCADE,
+	role_pk    INTEGER NOT NULL REFERENCES roles(pk) ON DELETE RESTRICT,
+	PRIMARY KEY (profile_pk, role_pk)
+);
+CREATE INDEX instance_profile_roles_role ON instance_profile_roles (role_pk);
+`,
+	}
+}
+
+// migrate brings the database to the latest schema version in one
+// transaction. It refuses a database written by a newer imdsemu.
+func migrate(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("rolestore: migrate: %w", err)
+	}
+	defer tx.Rollback()
+
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+	version    INTEGER PRIMARY KEY NOT NULL,
+	applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+)`); err != nil {
+		return fmt.Errorf("rolestore: migrate: create schema_version: %w", err)
+	}
+	var current int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&current); err != nil {
+		return fmt.Errorf("rolestore: migrate: read schema version: %w", err)
+	}
+	all := migrations()
+	if current > len(all) {
+		return fmt.Errorf("rolestore: database schema version %d is newer than this imdsemu supports (%d)", current, len(all))
+	}
+	for i := current; i < len(all); i++ {
+		if _, err := tx.ExecContext(ctx, all[i]); err != nil {
+			return fmt.Errorf("rolestore: migrate to version %d: %w", i+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (?)`, i+1); err != nil {
+			return fmt.Errorf("rolestore: migrate to version %d: %w", i+1, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("rolestore: migrate: %w", err)
+	}
+	return nil
+}
+
+// SchemaVersion reports the schema version of the open database.
+func (s *SQLite) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("rolestore: schema version: %w", err)
+	}
+	return v, nil
+}

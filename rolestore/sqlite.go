@@ -1,0 +1,640 @@
+package rolestore
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// Store keeps accounts, roles and instance profiles. Implementations are safe
+// for concurrent use. Every write validates its input before touching storage
+// and either writes everything or nothing.
+type Store interface {
+	// PutAccount creates or updates an account.
+	PutAccount(ctx context.Context, a Account) error
+	// Account returns the account with the given ID or an error wrapping ErrNotFound.
+	Account(ctx context.Context, id string) (Account, error)
+	// PutRole creates or updates the role (AccountID, Name) and returns it as
+	// stored: ID and CreatedAt filled in, Path and MaxSessionDuration
+	// defaulted. The account must exist. An existing role keeps its ID and
+	// CreatedAt unless r.ID is set.
+	PutRole(ctx context.Context, r Role) (Role, error)
+	// Role returns a role by account and name (case-insensitive), or an
+	// error wrapping ErrNotFound.
+	Role(ctx context.Context, accountID, name string) (Role, error)
+	// RoleByARN returns the role whose ARN is arn; the path must match.
+	RoleByARN(ctx context.Context, arn string) (Role, error)
+	// RoleByID returns the role with the unique ID id (AROA...).
+	RoleByID(ctx context.Context, id string) (Role, error)
+	// Roles lists the roles of one account, or of all accounts when
+	// accountID is "", sorted by account and name.
+	Roles(ctx context.Context, accountID string) ([]Role, error)
+	// DeleteRole deletes a role. It fails with an error wrapping ErrConflict
+	// while the role is in an instance profile.
+	DeleteRole(ctx context.Context, accountID, name string) error
+	// PutInstanceProfile creates or updates the profile (AccountID, Name) and
+	// returns it as stored. Its account and roles must exist.
+	PutInstanceProfile(ctx context.Context, p InstanceProfile) (InstanceProfile, error)
+	// InstanceProfile returns a profile by account and name (case-insensitive).
+	InstanceProfile(ctx context.Context, accountID, name string) (InstanceProfile, error)
+	// InstanceProfiles lists the profiles of one account, or of all when
+	// accountID is "", sorted by account and name.
+	InstanceProfiles(ctx context.Context, accountID string) ([]InstanceProfile, error)
+	// Apply validates s (cross references may be satisfied by the seed or
+	// by what is already stored) and upserts it in one transaction; on any
+	// error nothing is written. Entities absent from s are left alone.
+	Apply(ctx context.Context, s Seed) error
+	// Close releases the store.
+	Close() error
+}
+
+var _ Store = (*SQLite)(nil)
+
+// Options configures OpenSQLite. The zero value is ready to use.
+type Options struct {
+	// Now returns the current time for CreatedAt; default time.Now.
+	Now func() time.Time
+	// Rand is the randomness for IDs; default crypto/rand.Reader.
+	Rand io.Reader
+}
+
+// SQLite is the embedded Store: one SQLite file in WAL mode. Readers run
+// concurrently; writers are serialised.
+type SQLite struct {
+	db   *sql.DB
+	now  func() time.Time
+	rand io.Reader
+
+	// mu serialises writes (so transactions never fight over the write
+	// lock) and guards rand, which need not be safe for concurrent use.
+	mu sync.Mutex
+}
+
+// busyTimeout is how long a connection waits for another process's write lock.
+const busyTimeout = 5 * time.Second
+
+// OpenSQLite opens or creates the SQLite database at path, enables WAL mode,
+// a busy timeout and foreign keys, and migrates the schema to the latest
+// version. path may be ":memory:" for a private in-memory database.
+func OpenSQLite(path string, opts Options) (*SQLite, error) {
+	if path == "" {
+		return nil, errors.New("rolestore: open sqlite: empty path")
+	}
+	if strings.ContainsRune(path, '?') {
+		return nil, fmt.Errorf("rolestore: open sqlite: path %q must not contain '?'", path)
+	}
+	q := url.Values{}
+	q.Set("_busy_timeout", fmt.Sprint(busyTimeout.Milliseconds()))
+	q.Set("_foreign_keys", "1")
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "NORMAL")
+	// BEGIN IMMEDIATE takes the write lock up front, so a transaction never
+	// fails to upgrade from reader to writer (SQLITE_BUSY_SNAPSHOT) when
+	// another process writes.
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("rolestore: open sqlite %s: %w", path, err)
+	}
+	if path == ":memory:" {
+		// Every connection to ":memory:" is a different database.
+		db.SetMaxOpenConns(1)
+	}
+	ctx := context.Background()
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("rolestore: open sqlite %s: %w", path, err)
+	}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("rolestore: open sqlite %s: %w", path, err)
+	}
+	s := &SQLite{db: db, now: opts.Now, rand: opts.Rand}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *SQLite) Close() error { return s.db.Close() }
+
+// querier is what reads need from *sql.DB and *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// write runs fn in one transaction under the writer lock.
+func (s *SQLite) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("rolestore: %s: %w", op, err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("rolestore: %s: %w", op, err)
+	}
+	return nil
+}
+
+// PutAccount creates or updates an account.
+func (s *SQLite) PutAccount(ctx context.Context, a Account) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	return s.write(ctx, "put account", func(tx *sql.Tx) error {
+		return putAccount(ctx, tx, a)
+	})
+}
+
+func putAccount(ctx context.Context, tx *sql.Tx, a Account) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, alias) VALUES (?, ?)
+ON CONFLICT (id) DO UPDATE SET alias = excluded.alias`, a.ID, a.Alias)
+	if err != nil {
+		return fmt.Errorf("rolestore: put account %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+// Account returns an account by ID.
+func (s *SQLite) Account(ctx context.Context, id string) (Account, error) {
+	var a Account
+	err := s.db.QueryRowContext(ctx, `SELECT id, alias FROM accounts WHERE id = ?`, id).Scan(&a.ID, &a.Alias)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Account{}, fmt.Errorf("account %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Account{}, fmt.Errorf("rolestore: account %s: %w", id, err)
+	}
+	return a, nil
+}
+
+// PutRole creates or updates a role; see Store.
+func (s *SQLite) PutRole(ctx context.Context, r Role) (Role, error) {
+	if err := r.Validate(); err != nil {
+		return Role{}, err
+	}
+	var out Role
+	err := s.write(ctx, "put role", func(tx *sql.Tx) error {
+		var err error
+		out, err = s.putRole(ctx, tx, r)
+		return err
+	})
+	if err != nil {
+		return Role{}, err
+	}
+	return out, nil
+}
+
+// putRole upserts a validated role inside tx. Callers hold s.mu.
+func (s *SQLite) putRole(ctx context.Context, tx *sql.Tx, r Role) (Role, error) {
+	if err := accountExists(ctx, tx, EntityRole, r.Name, r.AccountID); err != nil {
+		return Role{}, err
+	}
+	var (
+		pk        int64
+		id        string
+		createdAt int64
+	)
+	err := tx.QueryRowContext(ctx, `SELECT pk, role_id, created_at FROM roles WHERE account_id = ? AND name = ?`,
+		r.AccountID, r.Name).Scan(&pk, &id, &createdAt)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		pk = 0
+		createdAt = s.createdAt(r.CreatedAt)
+		id = r.ID
+		if id == "" {
+			if id, err = NewID(RoleIDPrefix, s.rand); err != nil {
+				return Role{}, err
+			}
+		}
+	case err != nil:
+		return Role{}, fmt.Errorf("rolestore: put role %s: %w", r.Name, err)
+	default:
+		if r.ID != "" {
+			id = r.ID
+		}
+	}
+	if err := idFree(ctx, tx, "roles", "role_id", id, pk); err != nil {
+		return Role{}, fmt.Errorf("role %s: %w", r.Name, err)
+	}
+	policies, err := json.Marshal(nonNilMap(r.Policies))
+	if err != nil {
+		return Role{}, fmt.Errorf("rolestore: put role %s: %w", r.Name, err)
+	}
+	tags, err := json.Marshal(nonNilTags(r.Tags))
+	if err != nil {
+		return Role{}, fmt.Errorf("rolestore: put role %s: %w", r.Name, err)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO roles
+	(account_id, name, path, role_id, description, trust_policy, policies, max_session_seconds, tags, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (account_id, name) DO UPDATE SET
+	name = excluded.name, path = excluded.path, role_id = excluded.role_id,
+	description = excluded.description, trust_policy = excluded.trust_policy,
+	policies = excluded.policies, max_session_seconds = excluded.max_session_seconds,
+	tags = excluded.tags`,
+		r.AccountID, r.Name, pathOrRoot(r.Path), id, r.Description, r.TrustPolicy, string(policies),
+		int64(r.EffectiveMaxSessionDuration()/time.Second), string(tags), createdAt)
+	if err != nil {
+		return Role{}, fmt.Errorf("rolestore: put role %s: %w", r.Name, err)
+	}
+	return getRole(ctx, tx, `r.account_id = ? AND r.name = ?`, r.AccountID, r.Name)
+}
+
+func (s *SQLite) createdAt(given time.Time) int64 {
+	if !given.IsZero() {
+		return given.UnixNano()
+	}
+	return s.now().UnixNano()
+}
+
+// idFree reports ErrConflict when another row than pk already has id.
+func idFree(ctx context.Context, tx *sql.Tx, table, column, id string, pk int64) error {
+	var other string
+	err := tx.QueryRowContext(ctx, `SELECT name FROM `+table+` WHERE `+column+` = ? AND pk <> ?`, id, pk).Scan(&other)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return fmt.Errorf("rolestore: check id %s: %w", id, err)
+	}
+	return fmt.Errorf("ID %s already belongs to %q: %w", id, other, ErrConflict)
+}
+
+func accountExists(ctx context.Context, tx *sql.Tx, entity, name, accountID string) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM accounts WHERE id = ?`, accountID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return &ValidationError{Entity: entity, Name: name, Field: "AccountID", Value: accountID, Reason: "is not an existing account"}
+	}
+	if err != nil {
+		return fmt.Errorf("rolestore: account %s: %w", accountID, err)
+	}
+	return nil
+}
+
+func nonNilMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+func nonNilTags(t []Tag) []Tag {
+	if t == nil {
+		return []Tag{}
+	}
+	return t
+}
+
+const roleColumns = `r.pk, r.account_id, r.name, r.path, r.role_id, r.description, r.trust_policy,
+	r.policies, r.max_session_seconds, r.tags, r.created_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanRole(row scanner) (int64, Role, error) {
+	var (
+		r                  Role
+		pk, maxSec, create int64
+		policies, tags     string
+	)
+	if err := row.Scan(&pk, &r.AccountID, &r.Name, &r.Path, &r.ID, &r.Description, &r.TrustPolicy,
+		&policies, &maxSec, &tags, &create); err != nil {
+		return 0, Role{}, err
+	}
+	if err := json.Unmarshal([]byte(policies), &r.Policies); err != nil {
+		return 0, Role{}, fmt.Errorf("rolestore: role %s: decode policies: %w", r.Name, err)
+	}
+	if len(r.Policies) == 0 {
+		r.Policies = nil
+	}
+	if err := json.Unmarshal([]byte(tags), &r.Tags); err != nil {
+		return 0, Role{}, fmt.Errorf("rolestore: role %s: decode tags: %w", r.Name, err)
+	}
+	if len(r.Tags) == 0 {
+		r.Tags = nil
+	}
+	r.MaxSessionDuration = time.Duration(maxSec) * time.Second
+	r.CreatedAt = time.Unix(0, create).UTC()
+	return pk, r, nil
+}
+
+func getRole(ctx context.Context, q querier, where string, args ...any) (Role, error) {
+	_, r, err := scanRole(q.QueryRowContext(ctx, `SELECT `+roleColumns+` FROM roles r WHERE `+where, args...))
+	return r, err
+}
+
+// lookupRole wraps sql.ErrNoRows as ErrNotFound with what.
+func lookupRole(r Role, err error, what string) (Role, error) {
+	if errors.Is(err, sql.ErrNoRows) {
+		return Role{}, fmt.Errorf("role %s: %w", what, ErrNotFound)
+	}
+	if err != nil {
+		return Role{}, fmt.Errorf("rolestore: role %s: %w", what, err)
+	}
+	return r, nil
+}
+
+// Role returns a role by account and name.
+func (s *SQLite) Role(ctx context.Context, accountID, name string) (Role, error) {
+	r, err := getRole(ctx, s.db, `r.account_id = ? AND r.name = ?`, accountID, name)
+	return lookupRole(r, err, accountID+"/"+name)
+}
+
+// RoleByARN returns a role by ARN.
+func (s *SQLite) RoleByARN(ctx context.Context, arn string) (Role, error) {
+	account, path, name, err := ParseRoleARN(arn)
+	if err != nil {
+		return Role{}, fmt.Errorf("role %q: malformed ARN: %w", arn, ErrNotFound)
+	}
+	r, err := getRole(ctx, s.db, `r.account_id = ? AND r.name = ?`, account, name)
+	if err == nil && r.Path != path {
+		err = sql.ErrNoRows
+	}
+	return lookupRole(r, err, arn)
+}
+
+// RoleByID returns a role by its unique ID.
+func (s *SQLite) RoleByID(ctx context.Context, id string) (Role, error) {
+	r, err := getRole(ctx, s.db, `r.role_id = ?`, id)
+	return lookupRole(r, err, id)
+}
+
+// Roles lists roles; see Store.
+func (s *SQLite) Roles(ctx context.Context, accountID string) ([]Role, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+roleColumns+` FROM roles r
+WHERE ? = '' OR r.account_id = ? ORDER BY r.account_id, r.name`, accountID, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("rolestore: list roles: %w", err)
+	}
+	defer rows.Close()
+	var out []Role
+	for rows.Next() {
+		_, r, err := scanRole(rows)
+		if err != nil {
+			return nil, fmt.Errorf("rolestore: list roles: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("rolestore: list roles: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteRole deletes a role that is in no instance profile.
+func (s *SQLite) DeleteRole(ctx context.Context, accountID, name string) error {
+	return s.write(ctx, "delete role", func(tx *sql.Tx) error {
+		var pk int64
+		err := tx.QueryRowContext(ctx, `SELECT pk FROM roles WHERE account_id = ? AND name = ?`, accountID, name).Scan(&pk)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("role %s/%s: %w", accountID, name, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("rolestore: delete role %s/%s: %w", accountID, name, err)
+		}
+		var profile string
+		err = tx.QueryRowContext(ctx, `SELECT p.name FROM instance_profile_roles pr
+JOIN instance_profiles p ON p.pk = pr.profile_pk WHERE pr.role_pk = ? ORDER BY p.name LIMIT 1`, pk).Scan(&profile)
+		switch {
+		case err == nil:
+			return fmt.Errorf("role %s/%s is in instance profile %q: %w", accountID, name, profile, ErrConflict)
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("rolestore: delete role %s/%s: %w", accountID, name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM roles WHERE pk = ?`, pk); err != nil {
+			return fmt.Errorf("rolestore: delete role %s/%s: %w", accountID, name, err)
+		}
+		return nil
+	})
+}
+
+// PutInstanceProfile creates or updates an instance profile; see Store.
+func (s *SQLite) PutInstanceProfile(ctx context.Context, p InstanceProfile) (InstanceProfile, error) {
+	if err := p.Validate(); err != nil {
+		return InstanceProfile{}, err
+	}
+	var out InstanceProfile
+	err := s.write(ctx, "put instance profile", func(tx *sql.Tx) error {
+		var err error
+		out, err = s.putInstanceProfile(ctx, tx, p)
+		return err
+	})
+	if err != nil {
+		return InstanceProfile{}, err
+	}
+	return out, nil
+}
+
+func (s *SQLite) putInstanceProfile(ctx context.Context, tx *sql.Tx, p InstanceProfile) (InstanceProfile, error) {
+	if err := accountExists(ctx, tx, EntityInstanceProfile, p.Name, p.AccountID); err != nil {
+		return InstanceProfile{}, err
+	}
+	rolePKs := make([]int64, 0, len(p.Roles))
+	for _, rn := range p.Roles {
+		var pk int64
+		err := tx.QueryRowContext(ctx, `SELECT pk FROM roles WHERE account_id = ? AND name = ?`, p.AccountID, rn).Scan(&pk)
+		if errors.Is(err, sql.ErrNoRows) {
+			return InstanceProfile{}, &ValidationError{Entity: EntityInstanceProfile, Name: p.Name, Field: "Roles", Key: rn, Value: rn,
+				Reason: fmt.Sprintf("is not a role in account %s", p.AccountID)}
+		}
+		if err != nil {
+			return InstanceProfile{}, fmt.Errorf("rolestore: put instance profile %s: %w", p.Name, err)
+		}
+		rolePKs = append(rolePKs, pk)
+	}
+	var (
+		pk        int64
+		id        string
+		createdAt int64
+	)
+	err := tx.QueryRowContext(ctx, `SELECT pk, profile_id, created_at FROM instance_profiles WHERE account_id = ? AND name = ?`,
+		p.AccountID, p.Name).Scan(&pk, &id, &createdAt)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		pk = 0
+		createdAt = s.createdAt(p.CreatedAt)
+		id = p.ID
+		if id == "" {
+			if id, err = NewID(InstanceProfileIDPrefix, s.rand); err != nil {
+				return InstanceProfile{}, err
+			}
+		}
+	case err != nil:
+		return InstanceProfile{}, fmt.Errorf("rolestore: put instance profile %s: %w", p.Name, err)
+	default:
+		if p.ID != "" {
+			id = p.ID
+		}
+	}
+	if err := idFree(ctx, tx, "instance_profiles", "profile_id", id, pk); err != nil {
+		return InstanceProfile{}, fmt.Errorf("instance profile %s: %w", p.Name, err)
+	}
+	err = tx.QueryRowContext(ctx, `INSERT INTO instance_profiles (account_id, name, path, profile_id, created_at)
+VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (account_id, name) DO UPDATE SET
+	name = excluded.name, path = excluded.path, profile_id = excluded.profile_id
+RETURNING pk`, p.AccountID, p.Name, pathOrRoot(p.Path), id, createdAt).Scan(&pk)
+	if err != nil {
+		return InstanceProfile{}, fmt.Errorf("rolestore: put instance profile %s: %w", p.Name, err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM instance_profile_roles WHERE profile_pk = ?`, pk); err != nil {
+		return InstanceProfile{}, fmt.Errorf("rolestore: put instance profile %s: %w", p.Name, err)
+	}
+	for _, rpk := range rolePKs {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO instance_profile_roles (profile_pk, role_pk) VALUES (?, ?)`, pk, rpk); err != nil {
+			return InstanceProfile{}, fmt.Errorf("rolestore: put instance profile %s: %w", p.Name, err)
+		}
+	}
+	out, err := s.listInstanceProfiles(ctx, tx, `p.pk = ?`, pk)
+	if err != nil {
+		return InstanceProfile{}, err
+	}
+	return out[0], nil
+}
+
+// InstanceProfile returns a profile by account and name.
+func (s *SQLite) InstanceProfile(ctx context.Context, accountID, name string) (InstanceProfile, error) {
+	out, err := s.listInstanceProfiles(ctx, s.db, `p.account_id = ? AND p.name = ?`, accountID, name)
+	if err != nil {
+		return InstanceProfile{}, err
+	}
+	if len(out) == 0 {
+		return InstanceProfile{}, fmt.Errorf("instance profile %s/%s: %w", accountID, name, ErrNotFound)
+	}
+	return out[0], nil
+}
+
+// InstanceProfiles lists profiles; see Store.
+func (s *SQLite) InstanceProfiles(ctx context.Context, accountID string) ([]InstanceProfile, error) {
+	return s.listInstanceProfiles(ctx, s.db, `? = '' OR p.account_id = ?`, accountID, accountID)
+}
+
+func (s *SQLite) listInstanceProfiles(ctx context.Context, q querier, where string, args ...any) ([]InstanceProfile, error) {
+	rows, err := q.QueryContext(ctx, `SELECT p.account_id, p.name, p.path, p.profile_id, p.created_at, r.name
+FROM instance_profiles p
+LEFT JOIN instance_profile_roles pr ON pr.profile_pk = p.pk
+LEFT JOIN roles r ON r.pk = pr.role_pk
+WHERE `+where+`
+ORDER BY p.account_id, p.name, p.pk, r.name`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("rolestore: list instance profiles: %w", err)
+	}
+	defer rows.Close()
+	var (
+		out    []InstanceProfile
+		lastID string
+	)
+	for rows.Next() {
+		var (
+			p       InstanceProfile
+			created int64
+			role    sql.NullString
+		)
+		if err := rows.Scan(&p.AccountID, &p.Name, &p.Path, &p.ID, &created, &role); err != nil {
+			return nil, fmt.Errorf("rolestore: list instance profiles: %w", err)
+		}
+		if p.ID != lastID {
+			p.CreatedAt = time.Unix(0, created).UTC()
+			out = append(out, p)
+			lastID = p.ID
+		}
+		if role.Valid {
+			last := &out[len(out)-1]
+			last.Roles = append(last.Roles, role.String)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("rolestore: list instance profiles: %w", err)
+	}
+	return out, nil
+}
+
+// Apply validates and upserts a seed atomically; see Store.
+func (s *SQLite) Apply(ctx context.Context, seed Seed) error {
+	// Everything that needs no database is checked before the transaction.
+	if err := seed.validate(known{account: always[string], role: always[roleKey]}); err != nil {
+		return err
+	}
+	return s.write(ctx, "apply", func(tx *sql.Tx) error {
+		k, err := loadKnown(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := seed.validate(k); err != nil {
+			return err
+		}
+		for _, a := range seed.Accounts {
+			if err := putAccount(ctx, tx, a); err != nil {
+				return err
+			}
+		}
+		for i, r := range seed.Roles {
+			if _, err := s.putRole(ctx, tx, r); err != nil {
+				return seedErr(i, err)
+			}
+		}
+		for i, p := range seed.InstanceProfiles {
+			if _, err := s.putInstanceProfile(ctx, tx, p); err != nil {
+				return seedErr(i, err)
+			}
+		}
+		return nil
+	})
+}
+
+func seedErr(i int, err error) error {
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		return &SeedError{Index: i, Err: ve}
+	}
+	return err
+}
+
+func loadKnown(ctx context.Context, tx *sql.Tx) (known, error) {
+	accounts := map[string]bool{}
+	roles := map[roleKey]bool{}
+	rows, err := tx.QueryContext(ctx, `SELECT id, '' FROM accounts UNION ALL SELECT account_id, name FROM roles`)
+	if err != nil {
+		return known{}, fmt.Errorf("rolestore: apply: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var account, name string
+		if err := rows.Scan(&account, &name); err != nil {
+			return known{}, fmt.Errorf("rolestore: apply: %w", err)
+		}
+		if name == "" {
+			accounts[account] = true
+		} else {
+			roles[lowerKey(account, name)] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return known{}, fmt.Errorf("rolestore: apply: %w", err)
+	}
+	return known{
+		account: func(id string) bool { return accounts[id] },
+		role:    func(k roleKey) bool { return roles[k] },
+	}, nil
+}
