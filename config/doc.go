@@ -1,0 +1,87 @@
+// Package config reads the YAML config file of `imdsemu serve` and the
+// IMDSEMU_* environment variables into Settings and a rolestore.Seed.
+//
+// # Precedence
+//
+// Default supplies every setting; a config file (Load, Parse) overrides what
+// it sets; ApplyEnv overrides with the environment; the CLI applies its flags
+// last, so flags win. Settings.Validate checks the result.
+//
+// # The file
+//
+//	metadata-addr: 127.0.0.1:1338    # host:port; empty = the CLI's default
+//	admin-addr: 127.0.0.1:1340
+//	data-dir: ./data                 # as written; the CLI resolves it
+//	http-tokens: optional            # optional | required
+//	http-endpoint: enabled           # enabled | disabled
+//	log-format: text                 # text | json
+//	rotation:
+//	  interval: 1h                   # a new generation of credentials every
+//	  session-duration: 6h           # lifetime of each generation
+//	instance:
+//	  id: i-0123456789abcdef0
+//	  type: t3.micro
+//	  region: us-east-1
+//	  availability-zone: us-east-1a
+//	  profile: imdsemu-demo          # instance profile attached; "" = none
+//	  account: "123456789012"
+//	accounts:
+//	  - id: "123456789012"
+//	    alias: demo
+//	roles:
+//	  - name: imdsemu-demo
+//	    account: "123456789012"
+//	    path: /
+//	    description: demo role
+//	    max-session-duration: 1h     # Go duration or integer seconds
+//	    trust-policy: |              # a JSON string or a YAML mapping
+//	      {"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}
+//	    policies:                    # name: JSON string or YAML mapping
+//	      s3-read: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: "s3:GetObject", Resource: "*"}]}
+//	    tags: {team: platform}
+//	instance-profiles:
+//	  - name: imdsemu-demo
+//	    account: "123456789012"
+//	    role: imdsemu-demo           # or roles: [imdsemu-demo]; at most one
+//
+// Durations are Go durations ("90m", "1h30m") or whole seconds (3600).
+// Policy documents written as YAML mappings are converted to JSON keeping key
+// order; unquoted dates such as 2012-10-17 stay strings. YAML anchors,
+// aliases and merge keys (<<) work as usual; top-level keys starting with
+// "x-" are ignored, so they can hold anchors shared by several entities.
+//
+// # Entities and defaults
+//
+// If the file declares any accounts, roles or instance profiles, the seed is
+// exactly what it declares; Default's entities are not added. If it declares
+// none, the seed is Default's (account 123456789012, role and instance
+// profile imdsemu-demo). Either way, settings the file leaves out keep
+// Default's values.
+//
+// Within declared entities:
+//   - a role or profile without "account" belongs to the only declared
+//     account; when no accounts are listed, to instance.account (or
+//     123456789012), and the accounts referenced are declared implicitly;
+//   - a role without "trust-policy" trusts ec2.amazonaws.com (EC2TrustPolicy);
+//   - instance.account defaults to the only account, instance.profile to the
+//     only instance profile in that account (none if there is none). Set
+//     profile: "" for an instance without a profile.
+//
+// Apply the seed with rolestore.Store.Apply; it upserts and deletes nothing.
+//
+// # Errors
+//
+// Unknown keys, duplicate keys, wrong types, missing required fields, values
+// rolestore rejects and broken cross references (a profile's role that does
+// not exist, two roles on one profile, an instance profile that is not
+// declared) are each an *Error naming file, line, column and the YAML path of
+// the field, such as
+//
+//	imdsemu.yaml:14:27: roles[1].max-session-duration: must be between 1h0m0s and 12h0m0s, got 13h
+//
+// Parse reports up to 20 problems at once, joined with errors.Join in file
+// order; errors.As finds the first. Error messages never contain policy
+// documents.
+//
+// The package has no state; everything in it is safe for concurrent use.
+package config
