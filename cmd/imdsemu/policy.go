@@ -1,0 +1,371 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imdsemu/imdsemu/policy"
+)
+
+// Exit statuses of the policy commands.
+const (
+	exitOK       = 0 // valid / allowed
+	exitNegative = 1 // a document is invalid / the request is denied
+	exitBadInput = 2 // the command could not answer: bad flags, unreadable file, unparsable policy
+)
+
+// exitError carries a process exit status out of a command's RunE.
+//
+// Contract with main (see exitCode in main.go): when Execute returns an error
+// that errors.As matches to interface{ ExitCode() int }, main prints the
+// error's message to stderr if it is not empty, then exits with ExitCode().
+// The policy commands return:
+//   - status 2 with the problem as the message (bad flags, unreadable or
+//     unparsable policy, unknown kind) — main prints it;
+//   - status 1 with a nil err, so an empty message, when the answer is "no"
+//     (denied, or a document is invalid) — the answer is already on stdout;
+//   - nil for "yes" (allowed, all valid): status 0.
+type exitError struct {
+	code int
+	err  error // nil: already reported on stdout
+}
+
+// Error returns the message, or "" when the outcome was already reported.
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return ""
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// ExitCode returns the process exit status.
+func (e *exitError) ExitCode() int { return e.code }
+
+// badInput returns err as exit status 2.
+func badInput(err error) error {
+	return &exitError{code: exitBadInput, err: err}
+}
+
+// newPolicyCmd builds "imdsemu policy" with its validate and simulate
+// subcommands.
+func newPolicyCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "policy",
+		Short: "Validate IAM policy documents and simulate authorization decisions",
+		Long: `Validate IAM policy documents and simulate authorization decisions.
+
+Exit status: 0 valid/allowed, 1 invalid/denied, 2 bad input.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return badInput(fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath()))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return cmd.Help()
+		},
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return badInput(fmt.Errorf("%w (see %s --help)", err, c.CommandPath()))
+	})
+	cmd.AddCommand(newPolicyValidateCmd(), newPolicySimulateCmd())
+	return cmd
+}
+
+type policyValidateOptions struct {
+	kind string
+}
+
+func newPolicyValidateCmd() *cobra.Command {
+	var opts policyValidateOptions
+	cmd := &cobra.Command{
+		Use:   "validate FILE...",
+		Short: "Check policy documents against the IAM policy grammar and size limits",
+		Long: `Check policy documents against the IAM policy grammar and size limits.
+
+Each FILE ("-" for standard input) is parsed as a policy of --kind. One line is
+printed per file. Exit status: 0 all valid, 1 some invalid, 2 bad input
+(unknown kind, unreadable file).`,
+		Example: `  imdsemu policy validate role-inline.json
+  imdsemu policy validate --kind trust trust.json`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runPolicyValidate(cmd, opts, args)
+		},
+	}
+	cmd.Flags().StringVar(&opts.kind, "kind", "managed", "policy kind: managed, boundary, inline-user, inline-group, inline-role, session, trust or resource")
+	return cmd
+}
+
+func runPolicyValidate(cmd *cobra.Command, opts policyValidateOptions, files []string) error {
+	if len(files) == 0 {
+		return badInput(errors.New("validate needs at least one FILE"))
+	}
+	kind, err := policy.ParseKind(opts.kind)
+	if err != nil {
+		return badInput(err)
+	}
+	out := cmd.OutOrStdout()
+	invalid := false
+	var unreadable []error
+	for _, f := range files {
+		data, err := readPolicyFile(cmd, f)
+		if err != nil {
+			unreadable = append(unreadable, err)
+			continue
+		}
+		doc, err := policy.ParseOptions(data, policy.Options{Kind: kind, Name: f})
+		if err != nil {
+			fmt.Fprintf(out, "%s: invalid %s: %s\n", f, kind, errorDetail(err))
+			invalid = true
+			continue
+		}
+		n := len(doc.Statements())
+		fmt.Fprintf(out, "%s: valid %s (%d %s)\n", f, kind, n, plural(n, "statement"))
+	}
+	switch {
+	case len(unreadable) > 0:
+		return badInput(errors.Join(unreadable...))
+	case invalid:
+		return &exitError{code: exitNegative} // reported per file above
+	}
+	return nil
+}
+
+// errorDetail renders a policy error without the package prefix.
+func errorDetail(err error) string {
+	var d interface{ Detail() string }
+	if errors.As(err, &d) {
+		return d.Detail()
+	}
+	return err.Error()
+}
+
+func readPolicyFile(cmd *cobra.Command, name string) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(cmd.InOrStdin())
+	}
+	return os.ReadFile(name)
+}
+
+type policySimulateOptions struct {
+	identity, boundary, session, resource, trust []string
+
+	action, resourceARN, resourceAccount string
+	principal, principalType             string
+	equivalent                           []string
+	context                              []string
+}
+
+func newPolicySimulateCmd() *cobra.Command {
+	var opts policySimulateOptions
+	cmd := &cobra.Command{
+		Use:   "simulate --action ACTION [--resource ARN] [--principal ARN] [--policy FILE]... [flags]",
+		Short: "Evaluate a request against policies and explain the decision",
+		Long: `Evaluate one request against a set of policies, print the decision and why.
+
+Policies: --policy (identity-based; repeatable), --boundary, --session-policy,
+--resource-policy and --trust-policy (the role trust policy, for sts:AssumeRole*).
+
+--context KEY=VALUE adds a request context key; repeat it, or separate values
+with commas, for multi-valued keys (aws:TagKeys=a,b). KEY= sets a key with no
+values. For an AWS principal, aws:PrincipalArn, aws:PrincipalAccount,
+aws:PrincipalType and (for IAM users) aws:username are filled in from
+--principal unless given. An assumed-role session ARN also answers to
+arn:PARTITION:iam::ACCOUNT:role/NAME unless --equivalent is given (pass the
+role ARN with its path if it has one).
+
+Exit status: 0 allowed, 1 denied, 2 bad input.`,
+		Example: `  imdsemu policy simulate --policy inline.json --action s3:GetObject \
+      --resource arn:aws:s3:::bucket/key --principal arn:aws:iam::111122223333:user/alice \
+      --context aws:SecureTransport=true`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return badInput(fmt.Errorf("simulate takes no arguments, got %q (use --policy FILE)", args[0]))
+			}
+			return runPolicySimulate(cmd, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&opts.identity, "policy", nil, "identity-based policy `FILE` (repeatable)")
+	f.StringArrayVar(&opts.boundary, "boundary", nil, "permissions boundary `FILE`")
+	f.StringArrayVar(&opts.session, "session-policy", nil, "session policy `FILE` (repeatable)")
+	f.StringArrayVar(&opts.resource, "resource-policy", nil, "resource-based policy `FILE` (repeatable)")
+	f.StringArrayVar(&opts.trust, "trust-policy", nil, "role trust policy `FILE`")
+	f.StringVar(&opts.action, "action", "", "action, e.g. s3:GetObject (required)")
+	f.StringVar(&opts.resourceARN, "resource", "*", "resource `ARN`")
+	f.StringVar(&opts.resourceAccount, "resource-account", "", "account owning the resource (default: from the ARN, else the principal's)")
+	f.StringVar(&opts.principal, "principal", "", "principal `ARN` (or service name, provider, canonical ID per --principal-type)")
+	f.StringVar(&opts.principalType, "principal-type", "aws", "principal type: aws, service, federated, canonical or anonymous")
+	f.StringArrayVar(&opts.equivalent, "equivalent", nil, "another `ARN` the principal answers to, e.g. the role of a session (repeatable)")
+	f.StringArrayVar(&opts.context, "context", nil, "request context `KEY=VALUE[,VALUE...]` (repeatable)")
+	return cmd
+}
+
+func runPolicySimulate(cmd *cobra.Command, opts policySimulateOptions) error {
+	if opts.action == "" {
+		return badInput(errors.New("--action is required, e.g. --action s3:GetObject"))
+	}
+	p, err := simulatedPrincipal(opts)
+	if err != nil {
+		return badInput(err)
+	}
+	var set policy.Set
+	for _, src := range []struct {
+		files []string
+		kind  policy.Kind
+		dst   *[]*policy.Document
+	}{
+		{opts.identity, policy.KindInlineRole, &set.Identity},
+		{opts.boundary, policy.KindBoundary, &set.Boundary},
+		{opts.session, policy.KindSession, &set.Session},
+		{opts.resource, policy.KindResource, &set.Resource},
+		{opts.trust, policy.KindTrust, &set.Trust},
+	} {
+		for _, f := range src.files {
+			data, err := readPolicyFile(cmd, f)
+			if err != nil {
+				return badInput(err)
+			}
+			doc, err := policy.ParseOptions(data, policy.Options{Kind: src.kind, Name: f, MaxSize: -1})
+			if err != nil {
+				return badInput(fmt.Errorf("%s: invalid %s: %s", f, src.kind, errorDetail(err)))
+			}
+			*src.dst = append(*src.dst, doc)
+		}
+	}
+	c, err := simulatedContext(opts.context, p)
+	if err != nil {
+		return badInput(err)
+	}
+	req := policy.Request{
+		Principal:       p,
+		Action:          opts.action,
+		Resource:        opts.resourceARN,
+		ResourceAccount: opts.resourceAccount,
+		Context:         c,
+	}
+	d := policy.Evaluate(req, set)
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "decision: %s\n", d.Reason)
+	fmt.Fprintf(out, "reason: %s\n", d.Explanation)
+	if len(d.Matched) > 0 {
+		fmt.Fprintln(out, "matched:")
+		for _, m := range d.Matched {
+			via := ""
+			if m.Via != "" {
+				via = " (principal: " + m.Via + ")"
+			}
+			fmt.Fprintf(out, "  %-5s %s%s\n", m.Effect, m, via)
+		}
+	}
+	if !d.Allowed {
+		fmt.Fprintf(out, "message: %s\n", d.Message(req))
+		return &exitError{code: exitNegative} // the decision is on stdout
+	}
+	return nil
+}
+
+func simulatedPrincipal(opts policySimulateOptions) (policy.Principal, error) {
+	p := policy.Principal{ARN: opts.principal, Equivalent: opts.equivalent}
+	switch strings.ToLower(opts.principalType) {
+	case "aws":
+		p.Type = policy.PrincipalAWS
+	case "service":
+		p.Type = policy.PrincipalService
+	case "federated":
+		p.Type = policy.PrincipalFederated
+	case "canonical", "canonicaluser":
+		p.Type = policy.PrincipalCanonicalUser
+	case "anonymous":
+		p.Type = policy.PrincipalAnonymous
+	default:
+		return p, fmt.Errorf("--principal-type %q: want aws, service, federated, canonical or anonymous", opts.principalType)
+	}
+	if p.Type != policy.PrincipalAnonymous && p.Type != policy.PrincipalAWS && p.ARN == "" {
+		return p, fmt.Errorf("--principal is required for --principal-type %s", opts.principalType)
+	}
+	if p.Type == policy.PrincipalAWS && p.ARN != "" {
+		part := strings.SplitN(p.ARN, ":", 6)
+		if len(part) != 6 || part[0] != "arn" {
+			return p, fmt.Errorf("--principal %q is not an ARN", p.ARN)
+		}
+		if len(p.Equivalent) == 0 && part[2] == "sts" && strings.HasPrefix(part[5], "assumed-role/") {
+			if role, _, ok := strings.Cut(strings.TrimPrefix(part[5], "assumed-role/"), "/"); ok {
+				p.Equivalent = []string{"arn:" + part[1] + ":iam::" + part[4] + ":role/" + role}
+			}
+		}
+	}
+	return p, nil
+}
+
+// simulatedContext parses --context flags and fills in the principal keys
+// the caller did not give.
+func simulatedContext(flags []string, p policy.Principal) (policy.Context, error) {
+	var c policy.Context
+	for _, kv := range flags {
+		key, val, ok := strings.Cut(kv, "=")
+		key = strings.TrimSpace(key)
+		if !ok || key == "" {
+			return c, fmt.Errorf("--context %q: want KEY=VALUE[,VALUE...]", kv)
+		}
+		if val == "" {
+			if _, present := c.Get(key); !present {
+				c.Set(key)
+			}
+			continue
+		}
+		c.Add(key, strings.Split(val, ",")...)
+	}
+	if p.Type != policy.PrincipalAWS || p.ARN == "" {
+		return c, nil
+	}
+	setDefault := func(key, val string) {
+		if _, ok := c.Get(key); !ok && val != "" {
+			c.Set(key, val)
+		}
+	}
+	part := strings.SplitN(p.ARN, ":", 6)
+	account, res := part[4], part[5]
+	if p.Account != "" {
+		account = p.Account
+	}
+	principalARN, ptype := p.ARN, ""
+	switch {
+	case part[2] == "iam" && res == "root":
+		ptype = "Account"
+	case part[2] == "iam" && strings.HasPrefix(res, "user/"):
+		ptype = "User"
+		setDefault("aws:username", res[strings.LastIndexByte(res, '/')+1:])
+	case part[2] == "sts" && strings.HasPrefix(res, "assumed-role/"):
+		ptype = "AssumedRole"
+		if len(p.Equivalent) > 0 {
+			principalARN = p.Equivalent[0]
+		}
+	case part[2] == "sts" && strings.HasPrefix(res, "federated-user/"):
+		ptype = "FederatedUser"
+	}
+	setDefault("aws:PrincipalArn", principalARN)
+	setDefault("aws:PrincipalAccount", account)
+	setDefault("aws:PrincipalType", ptype)
+	return c, nil
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
