@@ -1,0 +1,43 @@
+# imdsemu: the two commands are `make run` and `make test`.
+GO      ?= go
+BIN     := bin/imdsemu
+PKGS    := ./...
+FUZZTIME ?= 30s
+
+.PHONY: all build run test vet unit e2e bench fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/imdsemu
+
+# An emulator with a working default role on 127.0.0.1:1338; prints the line to export.
+run: build
+	./$(BIN) serve
+
+# vet, the unit tests with the race detector, then the end-to-end tests
+# (which build the binary and drive it with the real SDKs and the AWS CLI).
+test: vet unit e2e
+
+vet:
+	$(GO) vet $(PKGS)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo 'gofmt: files above need formatting'; exit 1; }
+
+unit:
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /e2e)
+
+e2e:
+	$(GO) test -race -count=1 -timeout 15m ./e2e/...
+
+# Benchmarks; results and the machine they ran on are recorded in docs/performance.md.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./imds/ ./sts/ ./policy/
+
+# Short fuzz runs of every parser that faces the network or a user.
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzOpen -fuzztime $(FUZZTIME) ./sts/
+	$(GO) test -run '^$$' -fuzz FuzzToken -fuzztime $(FUZZTIME) ./imds/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./policy/
+
+clean:
+	rm -rf bin

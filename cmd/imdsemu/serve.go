@@ -1,0 +1,428 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/imdsemu/imdsemu/config"
+	"github.com/imdsemu/imdsemu/imds"
+	"github.com/imdsemu/imdsemu/internal/keyfile"
+	"github.com/imdsemu/imdsemu/refresher"
+	"github.com/imdsemu/imdsemu/rolestore"
+	"github.com/imdsemu/imdsemu/sts"
+)
+
+// Defaults for settings that neither the config file, the environment nor a
+// flag set.
+const (
+	defaultMetadataAddr = "127.0.0.1:1338"
+	defaultAdminAddr    = "127.0.0.1:1340"
+	shutdownGrace       = 5 * time.Second
+	firstMintTimeout    = 30 * time.Second
+)
+
+// Files in the data directory.
+const (
+	dbFile       = "imdsemu.db"
+	sealKeyFile  = "sealing.key"
+	tokenKeyFile = "imds-token.key"
+)
+
+type serveFlags struct {
+	config          string
+	dataDir         string
+	metadataAddr    string
+	adminAddr       string
+	httpTokens      string
+	httpEndpoint    string
+	logFormat       string
+	rotation        time.Duration
+	sessionDuration time.Duration
+}
+
+func newServeCmd(e env) *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the metadata service with rotating instance-role credentials",
+		Long: `Run the instance metadata service on --metadata-addr, with credentials for the
+instance profile's role minted by imdsemu's own STS issuer and rotated before they
+expire, and /metrics and /healthz on --admin-addr.
+
+Settings come from the config file (--config or IMDSEMU_CONFIG), then IMDSEMU_*
+environment variables, then flags; later ones win. With no config file imdsemu
+starts with account 123456789012, role imdsemu-demo and an instance profile of
+the same name.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			settings, seed, err := resolveSettings(cmd, &f, e.getenv)
+			if err != nil {
+				return err
+			}
+			return serve(cmd.Context(), cmd.OutOrStdout(), e.stderr, settings, seed)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.config, "config", "", "YAML config file (env IMDSEMU_CONFIG)")
+	fl.StringVar(&f.dataDir, "data-dir", "", "directory for the database and keys (default $XDG_DATA_HOME/imdsemu or ~/.local/share/imdsemu)")
+	fl.StringVar(&f.metadataAddr, "metadata-addr", defaultMetadataAddr, "address of the metadata listener")
+	fl.StringVar(&f.adminAddr, "admin-addr", defaultAdminAddr, "address of the admin listener (/metrics, /healthz)")
+	fl.StringVar(&f.httpTokens, "http-tokens", "optional", "IMDSv2 tokens: optional or required")
+	fl.StringVar(&f.httpEndpoint, "http-endpoint", "enabled", "metadata endpoint: enabled or disabled (403 to everything)")
+	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fl.DurationVar(&f.rotation, "rotation-interval", time.Hour, "how often a new credential generation is minted")
+	fl.DurationVar(&f.sessionDuration, "session-duration", 6*time.Hour, "lifetime of each credential generation")
+	return cmd
+}
+
+// resolveSettings merges the config file, the environment and the flags, in
+// that order, over the defaults.
+func resolveSettings(cmd *cobra.Command, f *serveFlags, getenv func(string) string) (config.Settings, rolestore.Seed, error) {
+	path := f.config
+	if path == "" {
+		path = getenv("IMDSEMU_CONFIG")
+	}
+	file := config.Default()
+	if path != "" {
+		var err error
+		if file, err = config.Load(path); err != nil {
+			return config.Settings{}, rolestore.Seed{}, err
+		}
+	}
+	s := file.Settings
+	if err := config.ApplyEnv(&s, getenv); err != nil {
+		return config.Settings{}, rolestore.Seed{}, err
+	}
+	def := config.Default().Settings
+	fill := func(dst *string, v string) {
+		if *dst == "" {
+			*dst = v
+		}
+	}
+	fill(&s.MetadataAddr, defaultMetadataAddr)
+	fill(&s.AdminAddr, defaultAdminAddr)
+	fill(&s.HTTPTokens, "optional")
+	fill(&s.HTTPEndpoint, "enabled")
+	fill(&s.LogFormat, "text")
+	if s.Rotation.Interval == 0 {
+		s.Rotation.Interval = def.Rotation.Interval
+	}
+	if s.Rotation.SessionDuration == 0 {
+		s.Rotation.SessionDuration = def.Rotation.SessionDuration
+	}
+	fill(&s.Instance.ID, def.Instance.ID)
+	fill(&s.Instance.Type, def.Instance.Type)
+	fill(&s.Instance.Region, def.Instance.Region)
+	fill(&s.Instance.AvailabilityZone, def.Instance.AvailabilityZone)
+	fill(&s.Instance.Profile, def.Instance.Profile)
+	if s.Instance.Account == "" && len(file.Seed.Accounts) > 0 {
+		s.Instance.Account = file.Seed.Accounts[0].ID
+	}
+	fill(&s.Instance.Account, def.Instance.Account)
+
+	fl := cmd.Flags()
+	set := func(name string, dst *string, v string) {
+		if fl.Changed(name) {
+			*dst = v
+		}
+	}
+	set("data-dir", &s.DataDir, f.dataDir)
+	set("metadata-addr", &s.MetadataAddr, f.metadataAddr)
+	set("admin-addr", &s.AdminAddr, f.adminAddr)
+	set("http-tokens", &s.HTTPTokens, f.httpTokens)
+	set("http-endpoint", &s.HTTPEndpoint, f.httpEndpoint)
+	set("log-format", &s.LogFormat, f.logFormat)
+	if fl.Changed("rotation-interval") {
+		s.Rotation.Interval = f.rotation
+	}
+	if fl.Changed("session-duration") {
+		s.Rotation.SessionDuration = f.sessionDuration
+	}
+	if s.DataDir == "" {
+		dir, err := defaultDataDir(getenv)
+		if err != nil {
+			return config.Settings{}, rolestore.Seed{}, err
+		}
+		s.DataDir = dir
+	}
+	if err := s.Validate(); err != nil {
+		return config.Settings{}, rolestore.Seed{}, err
+	}
+	return s, file.Seed, nil
+}
+
+// defaultDataDir follows the XDG base directory convention.
+func defaultDataDir(getenv func(string) string) (string, error) {
+	if d := getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "imdsemu"), nil
+	}
+	if h := getenv("HOME"); h != "" {
+		return filepath.Join(h, ".local", "share", "imdsemu"), nil
+	}
+	return "", errors.New("no data directory: set --data-dir, IMDSEMU_DATA_DIR, XDG_DATA_HOME or HOME")
+}
+
+func newLogger(w io.Writer, format string) *slog.Logger {
+	opts := &slog.HandlerOptions{ReplaceAttr: redact}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// redact is the one place that keeps secrets out of logs, whatever a caller
+// passes: any attribute named like a secret or a token loses its value.
+func redact(_ []string, a slog.Attr) slog.Attr {
+	k := strings.ToLower(a.Key)
+	if strings.Contains(k, "secret") || strings.Contains(k, "token") && !strings.Contains(k, "ttl") {
+		return slog.String(a.Key, "REDACTED")
+	}
+	return a
+}
+
+func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, seed rolestore.Seed) error {
+	log := newLogger(stderr, s.LogFormat)
+	if err := os.MkdirAll(s.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	store, err := rolestore.OpenSQLite(filepath.Join(s.DataDir, dbFile), rolestore.Options{})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Apply(ctx, seed); err != nil {
+		return fmt.Errorf("loading config entities: %w", err)
+	}
+	sealKey, err := keyfile.LoadOrCreate(filepath.Join(s.DataDir, sealKeyFile), sts.KeySize, nil)
+	if err != nil {
+		return err
+	}
+	tokenKey, err := keyfile.LoadOrCreate(filepath.Join(s.DataDir, tokenKeyFile), 32, nil)
+	if err != nil {
+		return err
+	}
+	issuer, err := sts.NewIssuer(sts.IssuerOptions{Key: sealKey})
+	if err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	profile, err := store.InstanceProfile(ctx, s.Instance.Account, s.Instance.Profile)
+	if err != nil {
+		return fmt.Errorf("instance profile %q in account %s (instance.profile): %w", s.Instance.Profile, s.Instance.Account, err)
+	}
+	ready := make(chan struct{})
+	var readyOnce atomic.Bool
+	sched, err := refresher.New(refresher.Options{
+		Issuer:     &profileIssuer{store: store, issuer: issuer, sessionName: s.Instance.ID},
+		Interval:   s.Rotation.Interval,
+		Lifetime:   s.Rotation.SessionDuration,
+		Logger:     log.With("component", "refresher"),
+		Registerer: reg,
+		OnEvent: func(ev refresher.Event) {
+			if ev.Kind == refresher.EventIssued && ev.Profile == profile.ARN() && readyOnce.CompareAndSwap(false, true) {
+				close(ready)
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	profiles, err := store.InstanceProfiles(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, p := range profiles {
+		if len(p.Roles) > 0 {
+			sched.Add(p.ARN())
+		}
+	}
+
+	att := imds.Attachment{ProfileARN: profile.ARN(), ProfileID: profile.ID}
+	if len(profile.Roles) > 0 {
+		att.Role = profile.Roles[0]
+	}
+	source := imds.CredentialSourceFunc(func() (imds.Attachment, bool) {
+		if att.Role == "" {
+			return imds.Attachment{}, false
+		}
+		g := sched.Current(att.ProfileARN)
+		if g == nil {
+			return imds.Attachment{}, false
+		}
+		a := att
+		a.Credentials = imds.Credentials{
+			AccessKeyID:     g.Credentials.AccessKeyID,
+			SecretAccessKey: g.Credentials.SecretAccessKey,
+			Token:           g.Credentials.SessionToken,
+			LastUpdated:     g.Credentials.Issued,
+			Expiration:      g.Credentials.Expires,
+		}
+		return a, true
+	})
+	metadata, err := imds.New(imds.Options{
+		Credentials: source,
+		Instance: imds.Instance{
+			ID: s.Instance.ID, Type: s.Instance.Type, Region: s.Instance.Region,
+			AvailabilityZone: s.Instance.AvailabilityZone, AccountID: s.Instance.Account,
+		},
+		HTTPTokens:       imds.Mode(s.HTTPTokens),
+		EndpointDisabled: s.HTTPEndpoint == "disabled",
+		TokenKey:         tokenKey,
+		Logger:           log.With("component", "imds"),
+		Registerer:       reg,
+	})
+	if err != nil {
+		return err
+	}
+
+	metaLn, err := net.Listen("tcp", s.MetadataAddr)
+	if err != nil {
+		return fmt.Errorf("metadata listener: %w", err)
+	}
+	adminLn, err := net.Listen("tcp", s.AdminAddr)
+	if err != nil {
+		metaLn.Close()
+		return fmt.Errorf("admin listener: %w", err)
+	}
+	metaSrv := &http.Server{Handler: metadata, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	adminSrv := &http.Server{Handler: adminRouter(reg, ready), ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return sched.Run(gctx) })
+	g.Go(func() error { return serveUntilClosed(metaSrv, metaLn) })
+	g.Go(func() error { return serveUntilClosed(adminSrv, adminLn) })
+	g.Go(func() error {
+		<-gctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		log.Info("shutting down")
+		return errors.Join(metaSrv.Shutdown(sctx), adminSrv.Shutdown(sctx))
+	})
+
+	metaURL := "http://" + metaLn.Addr().String()
+	fmt.Fprintf(stdout, "imdsemu: data directory %s\n", s.DataDir)
+	fmt.Fprintf(stdout, "imdsemu: metadata service on %s (http-tokens %s, endpoint %s)\n", metaURL, s.HTTPTokens, s.HTTPEndpoint)
+	fmt.Fprintf(stdout, "imdsemu: admin on http://%s (/metrics, /healthz)\n", adminLn.Addr())
+	fmt.Fprintf(stdout, "imdsemu: instance %s, profile %s, role %s\n", s.Instance.ID, profile.ARN(), orNone(att.Role))
+	// The trailing slash matters: botocore before 1.31 (the AWS CLI in Debian
+	// 12, for one) appends "latest/api/token" to the endpoint as it stands.
+	fmt.Fprintf(stdout, "export AWS_EC2_METADATA_SERVICE_ENDPOINT=%s/\n", metaURL)
+	if att.Role == "" {
+		close(ready)
+	}
+	select {
+	case <-ready:
+		fmt.Fprintln(stdout, "imdsemu: ready")
+	case <-gctx.Done():
+	case <-time.After(firstMintTimeout):
+		log.Error("no credentials minted yet; serving anyway", "profile", profile.ARN())
+	}
+	return g.Wait()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func serveUntilClosed(srv *http.Server, ln net.Listener) error {
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func adminRouter(reg *prometheus.Registry, ready <-chan struct{}) http.Handler {
+	r := mux.NewRouter()
+	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})).Methods(http.MethodGet)
+	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		select {
+		case <-ready:
+			io.WriteString(w, "ok\n")
+		default:
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, "starting: no credentials minted yet\n")
+		}
+	}).Methods(http.MethodGet)
+	return r
+}
+
+// profileIssuer mints instance-profile sessions for the refresher: it finds
+// the profile's role in the store and asks the STS issuer for a session named
+// after the instance, as EC2 does.
+type profileIssuer struct {
+	store       rolestore.Store
+	issuer      *sts.Issuer
+	sessionName string
+}
+
+func (p *profileIssuer) Issue(ctx context.Context, profileARN string, lifetime time.Duration) (refresher.Credentials, error) {
+	account, name, err := splitProfileARN(profileARN)
+	if err != nil {
+		return refresher.Credentials{}, err
+	}
+	prof, err := p.store.InstanceProfile(ctx, account, name)
+	if err != nil {
+		return refresher.Credentials{}, err
+	}
+	if len(prof.Roles) == 0 {
+		return refresher.Credentials{}, fmt.Errorf("instance profile %s has no role", profileARN)
+	}
+	role, err := p.store.Role(ctx, account, prof.Roles[0])
+	if err != nil {
+		return refresher.Credentials{}, err
+	}
+	c, err := p.issuer.Issue(ctx, sts.Request{
+		Action:                 sts.ActionInstanceProfile,
+		AccountID:              account,
+		RoleARN:                role.ARN(),
+		RoleID:                 role.ID,
+		SessionName:            p.sessionName,
+		Duration:               lifetime,
+		RoleMaxSessionDuration: role.MaxSessionDuration,
+	})
+	if err != nil {
+		return refresher.Credentials{}, err
+	}
+	return refresher.Credentials{
+		AccessKeyID:     c.AccessKeyID,
+		SecretAccessKey: c.SecretAccessKey,
+		SessionToken:    c.SessionToken,
+		Issued:          c.Session.IssuedAt,
+		Expires:         c.Expires,
+	}, nil
+}
+
+// splitProfileARN returns the account and name of
+// arn:aws:iam::ACCOUNT:instance-profile/PATH/NAME.
+func splitProfileARN(arn string) (account, name string, err error) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || !strings.HasPrefix(parts[5], "instance-profile/") {
+		return "", "", fmt.Errorf("%q is not an instance profile ARN", arn)
+	}
+	res := parts[5]
+	return parts[4], res[strings.LastIndexByte(res, '/')+1:], nil
+}
