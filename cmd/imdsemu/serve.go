@@ -105,6 +105,11 @@ func resolveSettings(cmd *cobra.Command, f *serveFlags, getenv func(string) stri
 		if file, err = config.Load(path); err != nil {
 			return config.Settings{}, rolestore.Seed{}, err
 		}
+		// A relative data-dir in a config file is relative to that file,
+		// so the file works wherever it is started from.
+		if d := file.Settings.DataDir; d != "" && !filepath.IsAbs(d) {
+			file.Settings.DataDir = filepath.Join(filepath.Dir(path), d)
+		}
 	}
 	s := file.Settings
 	if err := config.ApplyEnv(&s, getenv); err != nil {
