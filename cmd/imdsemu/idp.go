@@ -1,0 +1,286 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imdsemu/imdsemu/federation"
+)
+
+// Files of the built-in identity providers in the data directory.
+const (
+	idpOIDCKeyFile  = "idp-oidc.key"
+	idpSAMLKeyFile  = "idp-saml.key"
+	idpSAMLCertFile = "idp-saml.crt"
+)
+
+// openOIDCIdP returns the built-in OIDC provider with issuer issuer, signing
+// with the key in dataDir (created on first use).
+func openOIDCIdP(dataDir, issuer string, now func() time.Time) (*federation.IdP, error) {
+	key, err := federation.LoadOrCreateRSAKey(filepath.Join(dataDir, idpOIDCKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	return federation.NewIdP(federation.IdPOptions{Issuer: issuer, Key: key, Now: now})
+}
+
+// openSAMLIdP returns the built-in SAML IdP with entity ID entityID, signing
+// with the key and self-signed certificate in dataDir (created on first use).
+func openSAMLIdP(dataDir, entityID string, now func() time.Time) (*federation.SAMLIdP, error) {
+	if entityID == "" {
+		entityID = federation.DefaultSAMLEntityID
+	}
+	key, err := federation.LoadOrCreateRSAKey(filepath.Join(dataDir, idpSAMLKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	cert, err := federation.LoadOrCreateCertificate(filepath.Join(dataDir, idpSAMLCertFile), key, "imdsemu SAML IdP", now())
+	if err != nil {
+		return nil, err
+	}
+	return federation.NewSAMLIdP(entityID, key, cert, now)
+}
+
+// idpDataDir is --data-dir, else IMDSEMU_DATA_DIR, else the default serve
+// uses; it is created if missing.
+func idpDataDir(flag string, getenv func(string) string) (string, error) {
+	dir := flag
+	if dir == "" {
+		dir = getenv("IMDSEMU_DATA_DIR")
+	}
+	if dir == "" {
+		var err error
+		if dir, err = defaultDataDir(getenv); err != nil {
+			return "", err
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("data directory: %w", err)
+	}
+	return dir, nil
+}
+
+func newIdPCmd(e env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "idp",
+		Short: "Mint tokens and SAML assertions from imdsemu's built-in identity providers",
+		Long: `The built-in identity providers let AssumeRoleWithWebIdentity and
+AssumeRoleWithSAML be tried without a real IdP. Their keys live in the data
+directory (idp-oidc.key, idp-saml.key and idp-saml.crt, created on first use),
+the same one "imdsemu serve" uses, so tokens minted here verify against the
+built-in providers it registers.`,
+		Args: cobra.NoArgs,
+	}
+	cmd.AddCommand(newIdPTokenCmd(e), newIdPJWKSCmd(e), newIdPSAMLMetadataCmd(e), newIdPSAMLAssertionCmd(e))
+	return cmd
+}
+
+type idpTokenFlags struct {
+	dataDir, issuer, sub string
+	aud, claims          []string
+	ttl                  time.Duration
+}
+
+func newIdPTokenCmd(e env) *cobra.Command {
+	var f idpTokenFlags
+	cmd := &cobra.Command{
+		Use:   "token --sub SUBJECT --aud AUDIENCE",
+		Short: "Print an OIDC ID token signed by the built-in provider",
+		Long: `Print an RS256 OIDC ID token for AssumeRoleWithWebIdentity, signed with the
+data directory's idp-oidc.key. Its iss is --issuer, whose discovery document
+and JWKS "imdsemu serve" publishes on the STS listener.
+
+--claim adds a claim; a value that is valid JSON (a number, true, a list,
+an object) is used as such, anything else as a string:
+  --claim email=dev@example.com --claim 'amr=["pwd","mfa"]'
+  --claim 'https://aws.amazon.com/tags={"principal_tags":{"team":["blue"]}}'
+A negative --ttl mints a token that has already expired.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			extra, err := parseClaims(f.claims)
+			if err != nil {
+				return err
+			}
+			dir, err := idpDataDir(f.dataDir, e.getenv)
+			if err != nil {
+				return err
+			}
+			idp, err := openOIDCIdP(dir, f.issuer, time.Now)
+			if err != nil {
+				return err
+			}
+			tok, err := idp.Token(f.sub, f.aud, f.ttl, extra)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), tok)
+			return err
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.sub, "sub", "", "subject (sub claim)")
+	fl.StringSliceVar(&f.aud, "aud", nil, "audience (aud claim); repeat or comma-separate for several")
+	fl.DurationVar(&f.ttl, "ttl", federation.DefaultTokenTTL, "lifetime of the token")
+	fl.StringArrayVar(&f.claims, "claim", nil, "extra claim as NAME=VALUE (repeatable)")
+	fl.StringVar(&f.issuer, "issuer", federation.DefaultIssuer, "issuer (iss claim): the URL of imdsemu's STS listener")
+	fl.StringVar(&f.dataDir, "data-dir", "", "data directory holding the key (default IMDSEMU_DATA_DIR, $XDG_DATA_HOME/imdsemu or ~/.local/share/imdsemu)")
+	cmd.MarkFlagRequired("sub")
+	cmd.MarkFlagRequired("aud")
+	return cmd
+}
+
+func newIdPJWKSCmd(e env) *cobra.Command {
+	var dataDir string
+	cmd := &cobra.Command{
+		Use:   "jwks",
+		Short: "Print the built-in OIDC provider's JWK Set",
+		Long: `Print the public JWK Set of the built-in OIDC provider (the data directory's
+idp-oidc.key), for registering the provider with an inline key set
+(jwks-file: in oidc-providers:) instead of fetching it from the issuer.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir, err := idpDataDir(dataDir, e.getenv)
+			if err != nil {
+				return err
+			}
+			idp, err := openOIDCIdP(dir, "", time.Now)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s\n", idp.JWKS())
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data-dir", "", "data directory holding the key (default as for serve)")
+	return cmd
+}
+
+// parseClaims reads NAME=VALUE pairs; VALUE is JSON if it parses as JSON,
+// else a string.
+func parseClaims(pairs []string) (map[string]any, error) {
+	out := map[string]any{}
+	for _, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--claim %q: want NAME=VALUE", p)
+		}
+		var j any
+		if err := json.Unmarshal([]byte(v), &j); err == nil {
+			out[k] = j
+		} else {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+func newIdPSAMLMetadataCmd(e env) *cobra.Command {
+	var dataDir, entityID string
+	cmd := &cobra.Command{
+		Use:   "saml-metadata",
+		Short: "Print the built-in SAML IdP's metadata",
+		Long: `Print the SAML 2.0 metadata (md:EntityDescriptor) of the built-in SAML IdP, with
+its signing certificate from the data directory. Register it as a SAML provider
+(saml-providers: in the config file, metadata-file: pointing at this output).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir, err := idpDataDir(dataDir, e.getenv)
+			if err != nil {
+				return err
+			}
+			idp, err := openSAMLIdP(dir, entityID, time.Now)
+			if err != nil {
+				return err
+			}
+			md := idp.Metadata()
+			if len(md) > 0 && md[len(md)-1] != '\n' {
+				md = append(md, '\n')
+			}
+			_, err = cmd.OutOrStdout().Write(md)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&entityID, "entity-id", federation.DefaultSAMLEntityID, "entity ID of the IdP")
+	cmd.Flags().StringVar(&dataDir, "data-dir", "", "data directory holding the key and certificate (default as for serve)")
+	return cmd
+}
+
+type idpAssertionFlags struct {
+	dataDir, entityID, sessionName, subject, sourceIdentity string
+	roles, tags, transitive                                 []string
+	duration, ttl                                           time.Duration
+}
+
+func newIdPSAMLAssertionCmd(e env) *cobra.Command {
+	var f idpAssertionFlags
+	cmd := &cobra.Command{
+		Use:   "saml-assertion --role ROLE_ARN,PROVIDER_ARN --session-name NAME",
+		Short: "Print a signed, base64-encoded SAMLResponse from the built-in SAML IdP",
+		Long: `Print a SAMLResponse for AssumeRoleWithSAML: base64, with the Response and the
+Assertion signed by the built-in IdP, audience and recipient
+https://signin.aws.amazon.com/saml, and the AWS attributes from the flags.
+Pass it as --saml-assertion to "aws sts assume-role-with-saml".`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			req := federation.AssertionRequest{
+				SessionName:       f.sessionName,
+				Subject:           f.subject,
+				SessionDuration:   f.duration,
+				SourceIdentity:    f.sourceIdentity,
+				TransitiveTagKeys: f.transitive,
+				TTL:               f.ttl,
+			}
+			for _, r := range f.roles {
+				role, provider, ok := strings.Cut(r, ",")
+				if !ok || role == "" || provider == "" {
+					return fmt.Errorf("--role %q: want ROLE_ARN,PROVIDER_ARN", r)
+				}
+				req.Roles = append(req.Roles, federation.SAMLRole{RoleARN: role, PrincipalARN: provider})
+			}
+			for _, t := range f.tags {
+				k, v, ok := strings.Cut(t, "=")
+				if !ok || k == "" {
+					return fmt.Errorf("--tag %q: want KEY=VALUE", t)
+				}
+				if req.Tags == nil {
+					req.Tags = map[string]string{}
+				}
+				req.Tags[k] = v
+			}
+			dir, err := idpDataDir(f.dataDir, e.getenv)
+			if err != nil {
+				return err
+			}
+			idp, err := openSAMLIdP(dir, f.entityID, time.Now)
+			if err != nil {
+				return err
+			}
+			out, err := idp.Assertion(req)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), out)
+			return err
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVar(&f.roles, "role", nil, "ROLE_ARN,PROVIDER_ARN pair for the Role attribute (repeatable)")
+	fl.StringVar(&f.sessionName, "session-name", "", "RoleSessionName attribute")
+	fl.DurationVar(&f.duration, "duration", 0, "SessionDuration attribute, 15m to 12h (omitted when 0)")
+	fl.StringArrayVar(&f.tags, "tag", nil, "session tag as KEY=VALUE (PrincipalTag:KEY attribute; repeatable)")
+	fl.StringArrayVar(&f.transitive, "transitive-tag-key", nil, "TransitiveTagKeys value (repeatable)")
+	fl.StringVar(&f.sourceIdentity, "source-identity", "", "SourceIdentity attribute")
+	fl.StringVar(&f.subject, "subject", "", "NameID (default: the session name)")
+	fl.DurationVar(&f.ttl, "ttl", federation.DefaultAssertionTTL, "how long the assertion may be presented (negative: already expired)")
+	fl.StringVar(&f.entityID, "entity-id", federation.DefaultSAMLEntityID, "entity ID of the IdP (Issuer)")
+	fl.StringVar(&f.dataDir, "data-dir", "", "data directory holding the key and certificate (default as for serve)")
+	cmd.MarkFlagRequired("role")
+	cmd.MarkFlagRequired("session-name")
+	return cmd
+}
