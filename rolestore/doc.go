@@ -1,7 +1,20 @@
 // Package rolestore keeps imdsemu's IAM world: accounts, roles and instance
-// profiles. It holds the model and its validation (model.go, no SQL), the
-// Store interface, and SQLite, the embedded Store on a single SQLite file
-// (modernc.org/sqlite, pure Go, WAL mode).
+// profiles; IAM users with their long-term access keys and virtual MFA
+// devices; OIDC and SAML identity providers; and role session revocations.
+// It holds the model and its validation (model.go, users.go, keys.go,
+// providers.go; no SQL), the Store interface, and SQLite, the embedded Store
+// on a single SQLite file (modernc.org/sqlite, pure Go, WAL mode).
+//
+// # Users, keys and revocations
+//
+// Users follow IAM's rules (names [\w+=,.@-]{1,64}, AIDA... IDs, inline
+// policies up to 2,048 characters in all, at most 10 group names, which carry
+// no policies here). Access keys (AKIA..., 40-character secrets) belong to a
+// user or, with an empty UserName, to the account root user; at most two per
+// owner, as in IAM. Secrets are stored as given: the database lives in the
+// data directory, readable only by its owner, and AccessKey and MFADevice
+// keep secrets out of logs (LogValue) and errors. A revocation is one row per
+// role ARN: sessions of the role issued before it are denied.
 //
 // # Model and validation
 //

@@ -52,6 +52,64 @@ CREATE TABLE instance_profile_roles (
 );
 CREATE INDEX instance_profile_roles_role ON instance_profile_roles (role_pk);
 `,
+		// 2: IAM users and their long-term access keys and MFA devices,
+		// identity providers, and role session revocations.
+		//
+		// An access key or MFA device with a NULL user_pk belongs to the
+		// account root user. Secrets are stored as given: the database is
+		// in the data directory, which only its owner can read.
+		`
+CREATE TABLE users (
+	pk         INTEGER PRIMARY KEY,
+	account_id TEXT NOT NULL REFERENCES accounts(id),
+	name       TEXT NOT NULL COLLATE NOCASE,
+	path       TEXT NOT NULL,
+	user_id    TEXT NOT NULL UNIQUE,
+	groups_json TEXT NOT NULL,
+	policies   TEXT NOT NULL,
+	tags       TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	UNIQUE (account_id, name)
+);
+CREATE TABLE access_keys (
+	id         TEXT PRIMARY KEY NOT NULL,
+	account_id TEXT NOT NULL REFERENCES accounts(id),
+	user_pk    INTEGER REFERENCES users(pk) ON DELETE CASCADE,
+	secret     TEXT NOT NULL,
+	status     TEXT NOT NULL,
+	created_at INTEGER NOT NULL
+);
+CREATE INDEX access_keys_owner ON access_keys (account_id, user_pk);
+CREATE TABLE mfa_devices (
+	serial     TEXT PRIMARY KEY NOT NULL,
+	account_id TEXT NOT NULL REFERENCES accounts(id),
+	user_pk    INTEGER REFERENCES users(pk) ON DELETE CASCADE,
+	secret     TEXT NOT NULL,
+	created_at INTEGER NOT NULL
+);
+CREATE TABLE oidc_providers (
+	pk          INTEGER PRIMARY KEY,
+	account_id  TEXT NOT NULL REFERENCES accounts(id),
+	url         TEXT NOT NULL,
+	client_ids  TEXT NOT NULL,
+	thumbprints TEXT NOT NULL,
+	jwks        TEXT NOT NULL,
+	created_at  INTEGER NOT NULL,
+	UNIQUE (account_id, url)
+);
+CREATE TABLE saml_providers (
+	pk         INTEGER PRIMARY KEY,
+	account_id TEXT NOT NULL REFERENCES accounts(id),
+	name       TEXT NOT NULL COLLATE NOCASE,
+	metadata   TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	UNIQUE (account_id, name)
+);
+CREATE TABLE revocations (
+	role_arn   TEXT PRIMARY KEY NOT NULL,
+	not_before INTEGER NOT NULL
+);
+`,
 	}
 }
 

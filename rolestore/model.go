@@ -224,6 +224,8 @@ func (e *ValidationError) fieldLabel() string {
 		return "RoleName"
 	case EntityInstanceProfile:
 		return "InstanceProfileName"
+	case EntityUser:
+		return "UserName"
 	}
 	return e.Field
 }
@@ -311,26 +313,37 @@ func (r Role) Validate() error {
 			return bad("MaxSessionDuration", "", d.String(), "must be a whole number of seconds")
 		}
 	}
-	if len(r.Tags) > MaxTags {
-		return bad("Tags", "", "", fmt.Sprintf("must be at most %d, got %d", MaxTags, len(r.Tags)))
+	if key, value, reason := checkTags(r.Tags); reason != "" {
+		return bad("Tags", key, value, reason)
 	}
-	seen := make(map[string]string, len(r.Tags))
-	for _, t := range r.Tags {
+	return nil
+}
+
+// checkTags applies IAM's tag rules: at most MaxTags, keys 1..128 and values
+// 0..256 characters of letters, digits, spaces and _.:/=+-@, no "aws:"
+// prefix, keys unique without regard to case. It returns the offending key,
+// the value to show (empty when the tag's value is at fault) and a reason.
+func checkTags(tags []Tag) (key, value, reason string) {
+	if len(tags) > MaxTags {
+		return "", "", fmt.Sprintf("must be at most %d, got %d", MaxTags, len(tags))
+	}
+	seen := make(map[string]string, len(tags))
+	for _, t := range tags {
 		if n := utf8.RuneCountInString(t.Key); n < 1 || n > 128 || !tagRe.MatchString(t.Key) {
-			return bad("Tags", t.Key, short(t.Key), `key must be 1 to 128 characters of letters, digits, spaces and _.:/=+-@`)
+			return t.Key, short(t.Key), `key must be 1 to 128 characters of letters, digits, spaces and _.:/=+-@`
 		}
 		if strings.HasPrefix(strings.ToLower(t.Key), "aws:") {
-			return bad("Tags", t.Key, t.Key, `key must not start with "aws:"`)
+			return t.Key, t.Key, `key must not start with "aws:"`
 		}
 		if prev, dup := seen[strings.ToLower(t.Key)]; dup {
-			return bad("Tags", t.Key, t.Key, fmt.Sprintf("key duplicates %q (tag keys are case-insensitive)", prev))
+			return t.Key, t.Key, fmt.Sprintf("key duplicates %q (tag keys are case-insensitive)", prev)
 		}
 		seen[strings.ToLower(t.Key)] = t.Key
 		if n := utf8.RuneCountInString(t.Value); n > 256 || !tagRe.MatchString(t.Value) {
-			return bad("Tags", t.Key, "", `value must be at most 256 characters of letters, digits, spaces and _.:/=+-@`)
+			return t.Key, "", `value must be at most 256 characters of letters, digits, spaces and _.:/=+-@`
 		}
 	}
-	return nil
+	return "", "", ""
 }
 
 // Validate checks the profile's fields and that it holds at most one role.
@@ -429,6 +442,9 @@ type Seed struct {
 	Accounts         []Account
 	Roles            []Role
 	InstanceProfiles []InstanceProfile
+	Users            []User
+	OIDCProviders    []OIDCProvider
+	SAMLProviders    []SAMLProvider
 }
 
 // SeedError locates a *ValidationError within a Seed: Index is the position
@@ -453,6 +469,12 @@ func seedField(entity string) string {
 		return "Roles"
 	case EntityInstanceProfile:
 		return "InstanceProfiles"
+	case EntityUser:
+		return "Users"
+	case EntityOIDCProvider:
+		return "OIDCProviders"
+	case EntitySAMLProvider:
+		return "SAMLProviders"
 	}
 	return entity
 }
@@ -542,6 +564,60 @@ func (s Seed) validate(k known) error {
 					Reason: fmt.Sprintf("is not a role in account %s", p.AccountID)})
 			}
 		}
+	}
+	return s.validateIdentities(fail, accountExists)
+}
+
+// validateIdentities checks the seed's users and identity providers: each
+// valid, in a known account, declared once.
+func (s Seed) validateIdentities(fail func(int, error) error, accountExists func(string) bool) error {
+	users := make(map[roleKey]bool, len(s.Users))
+	for i, u := range s.Users {
+		if err := u.Validate(); err != nil {
+			return fail(i, err)
+		}
+		if !accountExists(u.AccountID) {
+			return fail(i, &ValidationError{Entity: EntityUser, Name: u.Name, Field: "AccountID", Value: u.AccountID,
+				Reason: "is not a declared account"})
+		}
+		key := lowerKey(u.AccountID, u.Name)
+		if users[key] {
+			return fail(i, &ValidationError{Entity: EntityUser, Name: u.Name, Field: "Name", Value: u.Name,
+				Reason: fmt.Sprintf("is declared more than once in account %s (names are case-insensitive)", u.AccountID)})
+		}
+		users[key] = true
+	}
+	oidc := make(map[roleKey]bool, len(s.OIDCProviders))
+	for i, p := range s.OIDCProviders {
+		if err := p.Validate(); err != nil {
+			return fail(i, err)
+		}
+		if !accountExists(p.AccountID) {
+			return fail(i, &ValidationError{Entity: EntityOIDCProvider, Name: short(p.URL), Field: "AccountID", Value: p.AccountID,
+				Reason: "is not a declared account"})
+		}
+		key := roleKey{p.AccountID, p.URL}
+		if oidc[key] {
+			return fail(i, &ValidationError{Entity: EntityOIDCProvider, Name: short(p.URL), Field: "URL", Value: short(p.URL),
+				Reason: fmt.Sprintf("is declared more than once in account %s", p.AccountID)})
+		}
+		oidc[key] = true
+	}
+	saml := make(map[roleKey]bool, len(s.SAMLProviders))
+	for i, p := range s.SAMLProviders {
+		if err := p.Validate(); err != nil {
+			return fail(i, err)
+		}
+		if !accountExists(p.AccountID) {
+			return fail(i, &ValidationError{Entity: EntitySAMLProvider, Name: p.Name, Field: "AccountID", Value: p.AccountID,
+				Reason: "is not a declared account"})
+		}
+		key := lowerKey(p.AccountID, p.Name)
+		if saml[key] {
+			return fail(i, &ValidationError{Entity: EntitySAMLProvider, Name: p.Name, Field: "Name", Value: p.Name,
+				Reason: fmt.Sprintf("is declared more than once in account %s (names are case-insensitive)", p.AccountID)})
+		}
+		saml[key] = true
 	}
 	return nil
 }

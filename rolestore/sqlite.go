@@ -54,6 +54,50 @@ type Store interface {
 	// by what is already stored) and upserts it in one transaction; on any
 	// error nothing is written. Entities absent from s are left alone.
 	Apply(ctx context.Context, s Seed) error
+
+	// PutUser creates or updates the user (AccountID, Name) and returns it
+	// as stored, ID and CreatedAt filled in. The account must exist.
+	PutUser(ctx context.Context, u User) (User, error)
+	// User returns a user by account and name (case-insensitive).
+	User(ctx context.Context, accountID, name string) (User, error)
+	// UserByID returns a user by its unique ID (AIDA...).
+	UserByID(ctx context.Context, id string) (User, error)
+	// Users lists the users of one account, or of all when accountID is "".
+	Users(ctx context.Context, accountID string) ([]User, error)
+
+	// PutAccessKey stores a new long-term access key of a user or of the
+	// root user (UserName ""); at most MaxAccessKeysPerUser per owner.
+	PutAccessKey(ctx context.Context, k AccessKey) (AccessKey, error)
+	// AccessKey returns a key by ID, with UserID filled in.
+	AccessKey(ctx context.Context, id string) (AccessKey, error)
+	// AccessKeys lists the keys of one user ("" for the root user).
+	AccessKeys(ctx context.Context, accountID, userName string) ([]AccessKey, error)
+	// SetAccessKeyStatus activates or deactivates a key.
+	SetAccessKeyStatus(ctx context.Context, id string, status AccessKeyStatus) error
+	// DeleteAccessKey deletes a key.
+	DeleteAccessKey(ctx context.Context, id string) error
+
+	// PutMFADevice stores a new virtual MFA device.
+	PutMFADevice(ctx context.Context, d MFADevice) (MFADevice, error)
+	// MFADevice returns a device by serial number (its ARN).
+	MFADevice(ctx context.Context, serial string) (MFADevice, error)
+
+	// PutOIDCProvider creates or updates the provider (AccountID, URL).
+	PutOIDCProvider(ctx context.Context, p OIDCProvider) (OIDCProvider, error)
+	// OIDCProviders lists the OIDC providers of one account ("" for all).
+	OIDCProviders(ctx context.Context, accountID string) ([]OIDCProvider, error)
+	// PutSAMLProvider creates or updates the provider (AccountID, Name).
+	PutSAMLProvider(ctx context.Context, p SAMLProvider) (SAMLProvider, error)
+	// SAMLProvider returns a provider by account and name.
+	SAMLProvider(ctx context.Context, accountID, name string) (SAMLProvider, error)
+	// SAMLProviders lists the SAML providers of one account ("" for all).
+	SAMLProviders(ctx context.Context, accountID string) ([]SAMLProvider, error)
+
+	// Revoke denies every session of the role issued before notBefore.
+	Revoke(ctx context.Context, roleARN string, notBefore time.Time) error
+	// RevokedBefore returns the role's revocation time, zero when none.
+	RevokedBefore(ctx context.Context, roleARN string) (time.Time, error)
+
 	// Close releases the store.
 	Close() error
 }
@@ -596,6 +640,21 @@ func (s *SQLite) Apply(ctx context.Context, seed Seed) error {
 		}
 		for i, p := range seed.InstanceProfiles {
 			if _, err := s.putInstanceProfile(ctx, tx, p); err != nil {
+				return seedErr(i, err)
+			}
+		}
+		for i, u := range seed.Users {
+			if _, err := s.putUser(ctx, tx, u); err != nil {
+				return seedErr(i, err)
+			}
+		}
+		for i, p := range seed.OIDCProviders {
+			if err := s.putOIDCProvider(ctx, tx, p); err != nil {
+				return seedErr(i, err)
+			}
+		}
+		for i, p := range seed.SAMLProviders {
+			if err := s.putSAMLProvider(ctx, tx, p); err != nil {
 				return seedErr(i, err)
 			}
 		}

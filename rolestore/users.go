@@ -1,0 +1,276 @@
+package rolestore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// EntityUser names users in ValidationError.Entity.
+const EntityUser = "user"
+
+// IAM limits for users (botocore IAM model, IAM quotas).
+const (
+	// MaxUserPoliciesLength is the IAM quota for the aggregate size of a
+	// user's inline policies, counted without whitespace.
+	MaxUserPoliciesLength = 2048
+	// MaxGroupsPerUser is how many groups IAM lets a user belong to.
+	MaxGroupsPerUser = 10
+)
+
+// Immutable after package initialisation and safe for concurrent use.
+var userIDRe = regexp.MustCompile(`^AIDA[A-Z0-9]{17}$`)
+
+// User is an IAM user: a long-term identity in one account, with inline
+// permission policies, tags, and the names of the groups it belongs to.
+// Groups are kept as names only: imdsemu does not model group policies.
+type User struct {
+	AccountID string
+	// Name matches [\w+=,.@-]{1,64}, unique per account without regard to case.
+	Name string
+	// Path is "/" or "/a/b/"; empty means "/".
+	Path string
+	// ID is "AIDA" and 17 base32 characters, assigned by the store when empty.
+	ID string
+	// Groups are the names of the user's groups, at most MaxGroupsPerUser.
+	Groups []string
+	// Policies are the user's inline policies, name -> JSON document.
+	Policies  map[string]string
+	Tags      []Tag
+	CreatedAt time.Time
+}
+
+// ARN returns the user's ARN, arn:aws:iam::ACCOUNT:user/PATH/NAME.
+func (u User) ARN() string {
+	return "arn:aws:iam::" + u.AccountID + ":user" + pathOrRoot(u.Path) + u.Name
+}
+
+// ParseUserARN splits a user ARN into account ID, path and name.
+func ParseUserARN(arn string) (accountID, path, name string, err error) {
+	return parseIAMARN(arn, "user")
+}
+
+// RootARN returns the ARN of an account's root user, arn:aws:iam::ACCOUNT:root.
+func RootARN(accountID string) string { return "arn:aws:iam::" + accountID + ":root" }
+
+// Validate checks the user against IAM's rules and returns a
+// *ValidationError for the first problem.
+func (u User) Validate() error {
+	bad := func(field, key, value, reason string) error {
+		return &ValidationError{Entity: EntityUser, Name: u.Name, Field: field, Key: key, Value: value, Reason: reason}
+	}
+	if !accountIDRe.MatchString(u.AccountID) {
+		return bad("AccountID", "", u.AccountID, "must be 12 digits")
+	}
+	if err := checkName(u.Name, 64); err != "" {
+		return bad("Name", "", short(u.Name), err)
+	}
+	if err := checkPath(u.Path); err != "" {
+		return bad("Path", "", short(u.Path), err)
+	}
+	if u.ID != "" && !userIDRe.MatchString(u.ID) {
+		return bad("ID", "", short(u.ID), `must be "AIDA" followed by 17 uppercase letters or digits`)
+	}
+	if len(u.Groups) > MaxGroupsPerUser {
+		return bad("Groups", "", "", fmt.Sprintf("must be at most %d, got %d", MaxGroupsPerUser, len(u.Groups)))
+	}
+	seen := map[string]bool{}
+	for _, g := range u.Groups {
+		if err := checkName(g, 128); err != "" {
+			return bad("Groups", g, short(g), "group name "+err)
+		}
+		if seen[strings.ToLower(g)] {
+			return bad("Groups", g, g, "is listed more than once")
+		}
+		seen[strings.ToLower(g)] = true
+	}
+	total := 0
+	for _, name := range sortedKeys(u.Policies) {
+		if err := checkName(name, 128); err != "" {
+			return bad("Policies", name, short(name), "name "+err)
+		}
+		n, reason := checkDocument(u.Policies[name])
+		if reason != "" {
+			return bad("Policies", name, "", fmt.Sprintf("document %q %s", name, reason))
+		}
+		total += n
+	}
+	if total > MaxUserPoliciesLength {
+		return bad("Policies", "", "", fmt.Sprintf("must total at most %d characters without whitespace, got %d", MaxUserPoliciesLength, total))
+	}
+	if key, value, reason := checkTags(u.Tags); reason != "" {
+		return bad("Tags", key, value, reason)
+	}
+	return nil
+}
+
+// PutUser creates or updates the user (AccountID, Name) and returns it as
+// stored. The account must exist. An existing user keeps its ID and
+// CreatedAt unless u.ID is set.
+func (s *SQLite) PutUser(ctx context.Context, u User) (User, error) {
+	if err := u.Validate(); err != nil {
+		return User{}, err
+	}
+	var out User
+	err := s.write(ctx, "put user", func(tx *sql.Tx) error {
+		var err error
+		out, err = s.putUser(ctx, tx, u)
+		return err
+	})
+	if err != nil {
+		return User{}, err
+	}
+	return out, nil
+}
+
+func (s *SQLite) putUser(ctx context.Context, tx *sql.Tx, u User) (User, error) {
+	if err := accountExists(ctx, tx, EntityUser, u.Name, u.AccountID); err != nil {
+		return User{}, err
+	}
+	var (
+		pk        int64
+		id        string
+		createdAt int64
+	)
+	err := tx.QueryRowContext(ctx, `SELECT pk, user_id, created_at FROM users WHERE account_id = ? AND name = ?`,
+		u.AccountID, u.Name).Scan(&pk, &id, &createdAt)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		pk = 0
+		createdAt = s.createdAt(u.CreatedAt)
+		id = u.ID
+		if id == "" {
+			if id, err = NewID(UserIDPrefix, s.rand); err != nil {
+				return User{}, err
+			}
+		}
+	case err != nil:
+		return User{}, fmt.Errorf("rolestore: put user %s: %w", u.Name, err)
+	default:
+		if u.ID != "" {
+			id = u.ID
+		}
+	}
+	if err := idFree(ctx, tx, "users", "user_id", id, pk); err != nil {
+		return User{}, fmt.Errorf("user %s: %w", u.Name, err)
+	}
+	groups, err := json.Marshal(nonNilStrings(u.Groups))
+	if err != nil {
+		return User{}, fmt.Errorf("rolestore: put user %s: %w", u.Name, err)
+	}
+	policies, err := json.Marshal(nonNilMap(u.Policies))
+	if err != nil {
+		return User{}, fmt.Errorf("rolestore: put user %s: %w", u.Name, err)
+	}
+	tags, err := json.Marshal(nonNilTags(u.Tags))
+	if err != nil {
+		return User{}, fmt.Errorf("rolestore: put user %s: %w", u.Name, err)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO users
+	(account_id, name, path, user_id, groups_json, policies, tags, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (account_id, name) DO UPDATE SET
+	name = excluded.name, path = excluded.path, user_id = excluded.user_id,
+	groups_json = excluded.groups_json, policies = excluded.policies, tags = excluded.tags`,
+		u.AccountID, u.Name, pathOrRoot(u.Path), id, string(groups), string(policies), string(tags), createdAt)
+	if err != nil {
+		return User{}, fmt.Errorf("rolestore: put user %s: %w", u.Name, err)
+	}
+	out, err := getUser(ctx, tx, `u.account_id = ? AND u.name = ?`, u.AccountID, u.Name)
+	return lookupUser(out, err, u.AccountID+"/"+u.Name)
+}
+
+func nonNilStrings(v []string) []string {
+	if v == nil {
+		return []string{}
+	}
+	return v
+}
+
+const userColumns = `u.pk, u.account_id, u.name, u.path, u.user_id, u.groups_json, u.policies, u.tags, u.created_at`
+
+func scanUser(row scanner) (int64, User, error) {
+	var (
+		u                      User
+		pk, create             int64
+		groups, policies, tags string
+	)
+	if err := row.Scan(&pk, &u.AccountID, &u.Name, &u.Path, &u.ID, &groups, &policies, &tags, &create); err != nil {
+		return 0, User{}, err
+	}
+	if err := json.Unmarshal([]byte(groups), &u.Groups); err != nil {
+		return 0, User{}, fmt.Errorf("rolestore: user %s: decode groups: %w", u.Name, err)
+	}
+	if err := json.Unmarshal([]byte(policies), &u.Policies); err != nil {
+		return 0, User{}, fmt.Errorf("rolestore: user %s: decode policies: %w", u.Name, err)
+	}
+	if err := json.Unmarshal([]byte(tags), &u.Tags); err != nil {
+		return 0, User{}, fmt.Errorf("rolestore: user %s: decode tags: %w", u.Name, err)
+	}
+	if len(u.Groups) == 0 {
+		u.Groups = nil
+	}
+	if len(u.Policies) == 0 {
+		u.Policies = nil
+	}
+	if len(u.Tags) == 0 {
+		u.Tags = nil
+	}
+	u.CreatedAt = time.Unix(0, create).UTC()
+	return pk, u, nil
+}
+
+func getUser(ctx context.Context, q querier, where string, args ...any) (User, error) {
+	_, u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u WHERE `+where, args...))
+	return u, err
+}
+
+func lookupUser(u User, err error, what string) (User, error) {
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, fmt.Errorf("user %s: %w", what, ErrNotFound)
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("rolestore: user %s: %w", what, err)
+	}
+	return u, nil
+}
+
+// User returns a user by account and name (case-insensitive).
+func (s *SQLite) User(ctx context.Context, accountID, name string) (User, error) {
+	u, err := getUser(ctx, s.db, `u.account_id = ? AND u.name = ?`, accountID, name)
+	return lookupUser(u, err, accountID+"/"+name)
+}
+
+// UserByID returns a user by its unique ID (AIDA...).
+func (s *SQLite) UserByID(ctx context.Context, id string) (User, error) {
+	u, err := getUser(ctx, s.db, `u.user_id = ?`, id)
+	return lookupUser(u, err, id)
+}
+
+// Users lists the users of one account, or of all when accountID is "",
+// sorted by account and name.
+func (s *SQLite) Users(ctx context.Context, accountID string) ([]User, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users u
+WHERE ? = '' OR u.account_id = ? ORDER BY u.account_id, u.name`, accountID, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("rolestore: list users: %w", err)
+	}
+	defer rows.Close()
+	var out []User
+	for rows.Next() {
+		_, u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("rolestore: list users: %w", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("rolestore: list users: %w", err)
+	}
+	return out, nil
+}
