@@ -13,6 +13,10 @@
 // until the earliest one and never polls. A failed mint is retried with capped
 // exponential backoff and never replaces good credentials with nothing.
 //
+// [Scheduler.Freeze] stops a profile's rotation, so that its current
+// generation is served until (and after) it expires, and [Scheduler.RotateNow]
+// mints the next generation at once; both are for tests and demos.
+//
 // [Scheduler.Current] is one atomic load and is safe to call from any number of
 // goroutines on a request path. [Scheduler.Run] is the Scheduler's only
 // goroutine; the caller owns it and stops it by cancelling its context.

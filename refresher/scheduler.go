@@ -67,6 +67,12 @@ type Event struct {
 	Err         error // for EventMintFailed
 }
 
+// Errors of RotateNow and Freeze.
+var (
+	ErrUnknownProfile = errors.New("refresher: unknown profile")
+	ErrFrozen         = errors.New("refresher: rotation is frozen")
+)
+
 // Options configure a Scheduler. The zero value of every field but Issuer is
 // a usable default.
 type Options struct {
@@ -108,6 +114,7 @@ type entry struct {
 	nextMint time.Time
 	failures int
 	removed  bool
+	frozen   bool      // no mints; the current generation stays current
 	due      time.Time // min(nextMint, earliest old expiry)
 	index    int       // in queue
 }
@@ -205,20 +212,60 @@ func (s *Scheduler) Generations(profile string) []Generation {
 	return out
 }
 
-// RotateNow makes profile's next generation due immediately.
+// RotateNow makes profile's next generation due immediately. It fails with
+// ErrFrozen while the profile's rotation is frozen.
 func (s *Scheduler) RotateNow(profile string) error {
 	v, ok := s.entries.Load(profile)
 	if !ok {
-		return fmt.Errorf("refresher: unknown profile %q", profile)
+		return fmt.Errorf("%w %q", ErrUnknownProfile, profile)
 	}
 	e := v.(*entry)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if e.frozen {
+		return fmt.Errorf("%w for profile %q; unfreeze it first", ErrFrozen, profile)
+	}
 	e.nextMint = s.opts.Now()
 	e.failures = 0
 	s.reschedule(e)
 	s.poke()
 	return nil
+}
+
+// Freeze stops (frozen=true) or resumes (false) the rotation of profile.
+// A frozen profile mints nothing: its current generation stays current, and
+// is served, until after its own expiry, which is the point: it lets a test
+// watch what clients do as credentials run out. Superseded generations
+// still expire on time. A mint already under way completes. Unfreezing
+// mints at once if the next generation fell due meanwhile. Freezing a
+// profile that has no generation yet keeps it without one.
+func (s *Scheduler) Freeze(profile string, frozen bool) error {
+	v, ok := s.entries.Load(profile)
+	if !ok {
+		return fmt.Errorf("%w %q", ErrUnknownProfile, profile)
+	}
+	e := v.(*entry)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e.frozen == frozen {
+		return nil
+	}
+	e.frozen = frozen
+	s.log.Info("rotation frozen", "profile", profile, "frozen", frozen)
+	s.reschedule(e)
+	s.poke()
+	return nil
+}
+
+// Frozen reports whether profile's rotation is frozen.
+func (s *Scheduler) Frozen(profile string) bool {
+	v, ok := s.entries.Load(profile)
+	if !ok {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return v.(*entry).frozen
 }
 
 // Run mints and retires generations until ctx is done, then returns nil.
@@ -264,7 +311,7 @@ func (s *Scheduler) runDue(ctx context.Context) {
 		}
 		e := s.queue[0]
 		expired := s.retire(e, now)
-		mint := !e.nextMint.After(now)
+		mint := !e.nextMint.After(now) && !e.frozen
 		if !mint {
 			s.reschedule(e)
 		} else {
@@ -349,9 +396,15 @@ func (s *Scheduler) nextMint(c Credentials, now time.Time) time.Time {
 	return next
 }
 
+// frozenDue stands in for "never" as the mint time of a frozen profile.
+const frozenDue = 100 * 365 * 24 * time.Hour
+
 // reschedule recomputes e's due time and fixes its place. s.mu is held.
 func (s *Scheduler) reschedule(e *entry) {
 	e.due = e.nextMint
+	if e.frozen {
+		e.due = s.opts.Now().Add(frozenDue)
+	}
 	if len(e.old) > 0 && e.old[0].Credentials.Expires.Before(e.due) {
 		e.due = e.old[0].Credentials.Expires
 	}
