@@ -59,6 +59,16 @@ func BenchmarkCredentialsGET(b *testing.B) {
 			benchServe(b, f.srv, r)
 		})
 	}
+	b.Run("throttle-on", func(b *testing.B) {
+		// A limit high enough never to refuse: the cost of the bucket.
+		f := newFixture(b, func(o *imds.Options) {
+			o.HTTPTokens = imds.ModeRequired
+			o.Throttle = imds.Throttle{RPS: 1e9, Burst: 1 << 30}
+		})
+		r := httptest.NewRequest("GET", "/latest/meta-data/iam/security-credentials/"+testRole, nil)
+		r.Header.Set(hdrToken, f.token(b, "21600"))
+		benchServe(b, f.srv, r)
+	})
 	b.Run("parallel", func(b *testing.B) {
 		f := newFixture(b, func(o *imds.Options) { o.HTTPTokens = imds.ModeRequired })
 		tok := f.token(b, "21600")

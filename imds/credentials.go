@@ -7,15 +7,31 @@ import (
 	"time"
 )
 
+// CodeSuccess is the Code of a credential document that holds credentials.
+const CodeSuccess = "Success"
+
 // Credentials are the role credentials served at
 // /latest/meta-data/iam/security-credentials/ROLE.
+//
+// A Code other than "" or CodeSuccess makes the document an error document,
+// as EC2 serves when it cannot get credentials for the role (for example
+// "AssumeRoleUnauthorizedAccess" when the role's trust policy does not let
+// ec2.amazonaws.com assume it): HTTP 200 with Code, Message and LastUpdated
+// only. The key fields are then ignored.
 type Credentials struct {
 	AccessKeyID, SecretAccessKey, Token string
 	LastUpdated, Expiration             time.Time
+	Code, Message                       string
 }
+
+// ok reports whether c holds credentials rather than an error.
+func (c *Credentials) ok() bool { return c.Code == "" || c.Code == CodeSuccess }
 
 // LogValue keeps the secret and the token out of logs.
 func (c Credentials) LogValue() slog.Value {
+	if !c.ok() {
+		return slog.GroupValue(slog.String("code", c.Code), slog.Time("last_updated", c.LastUpdated))
+	}
 	return slog.GroupValue(
 		slog.String("access_key_id", c.AccessKeyID),
 		slog.Time("last_updated", c.LastUpdated),
@@ -27,7 +43,10 @@ func (c Credentials) LogValue() slog.Value {
 // current role credentials.
 type Attachment struct {
 	ProfileARN, ProfileID, Role string
-	Credentials                 Credentials
+	// RoleARN is the role's ARN, served by the ECS endpoint. "" means
+	// arn:aws:iam::ACCOUNT:role/Role with ProfileARN's account.
+	RoleARN     string
+	Credentials Credentials
 }
 
 // LogValue keeps the secret and the token out of logs.
@@ -65,24 +84,38 @@ func (s *Server) current() (Attachment, bool) {
 	return a, true
 }
 
-// credentialRoutes adds /latest/meta-data/iam/…. The extended path
-// (iam/security-credentials-extended/) is not served: clients that try it
-// first fall back to the legacy path only on 404, so it must stay unmatched.
-func (s *Server) credentialRoutes(handle func(string, kind, func(http.ResponseWriter, *http.Request) int)) {
-	handle(routeIAM, kindMetadata, s.serveIAM)
-	handle(routeIAMInfo, kindMetadata, s.serveIAMInfo)
-	handle(routeCredentialsList, kindMetadata, s.serveCredentialsList)
-	handle(routeCredentials, kindMetadata, s.serveCredentials)
+// accountOf returns the account of an ARN (arn:aws:iam::ACCOUNT:…), or def.
+func accountOf(arn, def string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) == 6 && len(parts[4]) == 12 {
+		return parts[4]
+	}
+	return def
 }
 
-func (s *Server) serveIAM(w http.ResponseWriter, r *http.Request) int {
+// credentialRoutes adds /latest/meta-data/iam/… and identity-credentials/….
+func (s *Server) credentialRoutes(handle func(string, kind, serveFunc)) {
+	handle(routeCredentials, kindMetadata, s.serveCredentials) // the hot path first
+	handle(routeCredentialsList, kindMetadata, s.serveCredentialsList)
+	handle(routeIAM, kindMetadata, s.serveIAM)
+	handle(routeIAMInfo, kindMetadata, s.serveIAMInfo)
+	handle(routeExtendedList, kindMetadata, s.serveExtendedList)
+	handle(routeExtended, kindMetadata, s.serveExtended)
+	handle(routeIdentityCreds, kindMetadata, s.identityListing(s.bodies.identityCreds))
+	handle(routeIdentityEC2, kindMetadata, s.identityListing(s.bodies.identityEC2))
+	handle(routeIdentityCredsList, kindMetadata, s.identityListing(s.bodies.identityCredsList))
+	handle(routeIdentityInfo, kindMetadata, s.serveIdentityInfo)
+	handle(routeIdentityCredsDoc, kindMetadata, s.serveIdentityCredentials)
+}
+
+func (s *Server) serveIAM(w http.ResponseWriter, r *http.Request, _ string) int {
 	if _, ok := s.current(); !ok {
 		return writeError(w, r, http.StatusNotFound)
 	}
 	return writeText(w, r, s.bodies.iam)
 }
 
-func (s *Server) serveIAMInfo(w http.ResponseWriter, r *http.Request) int {
+func (s *Server) serveIAMInfo(w http.ResponseWriter, r *http.Request, _ string) int {
 	a, ok := s.current()
 	if !ok {
 		return writeError(w, r, http.StatusNotFound)
@@ -92,7 +125,7 @@ func (s *Server) serveIAMInfo(w http.ResponseWriter, r *http.Request) int {
 
 // serveCredentialsList answers the role name with no newline after it;
 // botocore uses the whole body as the name.
-func (s *Server) serveCredentialsList(w http.ResponseWriter, r *http.Request) int {
+func (s *Server) serveCredentialsList(w http.ResponseWriter, r *http.Request, _ string) int {
 	a, ok := s.current()
 	if !ok {
 		return writeError(w, r, http.StatusNotFound)
@@ -101,23 +134,70 @@ func (s *Server) serveCredentialsList(w http.ResponseWriter, r *http.Request) in
 }
 
 // serveCredentials is the hot path: one Current call, one buffer.
-func (s *Server) serveCredentials(w http.ResponseWriter, r *http.Request) int {
+func (s *Server) serveCredentials(w http.ResponseWriter, r *http.Request, version string) int {
+	return s.serveRoleCredentials(w, r, version, credentialsPrefix, false)
+}
+
+// serveExtendedList and serveExtended answer the extended path (IMDS
+// credentials provider v2.1): the legacy listing, and the legacy document
+// plus AccountId. Off, they answer 404, the one status on which Java SDK v2
+// falls back to the legacy path (aws/aws-sdk-java-v2#6176); any other error
+// there is fatal to it.
+func (s *Server) serveExtendedList(w http.ResponseWriter, r *http.Request, v string) int {
+	if !s.extended.Load() {
+		return writeError(w, r, http.StatusNotFound)
+	}
+	return s.serveCredentialsList(w, r, v)
+}
+
+func (s *Server) serveExtended(w http.ResponseWriter, r *http.Request, version string) int {
+	if !s.extended.Load() {
+		return writeError(w, r, http.StatusNotFound)
+	}
+	return s.serveRoleCredentials(w, r, version, extendedPrefix, true)
+}
+
+func (s *Server) serveRoleCredentials(w http.ResponseWriter, r *http.Request, version, prefix string, extended bool) int {
 	a, ok := s.current()
 	// The route matched, so what follows the prefix is the {role} segment.
-	if !ok || a.Role != strings.TrimPrefix(r.URL.Path, credentialsPrefix) {
+	if !ok || a.Role != strings.TrimPrefix(r.URL.Path, prefix) {
 		return writeError(w, r, http.StatusNotFound)
 	}
 	c := &a.Credentials
-	buf := make([]byte, 0, credentialsDocSize+len(c.AccessKeyID)+len(c.SecretAccessKey)+len(c.Token))
-	return writeText(w, r, appendCredentials(buf, c))
+	account := ""
+	if extended {
+		account = accountOf(a.ProfileARN, s.inst.AccountID)
+	}
+	buf := make([]byte, 0, credentialsDocSize+extendedDocSize+len(account)+len(c.AccessKeyID)+len(c.SecretAccessKey)+len(c.Token)+len(c.Message))
+	code := writeText(w, r, appendCredentials(buf, c, account))
+	s.served(r, version, a.Role, c)
+	return code
 }
 
-// credentialsPrefix is routeCredentials up to its {role} variable.
-const credentialsPrefix = "/latest/meta-data/iam/security-credentials/"
+// served reports a credential document to OnCredentialsServed.
+func (s *Server) served(r *http.Request, version, role string, c *Credentials) {
+	if s.onServed == nil || r.Method == http.MethodHead || !c.ok() {
+		return
+	}
+	s.onServed(ServedEvent{
+		Role: role, AccessKeyID: c.AccessKeyID, RemoteAddr: r.RemoteAddr,
+		Version: version, Path: r.URL.Path, At: s.now(),
+	})
+}
+
+// Path prefixes of the routes with a {role} variable.
+const (
+	credentialsPrefix = "/latest/meta-data/iam/security-credentials/"
+	extendedPrefix    = "/latest/meta-data/iam/security-credentials-extended/"
+)
 
 // credentialsDocSize is the length of the credentials document less its
-// three (unescaped) values, so that one allocation holds it.
-const credentialsDocSize = 194
+// three (unescaped) values, so that one allocation holds it;
+// extendedDocSize is what AccountId adds, less the account.
+const (
+	credentialsDocSize = 194
+	extendedDocSize    = 21
+)
 
 // appendCredentials renders the credentials document with the keys in the
 // order, and the " : " layout, of real IMDS:
@@ -132,8 +212,25 @@ const credentialsDocSize = 194
 //	  "Expiration" : "2017-05-17T15:09:54Z"
 //	}
 //
-// aws-sdk-go-v2 refuses the document unless Code is "Success".
-func appendCredentials(b []byte, c *Credentials) []byte {
+// with "AccountId" after Expiration when account is not empty (the extended
+// document). aws-sdk-go-v2 refuses the document unless Code is "Success".
+// An error document (c.Code set) is
+//
+//	{
+//	  "Code" : "AssumeRoleUnauthorizedAccess",
+//	  "Message" : "EC2 cannot assume the role …",
+//	  "LastUpdated" : "2020-05-29T07:39:33Z"
+//	}
+func appendCredentials(b []byte, c *Credentials, account string) []byte {
+	if !c.ok() {
+		b = append(b, "{\n  \"Code\" : "...)
+		b = appendJSONString(b, c.Code)
+		b = append(b, ",\n  \"Message\" : "...)
+		b = appendJSONString(b, c.Message)
+		b = append(b, ",\n  \"LastUpdated\" : \""...)
+		b = appendTimestamp(b, c.LastUpdated)
+		return append(b, "\"\n}"...)
+	}
 	b = append(b, "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : \""...)
 	b = appendTimestamp(b, c.LastUpdated)
 	b = append(b, "\",\n  \"Type\" : \"AWS-HMAC\",\n  \"AccessKeyId\" : "...)
@@ -144,6 +241,11 @@ func appendCredentials(b []byte, c *Credentials) []byte {
 	b = appendJSONString(b, c.Token)
 	b = append(b, ",\n  \"Expiration\" : \""...)
 	b = appendTimestamp(b, c.Expiration)
+	if account != "" {
+		b = append(b, "\",\n  \"AccountId\" : "...)
+		b = appendJSONString(b, account)
+		return append(b, "\n}"...)
+	}
 	return append(b, "\"\n}"...)
 }
 
@@ -156,4 +258,51 @@ func appendIAMInfo(b []byte, a *Attachment) []byte {
 	b = append(b, ",\n  \"InstanceProfileId\" : "...)
 	b = appendJSONString(b, a.ProfileID)
 	return append(b, "\n}"...)
+}
+
+// currentIdentity returns the instance identity role credentials, if any.
+func (s *Server) currentIdentity() (Credentials, bool) {
+	if s.identity == nil {
+		return Credentials{}, false
+	}
+	return s.identity()
+}
+
+// identityListing serves a listing under identity-credentials/ while
+// identity credentials exist.
+func (s *Server) identityListing(body []byte) serveFunc {
+	return func(w http.ResponseWriter, r *http.Request, _ string) int {
+		if _, ok := s.currentIdentity(); !ok {
+			return writeError(w, r, http.StatusNotFound)
+		}
+		return writeText(w, r, body)
+	}
+}
+
+// serveIdentityInfo answers identity-credentials/ec2/info: Code,
+// LastUpdated and AccountId (the EC2 User Guide names the path but not the
+// fields; these follow iam/info).
+func (s *Server) serveIdentityInfo(w http.ResponseWriter, r *http.Request, _ string) int {
+	c, ok := s.currentIdentity()
+	if !ok {
+		return writeError(w, r, http.StatusNotFound)
+	}
+	b := append([]byte(nil), "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : \""...)
+	b = appendTimestamp(b, c.LastUpdated)
+	b = append(b, "\",\n  \"AccountId\" : "...)
+	b = appendJSONString(b, s.inst.AccountID)
+	return writeText(w, r, append(b, "\n}"...))
+}
+
+// serveIdentityCredentials answers
+// identity-credentials/ec2/security-credentials/ec2-instance in the shape of
+// the role credentials document. They are not reported to
+// OnCredentialsServed: they belong to no instance profile.
+func (s *Server) serveIdentityCredentials(w http.ResponseWriter, r *http.Request, _ string) int {
+	c, ok := s.currentIdentity()
+	if !ok {
+		return writeError(w, r, http.StatusNotFound)
+	}
+	buf := make([]byte, 0, credentialsDocSize+len(c.AccessKeyID)+len(c.SecretAccessKey)+len(c.Token)+len(c.Message))
+	return writeText(w, r, appendCredentials(buf, &c, ""))
 }

@@ -18,7 +18,7 @@ func newMetrics(reg prometheus.Registerer, src CredentialSource, now func() time
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imdsemu_imds_requests_total",
-			Help: "Metadata requests by route template, IMDS version (v1: no token, v2: valid token, none: token requests, bad tokens, endpoint disabled) and status code.",
+			Help: "Metadata requests by route template, IMDS version (v1: no token, v2: valid token, none: token requests, bad tokens, endpoint disabled, throttled; ecs: the ECS container credentials endpoint, route ecs) and status code.",
 		}, []string{"route", "version", "code"}),
 		tokensIssued: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "imdsemu_imds_tokens_issued_total",

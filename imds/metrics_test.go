@@ -3,6 +3,7 @@ package imds_test
 import (
 	"bytes"
 	"log/slog"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +37,7 @@ imdsemu_imds_credentials_age_seconds 3600
 # HELP imdsemu_imds_credentials_remaining_seconds Seconds until the served role credentials expire (negative once expired). Absent while no role is attached.
 # TYPE imdsemu_imds_credentials_remaining_seconds gauge
 imdsemu_imds_credentials_remaining_seconds 18600
-# HELP imdsemu_imds_requests_total Metadata requests by route template, IMDS version (v1: no token, v2: valid token, none: token requests, bad tokens, endpoint disabled) and status code.
+# HELP imdsemu_imds_requests_total Metadata requests by route template, IMDS version (v1: no token, v2: valid token, none: token requests, bad tokens, endpoint disabled, throttled; ecs: the ECS container credentials endpoint, route ecs) and status code.
 # TYPE imdsemu_imds_requests_total counter
 imdsemu_imds_requests_total{code="200",route="/latest/api/token",version="none"} 1
 imdsemu_imds_requests_total{code="200",route="/latest/meta-data/iam/security-credentials",version="v1"} 1
@@ -131,4 +132,36 @@ func tamper(s string, i int) string {
 		b[i] = 'A'
 	}
 	return string(b)
+}
+
+// TestServer_MetricsFidelity: throttled requests count as 429 and the ECS
+// endpoint under route and version "ecs".
+func TestServer_MetricsFidelity(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	f := newFixture(t, func(o *imds.Options) {
+		o.Registerer = reg
+		o.Throttle = imds.Throttle{RPS: 1, Burst: 1}
+	})
+	f.do(t, "GET", "/latest/meta-data/instance-id")
+	f.do(t, "GET", "/latest/meta-data/instance-id")
+	h := ecsHandler(t, f)
+	for _, auth := range []string{testECSToken, "", "wrong-token-wrong-token"} {
+		r := httptest.NewRequest("GET", "/v2/credentials/x", nil)
+		if auth != "" {
+			r.Header.Set("Authorization", auth)
+		}
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	want := `
+# HELP imdsemu_imds_requests_total Metadata requests by route template, IMDS version (v1: no token, v2: valid token, none: token requests, bad tokens, endpoint disabled, throttled; ecs: the ECS container credentials endpoint, route ecs) and status code.
+# TYPE imdsemu_imds_requests_total counter
+imdsemu_imds_requests_total{code="200",route="/latest/meta-data/instance-id",version="v1"} 1
+imdsemu_imds_requests_total{code="200",route="ecs",version="ecs"} 1
+imdsemu_imds_requests_total{code="401",route="ecs",version="ecs"} 1
+imdsemu_imds_requests_total{code="403",route="ecs",version="ecs"} 1
+imdsemu_imds_requests_total{code="429",route="/latest/meta-data/instance-id",version="none"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "imdsemu_imds_requests_total"); err != nil {
+		t.Error(err)
+	}
 }

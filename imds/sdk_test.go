@@ -2,16 +2,20 @@ package imds_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
 	sdkimds "github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/imdsemu/imdsemu/imds"
@@ -203,5 +207,128 @@ func TestSDK_TokenSurvivesRestart(t *testing.T) {
 	}
 	if puts != 1 {
 		t.Errorf("token PUTs = %d, want 1 (the old token still valid after restart); trace:\n%s", puts, tr)
+	}
+}
+
+// TestSDK_ErrorDocument: a 200 error document makes ec2rolecreds fail with
+// the document's Code and Message as the API error.
+func TestSDK_ErrorDocument(t *testing.T) {
+	f := newFixture(t, nil)
+	a := testAttachment()
+	a.Credentials = imds.Credentials{
+		Code:        "AssumeRoleUnauthorizedAccess",
+		Message:     "EC2 cannot assume the role web-role. Please see documentation at http://docs.amazonwebservices.com/IAM/latest/UserGuide/RolesTroubleshooting.html.",
+		LastUpdated: t0,
+	}
+	f.src.set(&a)
+	c, _ := sdkServer(t, f.srv, true)
+	_, err := ec2rolecreds.New(func(o *ec2rolecreds.Options) { o.Client = c }).Retrieve(context.Background())
+	var api smithy.APIError
+	if !errors.As(err, &api) || api.ErrorCode() != "AssumeRoleUnauthorizedAccess" || api.ErrorMessage() != a.Credentials.Message {
+		t.Fatalf("Retrieve error = %v, want API error AssumeRoleUnauthorizedAccess with the message", err)
+	}
+	if want := "api error AssumeRoleUnauthorizedAccess: EC2 cannot assume the role web-role."; !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not contain %q", err, want)
+	}
+}
+
+// TestSDK_ThrottleRetried: the Go IMDS client retries a 429 as a throttling
+// error (aws-sdk-go-v2 v1.48.0) and succeeds once the bucket refills.
+func TestSDK_ThrottleRetried(t *testing.T) {
+	f := newFixture(t, func(o *imds.Options) { o.Throttle = imds.Throttle{RPS: 1, Burst: 2} })
+	tr := &trace{}
+	ts := httptest.NewServer(tr.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Each request after the first three moves the clock 600 ms, so
+		// the bucket refills only while the SDK retries.
+		if len(tr.requests()) > 3 {
+			f.clock.Advance(600 * time.Millisecond)
+		}
+		f.srv.ServeHTTP(w, r)
+	})))
+	defer ts.Close()
+	noBackoff := retry.NewStandard(func(o *retry.StandardOptions) {
+		o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+	})
+	c := sdkimds.New(sdkimds.Options{Endpoint: ts.URL, ClientEnableState: sdkimds.ClientEnabled, Retryer: noBackoff, DisableDefaultMaxBackoff: true})
+	get := func() error {
+		out, err := c.GetMetadata(context.Background(), &sdkimds.GetMetadataInput{Path: "instance-id"})
+		if err == nil {
+			out.Content.Close()
+		}
+		return err
+	}
+	if err := get(); err != nil { // PUT + GET: the burst
+		t.Fatalf("first GetMetadata: %v", err)
+	}
+	if err := get(); err != nil {
+		t.Fatalf("GetMetadata while throttled: %v, want success after retries\n%s", err, tr)
+	}
+	var gets int
+	for _, r := range tr.requests()[2:] {
+		if r.Method == "GET" {
+			gets++
+		}
+	}
+	// 429 (bucket empty), 429 (0.6 token), 200 (1.2 tokens).
+	if gets != 3 {
+		t.Errorf("GETs after the burst = %d, want 3 (two 429s retried):\n%s", gets, tr)
+	}
+}
+
+func TestSDK_NewMetadataPaths(t *testing.T) {
+	key := testIdentityKey(t)
+	f := newFixture(t, func(o *imds.Options) {
+		o.HTTPTokens = imds.ModeRequired
+		o.InstanceMetadataTags = true
+		o.Instance = imds.Instance{Tags: map[string]string{"Name": "web-1"}, UserData: []byte("#cloud-config\n")}
+		o.IdentityKey = key
+		o.IdentityCertificate = testIdentityCert(t, key)
+	})
+	c, _ := sdkServer(t, f.srv, false)
+	ctx := context.Background()
+	read := func(rc io.ReadCloser, err error) string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		b, err := io.ReadAll(rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	meta := func(p string) string {
+		out, err := c.GetMetadata(ctx, &sdkimds.GetMetadataInput{Path: p})
+		if err != nil {
+			t.Fatalf("GetMetadata(%q): %v", p, err)
+		}
+		return read(out.Content, nil)
+	}
+	for p, want := range map[string]string{
+		"mac":                            "0e:00:0a:00:00:01",
+		"placement/availability-zone-id": "use1-az1",
+		"network/interfaces/macs/":       "0e:00:0a:00:00:01/",
+		"network/interfaces/macs/0e:00:0a:00:00:01/local-ipv4s": "10.0.0.1",
+		"tags/instance/":     "Name",
+		"tags/instance/Name": "web-1",
+	} {
+		if got := meta(p); got != want {
+			t.Errorf("GetMetadata(%q) = %q, want %q", p, got, want)
+		}
+	}
+	ud, err := c.GetUserData(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := read(ud.Content, nil); got != "#cloud-config\n" {
+		t.Errorf("GetUserData = %q", got)
+	}
+	dd, err := c.GetDynamicData(ctx, &sdkimds.GetDynamicDataInput{Path: "instance-identity/signature"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := read(dd.Content, nil); len(got) < 300 {
+		t.Errorf("GetDynamicData(signature) = %q, want a base64 RSA-2048 signature", got)
 	}
 }

@@ -1,13 +1,17 @@
 package imds
 
 import (
+	"crypto"
 	"crypto/rand"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -49,6 +53,47 @@ type Options struct {
 	// other's tokens, and tokens outlive a restart with the same key.
 	TokenKey []byte
 
+	// HopLimit is the IP TTL (IPv6 hop limit) that token PUT responses leave
+	// with, 1–64, as EC2's HttpPutResponseHopLimit. 0 means 1. It is applied
+	// only where the request's context carries its connection: set
+	// http.Server.ConnContext to [Server.ConnContext].
+	HopLimit int
+
+	// ExtendedCredentials serves iam/security-credentials-extended/ and
+	// …-extended/ROLE (the legacy document plus AccountId). Off, both answer
+	// 404, as on an instance EC2 has not allow-listed, and clients fall back
+	// to the legacy path. The imdsemu CLI turns it on by default.
+	ExtendedCredentials bool
+
+	// InstanceMetadataTags serves tags/instance/, as EC2's
+	// InstanceMetadataTags=enabled. Off (the default, as on EC2), tags/ is
+	// not listed and answers 404.
+	InstanceMetadataTags bool
+
+	// Throttle limits each client (remote IP) to a token bucket; requests
+	// over it get 429. The zero value does not throttle.
+	Throttle Throttle
+
+	// IdentityCredentials supplies the instance identity role credentials
+	// served under identity-credentials/ec2/. Nil, or ok=false, means none:
+	// identity-credentials/ is not listed and answers 404. Like
+	// [CredentialSource.Current], it is called on the request path and must
+	// not block on I/O.
+	IdentityCredentials func() (Credentials, bool)
+
+	// OnCredentialsServed, when set, is called after each credential
+	// document is served with Code Success: legacy, extended, or in the ECS
+	// format by [Server.ECSHandler] (HEAD requests excluded). It runs on the
+	// request goroutine and must not block.
+	OnCredentialsServed func(ServedEvent)
+
+	// IdentityKey signs the instance identity document: pkcs7, rsa2048 and
+	// signature under /latest/dynamic/instance-identity/. It must be an RSA
+	// key whose public half is IdentityCertificate's. Both nil means the
+	// signed documents are not served (404).
+	IdentityKey         crypto.Signer
+	IdentityCertificate *x509.Certificate
+
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 
@@ -62,20 +107,52 @@ type Options struct {
 	Registerer prometheus.Registerer
 }
 
+// Throttle is a per-client token bucket: each remote IP may make Burst
+// requests at once and RPS a second after that. RPS <= 0 turns it off.
+type Throttle struct {
+	RPS   float64
+	Burst int
+}
+
+// ServedEvent reports one credential document served.
+type ServedEvent struct {
+	// Role is the role whose credentials were served; AccessKeyID their key.
+	Role, AccessKeyID string
+	// RemoteAddr is the client's address as http.Request.RemoteAddr has it.
+	RemoteAddr string
+	// Version is "v1" (no token), "v2" (a valid token) or "ecs" (the
+	// container credentials endpoint).
+	Version string
+	// Path is the request path.
+	Path string
+	At   time.Time
+}
+
+// MaxHopLimit is the largest hop limit EC2 accepts.
+const MaxHopLimit = 64
+
 // Server is the metadata HTTP server. Create it with [New].
 type Server struct {
-	opts     Options // effective options; TokenKey cleared
+	opts     Options // effective options without keys; the switches' initial values
 	inst     Instance
 	creds    CredentialSource
+	identity func() (Credentials, bool)
+	onServed func(ServedEvent)
 	tokens   *tokenCodec
 	now      func() time.Time
 	rand     io.Reader
 	log      *slog.Logger
 	metrics  *metrics
 	router   *mux.Router
+	exact    map[string]*endpoint // routes without variables; read-only after New
+	lastVar  map[string]*endpoint // routes ending in one /{variable}, by the prefix before it
 	notFound *endpoint
 	required atomic.Bool
 	disabled atomic.Bool
+	extended atomic.Bool
+	tags     atomic.Bool
+	hopLimit atomic.Int32
+	limiter  atomic.Pointer[limiter] // nil: no throttle
 	bodies   bodies
 }
 
@@ -111,20 +188,44 @@ func New(opts Options) (*Server, error) {
 	if opts.HTTPTokens == "" {
 		opts.HTTPTokens = ModeOptional
 	}
+	if opts.HopLimit == 0 {
+		opts.HopLimit = 1
+	}
+	if err := checkHopLimit(opts.HopLimit); err != nil {
+		return nil, err
+	}
+	if r := opts.Throttle.RPS; math.IsNaN(r) || math.IsInf(r, 0) || opts.Throttle.Burst < 0 {
+		return nil, fmt.Errorf("imds: Options.Throttle {RPS %v, Burst %d}: want a finite RPS and a Burst of 0 or more", r, opts.Throttle.Burst)
+	}
+	if (opts.IdentityKey == nil) != (opts.IdentityCertificate == nil) {
+		return nil, errors.New("imds: Options.IdentityKey and Options.IdentityCertificate go together: give both or neither")
+	}
+	b := renderBodies(inst)
+	if opts.IdentityKey != nil {
+		if err := b.sign(opts.IdentityKey, opts.IdentityCertificate, inst.PendingTime, opts.Rand); err != nil {
+			return nil, err
+		}
+	}
 
 	s := &Server{
-		inst:   inst,
-		creds:  opts.Credentials,
-		tokens: newTokenCodec(opts.TokenKey),
-		now:    opts.Now,
-		rand:   opts.Rand,
-		log:    opts.Logger,
-		bodies: renderBodies(inst),
+		inst:     inst,
+		creds:    opts.Credentials,
+		identity: opts.IdentityCredentials,
+		onServed: opts.OnCredentialsServed,
+		tokens:   newTokenCodec(opts.TokenKey),
+		now:      opts.Now,
+		rand:     opts.Rand,
+		log:      opts.Logger,
+		bodies:   b,
 	}
-	opts.TokenKey = nil
+	opts.TokenKey, opts.IdentityKey = nil, nil // Options() never hands out keys
 	s.opts = opts
 	s.required.Store(required)
 	s.disabled.Store(opts.EndpointDisabled)
+	s.extended.Store(opts.ExtendedCredentials)
+	s.tags.Store(opts.InstanceMetadataTags)
+	s.hopLimit.Store(int32(opts.HopLimit))
+	s.SetThrottle(opts.Throttle.RPS, opts.Throttle.Burst)
 	if opts.Registerer != nil {
 		m, err := newMetrics(opts.Registerer, opts.Credentials, opts.Now)
 		if err != nil {
@@ -162,8 +263,45 @@ func (s *Server) SetEndpointDisabled(disabled bool) {
 	s.disabled.Store(disabled)
 }
 
+// SetHopLimit sets the IP TTL (IPv6 hop limit) of token PUT responses,
+// 1–64. Connections already being answered may still get the old value.
+func (s *Server) SetHopLimit(n int) error {
+	if err := checkHopLimit(n); err != nil {
+		return err
+	}
+	s.hopLimit.Store(int32(n))
+	return nil
+}
+
+func checkHopLimit(n int) error {
+	if n < 1 || n > MaxHopLimit {
+		return fmt.Errorf("imds: hop limit must be from 1 to %d, got %d", MaxHopLimit, n)
+	}
+	return nil
+}
+
+// SetExtendedCredentials turns iam/security-credentials-extended/ on or off
+// (off: 404).
+func (s *Server) SetExtendedCredentials(on bool) { s.extended.Store(on) }
+
+// SetInstanceMetadataTags turns tags/instance/ on or off (off: 404).
+func (s *Server) SetInstanceMetadataTags(on bool) { s.tags.Store(on) }
+
+// SetThrottle limits each client to burst requests at once and rps a second
+// after that; rps <= 0 (or NaN) turns throttling off. A burst below 1 means
+// rps rounded up. Every call starts all clients with a full bucket.
+func (s *Server) SetThrottle(rps float64, burst int) {
+	if !(rps > 0) || math.IsInf(rps, 1) {
+		s.limiter.Store(nil)
+		return
+	}
+	s.limiter.Store(newLimiter(rps, burst, s.now))
+}
+
 // Options returns the effective options: defaults applied, the current
-// HTTPTokens and EndpointDisabled switches, and TokenKey left out.
+// values of every run-time switch (HTTPTokens, EndpointDisabled, HopLimit,
+// ExtendedCredentials, InstanceMetadataTags, Throttle), and TokenKey and
+// IdentityKey left out.
 func (s *Server) Options() Options {
 	o := s.opts
 	o.HTTPTokens = ModeOptional
@@ -171,6 +309,13 @@ func (s *Server) Options() Options {
 		o.HTTPTokens = ModeRequired
 	}
 	o.EndpointDisabled = s.disabled.Load()
+	o.HopLimit = int(s.hopLimit.Load())
+	o.ExtendedCredentials = s.extended.Load()
+	o.InstanceMetadataTags = s.tags.Load()
+	o.Throttle = Throttle{}
+	if l := s.limiter.Load(); l != nil {
+		o.Throttle = Throttle{RPS: l.rate, Burst: int(l.burst)}
+	}
 	return o
 }
 
@@ -181,6 +326,7 @@ const (
 	routeToken             = "/latest/api/token"
 	routeTokenOtherVersion = "/{version}/api/token" // registered after routeToken, so never "latest"
 	routeLatest            = "/latest"
+	routeUserData          = "/latest/user-data"
 	routeMetaData          = "/latest/meta-data"
 	routeAMIID             = "/latest/meta-data/ami-id"
 	routeHostname          = "/latest/meta-data/hostname"
@@ -188,25 +334,50 @@ const (
 	routeInstanceType      = "/latest/meta-data/instance-type"
 	routeLocalHostname     = "/latest/meta-data/local-hostname"
 	routeLocalIPv4         = "/latest/meta-data/local-ipv4"
+	routeMAC               = "/latest/meta-data/mac"
+	routePublicHostname    = "/latest/meta-data/public-hostname"
+	routePublicIPv4        = "/latest/meta-data/public-ipv4"
 	routePlacement         = "/latest/meta-data/placement"
 	routeAvailabilityZone  = "/latest/meta-data/placement/availability-zone"
+	routeAvailabilityZID   = "/latest/meta-data/placement/availability-zone-id"
 	routeRegion            = "/latest/meta-data/placement/region"
+	routeNetwork           = "/latest/meta-data/network"
+	routeInterfaces        = "/latest/meta-data/network/interfaces"
+	routeMACs              = "/latest/meta-data/network/interfaces/macs"
+	routeMACDir            = "/latest/meta-data/network/interfaces/macs/{mac}"
+	routeMACLeaf           = "/latest/meta-data/network/interfaces/macs/{mac}/{leaf}"
+	routeTags              = "/latest/meta-data/tags"
+	routeTagsInstance      = "/latest/meta-data/tags/instance"
+	routeTag               = "/latest/meta-data/tags/instance/{key}"
 	routeIAM               = "/latest/meta-data/iam"
 	routeIAMInfo           = "/latest/meta-data/iam/info"
 	routeCredentialsList   = "/latest/meta-data/iam/security-credentials"
 	routeCredentials       = "/latest/meta-data/iam/security-credentials/{role}"
+	routeExtendedList      = "/latest/meta-data/iam/security-credentials-extended"
+	routeExtended          = "/latest/meta-data/iam/security-credentials-extended/{role}"
+	routeIdentityCreds     = "/latest/meta-data/identity-credentials"
+	routeIdentityEC2       = "/latest/meta-data/identity-credentials/ec2"
+	routeIdentityInfo      = "/latest/meta-data/identity-credentials/ec2/info"
+	routeIdentityCredsList = "/latest/meta-data/identity-credentials/ec2/security-credentials"
+	routeIdentityCredsDoc  = "/latest/meta-data/identity-credentials/ec2/security-credentials/ec2-instance"
 	routeDynamic           = "/latest/dynamic"
 	routeIdentity          = "/latest/dynamic/instance-identity"
 	routeIdentityDocument  = "/latest/dynamic/instance-identity/document"
+	routeIdentityPKCS7     = "/latest/dynamic/instance-identity/pkcs7"
+	routeIdentityRSA2048   = "/latest/dynamic/instance-identity/rsa2048"
+	routeIdentitySignature = "/latest/dynamic/instance-identity/signature"
 	// routeUnmatched labels requests that match no route.
 	routeUnmatched = "unmatched"
+	// routeECS labels requests to [Server.ECSHandler].
+	routeECS = "ecs"
 )
 
 // Values of the version label.
 const (
 	versionV1   = "v1"   // no token header
 	versionV2   = "v2"   // a valid token
-	versionNone = "none" // token PUTs, bad tokens, a disabled endpoint
+	versionNone = "none" // token PUTs, bad tokens, a disabled endpoint, throttled requests
+	versionECS  = "ecs"  // the container credentials endpoint
 )
 
 // endpoint kinds decide which checks run before the handler.
@@ -219,13 +390,16 @@ const (
 	kindUnmatched             // no route: token mode applies, then 404
 )
 
-// endpoint is one route's handler. serve writes the response and returns
-// its status.
+// serveFunc writes a response and returns its status. version is the
+// request's IMDS version label (v1 or v2).
+type serveFunc func(w http.ResponseWriter, r *http.Request, version string) int
+
+// endpoint is one route's handler.
 type endpoint struct {
 	s     *Server
 	route string
 	kind  kind
-	serve func(w http.ResponseWriter, r *http.Request) int
+	serve serveFunc
 }
 
 func (s *Server) routes() *mux.Router {
@@ -233,13 +407,26 @@ func (s *Server) routes() *mux.Router {
 	// No redirects: SDK clients should get an answer, not a 301. A path
 	// that is not clean simply matches nothing.
 	r.SkipClean(true)
-	handle := func(route string, k kind, serve func(http.ResponseWriter, *http.Request) int) {
-		r.Handle(route, &endpoint{s: s, route: route, kind: k, serve: serve})
+	s.exact = make(map[string]*endpoint)
+	s.lastVar = make(map[string]*endpoint)
+	handle := func(route string, k kind, serve serveFunc) {
+		e := &endpoint{s: s, route: route, kind: k, serve: serve}
+		r.Handle(route, e)
+		switch i := strings.LastIndexByte(route, '/'); {
+		case !strings.Contains(route, "{"):
+			s.exact[route] = e
+		case strings.IndexByte(route, '{') == i+1 && strings.HasSuffix(route, "}"):
+			// One variable, the last segment: mux's [^/]+ is "the rest,
+			// not empty, without a slash".
+			s.lastVar[route[:i+1]] = e
+		}
 	}
+	// mux tries routes in order, one regexp each, so the hot paths (the
+	// token and the credential document) come first.
 	handle(routeToken, kindToken, nil)
+	s.credentialRoutes(handle)
 	handle(routeTokenOtherVersion, kindOldToken, nil)
 	s.metadataRoutes(handle)
-	s.credentialRoutes(handle)
 	s.notFound = &endpoint{s: s, route: routeUnmatched, kind: kindUnmatched}
 	r.NotFoundHandler = s.notFound
 	return r
@@ -259,14 +446,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r2.URL = &u
 		r = &r2
 	}
-	// Match rather than Router.ServeHTTP: the endpoint knows its route
-	// and needs no mux variables, so the two request copies mux makes to
-	// carry them in the context are saved.
-	var m mux.RouteMatch
-	e := s.notFound
-	if s.router.Match(r, &m) {
-		if me, ok := m.Handler.(*endpoint); ok {
-			e = me
+	// A route without variables, or with one variable as its last
+	// segment, is one map lookup. Otherwise Match rather than
+	// Router.ServeHTTP: the endpoint knows its route and needs no mux
+	// variables, so the two request copies mux makes to carry them in the
+	// context are saved.
+	p := r.URL.Path
+	e, ok := s.exact[p]
+	if !ok {
+		if i := strings.LastIndexByte(p, '/'); i >= 0 && i < len(p)-1 {
+			e, ok = s.lastVar[p[:i+1]]
+		}
+	}
+	if !ok {
+		e = s.notFound
+		var m mux.RouteMatch
+		if s.router.Match(r, &m) {
+			if me, ok := m.Handler.(*endpoint); ok {
+				e = me
+			}
 		}
 	}
 	e.ServeHTTP(w, r)
@@ -278,13 +476,18 @@ func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.s.observe(r, e.route, version, code, reason)
 }
 
-// handle runs the checks in this order: endpoint switch (403), token
-// paths, method (405), token (401), then the resource (200 or 404). The
-// relative order of 405 and 401 is not documented for real IMDS.
+// handle runs the checks in this order: endpoint switch (403), throttle
+// (429), token paths, method (405), token (401), then the resource (200 or
+// 404). The relative order of 405 and 401 is not documented for real IMDS.
 func (e *endpoint) handle(w http.ResponseWriter, r *http.Request) (code int, version, reason string) {
 	s := e.s
 	if s.disabled.Load() {
 		return writeError(w, r, http.StatusForbidden), versionNone, "endpoint disabled"
+	}
+	if l := s.limiter.Load(); l != nil && !l.allow(r.RemoteAddr) {
+		// EC2 User Guide, "Query throttling": IMDS throttles per instance
+		// and answers 429; aws-sdk-go-v2 retries it as a throttling error.
+		return writeError(w, r, http.StatusTooManyRequests), versionNone, "throttled"
 	}
 	switch e.kind {
 	case kindToken:
@@ -297,7 +500,7 @@ func (e *endpoint) handle(w http.ResponseWriter, r *http.Request) (code int, ver
 			return writeEmpty(w, r, http.StatusForbidden), versionNone, "token path not under /latest"
 		}
 	}
-	version, ok, reason := s.authenticate(r)
+	version, expires, ok, reason := s.authenticate(r)
 	if e.kind == kindMetadata && r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header()["Allow"] = headerAllowMetadata
 		return writeEmpty(w, r, http.StatusMethodNotAllowed), version, "method not allowed"
@@ -305,28 +508,42 @@ func (e *endpoint) handle(w http.ResponseWriter, r *http.Request) (code int, ver
 	if !ok {
 		return writeError(w, r, http.StatusUnauthorized), version, reason
 	}
+	if version == versionV2 {
+		// Real IMDS tells a token-bearing request how long its token has
+		// left (seen in captures; no SDK reads it).
+		w.Header()[headerTokenTTL] = []string{strconv.FormatInt(remainingSeconds(expires, s.now()), 10)}
+	}
 	if e.kind != kindMetadata {
 		return writeError(w, r, http.StatusNotFound), version, ""
 	}
-	return e.serve(w, r), version, ""
+	return e.serve(w, r, version), version, ""
+}
+
+// remainingSeconds is the time from now to expires in whole seconds,
+// rounded up, so that a token still valid never reports 0.
+func remainingSeconds(expires, now time.Time) int64 {
+	d := expires.Sub(now)
+	return int64((d + time.Second - 1) / time.Second)
 }
 
 // authenticate classifies the request's token. ok reports whether the
-// request may be served in the current mode.
-func (s *Server) authenticate(r *http.Request) (version string, ok bool, reason string) {
+// request may be served in the current mode; expires is a valid token's
+// expiry.
+func (s *Server) authenticate(r *http.Request) (version string, expires time.Time, ok bool, reason string) {
 	vals := r.Header.Values(headerToken)
 	if len(vals) == 0 {
 		if s.required.Load() {
-			return versionV1, false, "token required"
+			return versionV1, time.Time{}, false, "token required"
 		}
-		return versionV1, true, ""
+		return versionV1, time.Time{}, true, ""
 	}
 	// A token that is present but bad is refused in both modes: the SDKs
 	// count on a 401 to drop a cached token and fetch a new one.
-	if _, err := s.tokens.verify(vals[0], s.now()); err != nil {
-		return versionNone, false, err.Error()
+	exp, err := s.tokens.verify(vals[0], s.now())
+	if err != nil {
+		return versionNone, time.Time{}, false, err.Error()
 	}
-	return versionV2, true, ""
+	return versionV2, exp, true, ""
 }
 
 func (s *Server) observe(r *http.Request, route, version string, code int, reason string) {
@@ -365,6 +582,8 @@ func statusText(code int) string {
 		return "404"
 	case http.StatusMethodNotAllowed:
 		return "405"
+	case http.StatusTooManyRequests:
+		return "429"
 	case http.StatusInternalServerError:
 		return "500"
 	}
@@ -384,6 +603,9 @@ var (
 	headerTextHTML      = []string{"text/html"}
 	headerAllowMetadata = []string{"GET, HEAD"}
 	headerAllowToken    = []string{"OPTIONS, PUT"}
+	headerClose         = []string{"close"}
+	headerOctetStream   = []string{"application/octet-stream"}
+	headerJSON          = []string{"application/json"}
 )
 
 // writeBody writes a complete response. HEAD gets the same headers and no body.
@@ -411,7 +633,7 @@ func writeEmpty(w http.ResponseWriter, r *http.Request, code int) int {
 }
 
 // writeError writes the XHTML error page real IMDS sends with 400, 401, 403,
-// 404 and 500, Content-Type text/html. The 401 page is 343 bytes, as in a
+// 404 and 500 (and, here, 429), Content-Type text/html. The 401 page is 343 bytes, as in a
 // capture from a real instance (DataDog/datadog-agent#4857).
 func writeError(w http.ResponseWriter, r *http.Request, code int) int {
 	page, ok := errorPages[code]
@@ -423,7 +645,7 @@ func writeError(w http.ResponseWriter, r *http.Request, code int) int {
 
 var errorPages = func() map[int][]byte {
 	m := make(map[int][]byte)
-	for _, code := range []int{400, 401, 403, 404, 500} {
+	for _, code := range []int{400, 401, 403, 404, 429, 500} {
 		m[code] = errorPage(code)
 	}
 	return m

@@ -325,7 +325,7 @@ const wantIdentityDocument = `{
   "version" : "2017-09-30"
 }`
 
-const wantMetaData = "ami-id\nhostname\niam/\ninstance-id\ninstance-type\nlocal-hostname\nlocal-ipv4\nplacement/"
+const wantMetaData = "ami-id\nhostname\niam/\ninstance-id\ninstance-type\nlocal-hostname\nlocal-ipv4\nmac\nnetwork/\nplacement/"
 
 // pathCases are GETs with the test attachment and default instance.
 // body "" with code 404 means the 404 page.
@@ -340,8 +340,8 @@ var pathCases = []struct {
 	{"/latest", 200, "dynamic\nmeta-data"},
 	{"/latest/meta-data/", 200, wantMetaData},
 	{"/latest/meta-data", 200, wantMetaData},
-	{"/latest/meta-data/placement/", 200, "availability-zone\nregion"},
-	{"/latest/meta-data/placement", 200, "availability-zone\nregion"},
+	{"/latest/meta-data/placement/", 200, "availability-zone\navailability-zone-id\nregion"},
+	{"/latest/meta-data/placement", 200, "availability-zone\navailability-zone-id\nregion"},
 	{"/latest/meta-data/iam/", 200, "info\nsecurity-credentials/"},
 	{"/latest/meta-data/iam", 200, "info\nsecurity-credentials/"},
 	{"/latest/meta-data/iam/security-credentials/", 200, testRole},
@@ -362,6 +362,20 @@ var pathCases = []struct {
 	{"/latest/meta-data/placement/availability-zone/", 200, "us-east-1a"},
 	{"/latest/meta-data/placement/region", 200, "us-east-1"},
 	{"/latest/meta-data/placement/region/", 200, "us-east-1"},
+	{"/latest/meta-data/placement/availability-zone-id", 200, "use1-az1"},
+	{"/latest/meta-data/mac", 200, "0e:00:0a:00:00:01"},
+	{"/latest/meta-data/network/", 200, "interfaces/"},
+	{"/latest/meta-data/network/interfaces/", 200, "macs/"},
+	{"/latest/meta-data/network/interfaces/macs/", 200, "0e:00:0a:00:00:01/"},
+	{"/latest/meta-data/network/interfaces/macs/0e:00:0a:00:00:01/", 200, "device-number\ninterface-id\nlocal-hostname\nlocal-ipv4s\nmac\nowner-id\nsubnet-id\nvpc-id"},
+	{"/latest/meta-data/network/interfaces/macs/0e:00:0a:00:00:01/device-number", 200, "0"},
+	{"/latest/meta-data/network/interfaces/macs/0e:00:0a:00:00:01/interface-id", 200, "eni-0123456789abcdef0"},
+	{"/latest/meta-data/network/interfaces/macs/0e:00:0a:00:00:01/local-hostname", 200, "ip-10-0-0-1.ec2.internal"},
+	{"/latest/meta-data/network/interfaces/macs/0e:00:0a:00:00:01/local-ipv4s", 200, "10.0.0.1"},
+	{"/latest/meta-data/network/interfaces/macs/0e:00:0a:00:00:01/mac", 200, "0e:00:0a:00:00:01"},
+	{"/latest/meta-data/network/interfaces/macs/0e:00:0a:00:00:01/owner-id", 200, "123456789012"},
+	{"/latest/meta-data/network/interfaces/macs/0e:00:0a:00:00:01/subnet-id", 200, "subnet-0123456789abcdef0"},
+	{"/latest/meta-data/network/interfaces/macs/0e:00:0a:00:00:01/vpc-id", 200, "vpc-0123456789abcdef0"},
 	{"/latest/meta-data/iam/info", 200, wantIAMInfo},
 	{"/latest/meta-data/iam/info/", 200, wantIAMInfo},
 	{"/latest/meta-data/iam/security-credentials/" + testRole, 200, wantCredentials},
@@ -372,7 +386,16 @@ var pathCases = []struct {
 	// Not found.
 	{"/", 404, ""},
 	{"/latest/meta-data/does-not-exist", 404, ""},
-	{"/latest/meta-data/placement/availability-zone-id", 404, ""},
+	{"/latest/meta-data/network/interfaces/macs/0e:00:0a:00:00:02/", 404, ""},
+	{"/latest/meta-data/network/interfaces/macs/0e:00:0a:00:00:02/mac", 404, ""},
+	{"/latest/meta-data/network/interfaces/macs/0e:00:0a:00:00:01/public-ipv4s", 404, ""},
+	{"/latest/meta-data/network/interfaces/macs/0e:00:0a:00:00:01/nope", 404, ""},
+	{"/latest/meta-data/public-ipv4", 404, ""},
+	{"/latest/meta-data/public-hostname", 404, ""},
+	{"/latest/meta-data/tags/", 404, ""},
+	{"/latest/meta-data/tags/instance/", 404, ""},
+	{"/latest/meta-data/identity-credentials/", 404, ""},
+	{"/latest/meta-data/identity-credentials/ec2/security-credentials/ec2-instance", 404, ""},
 	{"/latest/meta-data/iam/security-credentials/other-role", 404, ""},
 	{"/latest/meta-data/iam/security-credentials/WEB-ROLE", 404, ""},
 	{"/latest/meta-data/iam/security-credentials/" + testRole + "/extra", 404, ""},
@@ -487,7 +510,7 @@ func TestServer_NoRole(t *testing.T) {
 			tok := f.token(t, "60")
 			for _, h := range [][]string{nil, {hdrToken, tok}} {
 				w := f.do(t, "GET", "/latest/meta-data/", h...)
-				want := "ami-id\nhostname\ninstance-id\ninstance-type\nlocal-hostname\nlocal-ipv4\nplacement/"
+				want := "ami-id\nhostname\ninstance-id\ninstance-type\nlocal-hostname\nlocal-ipv4\nmac\nnetwork/\nplacement/"
 				if w.Code != 200 || w.Body.String() != want {
 					t.Errorf("GET /latest/meta-data/ = %d %q, want 200 %q", w.Code, w.Body.String(), want)
 				}
@@ -691,6 +714,8 @@ func TestServer_Options(t *testing.T) {
 		ID: "i-0123456789abcdef0", Type: "t3.micro", AMIID: "ami-0123456789abcdef0",
 		Hostname: "ip-10-0-0-1.ec2.internal", LocalIPv4: "10.0.0.1", Region: "us-east-1",
 		AvailabilityZone: "us-east-1a", AccountID: "123456789012", PendingTime: t0, Architecture: "x86_64",
+		AvailabilityZoneID: "use1-az1", MAC: "0e:00:0a:00:00:01", InterfaceID: "eni-0123456789abcdef0",
+		SubnetID: "subnet-0123456789abcdef0", VPCID: "vpc-0123456789abcdef0",
 	}
 	if diff := cmp.Diff(want, o.Instance); diff != "" {
 		t.Errorf("default Instance (-want +got):\n%s", diff)

@@ -150,6 +150,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) (code int, r
 		w.Header()["Allow"] = headerAllowToken
 		return writeEmpty(w, r, http.StatusMethodNotAllowed), "method not allowed"
 	}
+	s.applyHopLimit(w, r)
 	// EC2 User Guide: "PUT requests are rejected if they contain an
 	// X-Forwarded-For header"; captures show 403 with an empty body.
 	if len(r.Header.Values("X-Forwarded-For")) > 0 {

@@ -138,7 +138,7 @@ func FuzzToken(f *testing.F) {
 
 func TestCredentialsDocSize(t *testing.T) {
 	c := Credentials{AccessKeyID: "AKID", SecretAccessKey: "secret", Token: "token", LastUpdated: fuzzNow, Expiration: fuzzNow}
-	if got, want := len(appendCredentials(nil, &c)), credentialsDocSize+4+6+5; got != want {
+	if got, want := len(appendCredentials(nil, &c, "")), credentialsDocSize+4+6+5; got != want {
 		t.Errorf("credentials document is %d bytes, want credentialsDocSize+values = %d", got, want)
 	}
 	if !strings.HasPrefix(routeCredentials, credentialsPrefix) || routeCredentials[len(credentialsPrefix):] != "{role}" {

@@ -1,0 +1,61 @@
+package imds
+
+import (
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gorilla/mux"
+)
+
+// TestRoutes_FastPathMatchesMux: the map lookups in ServeHTTP choose the
+// same endpoint as the mux router would, for every route and for paths
+// made to fall between them.
+func TestRoutes_FastPathMatchesMux(t *testing.T) {
+	src := CredentialSourceFunc(func() (Attachment, bool) { return Attachment{}, false })
+	s, err := New(Options{Credentials: src, TokenKey: fuzzKey, Instance: Instance{MAC: "0e:00:0a:00:00:01"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	_ = s.router.Walk(func(r *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		tmpl, _ := r.GetPathTemplate()
+		for _, v := range []string{"x", "web-role", "a:b@c", "0e:00:0a:00:00:01", "latest", "2021-03-23", "device-number"} {
+			p := tmpl
+			for strings.Contains(p, "{") {
+				i, j := strings.IndexByte(p, '{'), strings.IndexByte(p, '}')
+				p = p[:i] + v + p[j+1:]
+			}
+			paths = append(paths, p, p+"/x", p+"//", p+"/", strings.TrimSuffix(p, "/"+v)+"/")
+		}
+		return nil
+	})
+	paths = append(paths, "/", "", "/latest/meta-data/iam/security-credentials//x", "/x/api/token", "/x/y/api/token",
+		"/latest/meta-data/iam/security-credentials/a/b", "/LATEST/meta-data", "/latest/meta-data/tags/instance/")
+	fast := 0
+	for _, p := range paths {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.URL.Path = p
+		want := s.notFound
+		var m mux.RouteMatch
+		if s.router.Match(r, &m) {
+			want = m.Handler.(*endpoint)
+		}
+		got, ok := s.exact[p]
+		if !ok {
+			if i := strings.LastIndexByte(p, '/'); i >= 0 && i < len(p)-1 {
+				got, ok = s.lastVar[p[:i+1]]
+			}
+		}
+		if !ok {
+			continue // ServeHTTP falls back to the router itself
+		}
+		fast++
+		if got != want {
+			t.Errorf("path %q: fast path chose %s, mux chooses %s", p, got.route, want.route)
+		}
+	}
+	if len(paths) < 300 || fast < 200 {
+		t.Errorf("%d paths tried, %d on the fast path; want at least 300 and 200", len(paths), fast)
+	}
+}
