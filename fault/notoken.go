@@ -1,0 +1,111 @@
+package fault
+
+import (
+	"fmt"
+	"net/http"
+	"net/netip"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// DefaultMaxClients bounds the client label of
+// imdsemu_imds_no_token_requests_total; later clients count as "other".
+const DefaultMaxClients = 256
+
+// NoTokenCounter counts metadata requests answered successfully without a
+// token (IMDSv1), by client IP address, like the MetadataNoToken metric EC2
+// publishes to CloudWatch: a service whose count stays flat is IMDSv2-clean
+// and will keep working with http-tokens required.
+//
+// Only GET and HEAD requests with no token header that are answered with
+// a 2xx or 3xx status count. Wrap it inside the fault Handler, so that
+// requests a fault answers are not counted.
+type NoTokenCounter struct {
+	next       http.Handler
+	requests   *prometheus.CounterVec
+	maxClients int
+
+	mu      sync.Mutex
+	clients map[string]struct{}
+}
+
+// NewNoTokenCounter wraps next and registers the counter on reg (nil: no
+// registration). maxClients <= 0 means DefaultMaxClients.
+func NewNoTokenCounter(next http.Handler, reg prometheus.Registerer, maxClients int) (*NoTokenCounter, error) {
+	if maxClients <= 0 {
+		maxClients = DefaultMaxClients
+	}
+	c := &NoTokenCounter{
+		next:       next,
+		maxClients: maxClients,
+		clients:    map[string]struct{}{},
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "imdsemu_imds_no_token_requests_total",
+			Help: "Metadata GET/HEAD requests answered successfully without an IMDSv2 token, by client IP address (like EC2's MetadataNoToken). After the first " +
+				fmt.Sprint(maxClients) + " clients, others count as \"other\".",
+		}, []string{"client"}),
+	}
+	if reg != nil {
+		if err := reg.Register(c.requests); err != nil {
+			return nil, fmt.Errorf("fault: registering metrics: %w", err)
+		}
+	}
+	return c, nil
+}
+
+func (c *NoTokenCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if (r.Method != http.MethodGet && r.Method != http.MethodHead) || len(r.Header.Values(headerToken)) > 0 {
+		c.next.ServeHTTP(w, r)
+		return
+	}
+	sw := &statusWriter{ResponseWriter: w}
+	c.next.ServeHTTP(sw, r)
+	if sw.code == 0 {
+		sw.code = http.StatusOK
+	}
+	if sw.code >= 200 && sw.code < 400 {
+		c.requests.WithLabelValues(c.label(r.RemoteAddr)).Inc()
+	}
+}
+
+func (c *NoTokenCounter) label(remote string) string {
+	ap, err := netip.ParseAddrPort(remote)
+	if err != nil {
+		return "other"
+	}
+	ip := ap.Addr().Unmap().String()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.clients[ip]; ok {
+		return ip
+	}
+	if len(c.clients) >= c.maxClients {
+		return "other"
+	}
+	c.clients[ip] = struct{}{}
+	return ip
+}
+
+// statusWriter records the status code.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
