@@ -1,0 +1,243 @@
+package admin
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Generation statuses.
+const (
+	StatusCurrent    = "current"
+	StatusSuperseded = "superseded"
+	StatusExpired    = "expired"
+	StatusRevoked    = "revoked"
+)
+
+// Defaults of TrackerOptions.
+const (
+	DefaultMaxGenerations = 20
+	DefaultMaxClients     = 32
+)
+
+// Revocations tells when a role's sessions were revoked: sessions issued
+// before the returned time are denied; the zero time means never. It is
+// declared here, where it is used; rolestore's SQLite store satisfies it.
+type Revocations interface {
+	RevokedBefore(ctx context.Context, roleARN string) (time.Time, error)
+}
+
+// TrackerOptions bound a Tracker's memory. Zero values get the defaults.
+type TrackerOptions struct {
+	// MaxGenerations is how many generations are kept per profile, newest
+	// first. Default DefaultMaxGenerations.
+	MaxGenerations int
+	// MaxClients is how many clients are kept per generation; later ones
+	// are only counted. Default DefaultMaxClients.
+	MaxClients int
+}
+
+// Tracker keeps the recent credential generations of every profile, what
+// happened to them and which clients fetched them. It is fed events
+// (Record) and is safe for concurrent use.
+type Tracker struct {
+	maxGens, maxClients int
+
+	mu       sync.Mutex
+	profiles map[string][]*generation // oldest first
+	byKey    map[string]*generation   // access key id -> generation
+}
+
+// GenerationInfo is one generation as listed.
+type GenerationInfo struct {
+	Profile     string     `json:"profile"`
+	Role        string     `json:"role,omitempty"`
+	Seq         uint64     `json:"seq"`
+	AccessKeyID string     `json:"access_key_id"`
+	Status      string     `json:"status"`
+	Issued      time.Time  `json:"issued"`
+	Expires     *time.Time `json:"expires,omitempty"`
+	FirstServed *time.Time `json:"first_served,omitempty"`
+	Superseded  *time.Time `json:"superseded,omitempty"`
+	Expired     *time.Time `json:"expired,omitempty"`
+	// Revoked is when the role's sessions were revoked, if this one is
+	// among them.
+	Revoked *time.Time `json:"revoked,omitempty"`
+	// Served counts the credential documents served with this generation.
+	Served  uint64       `json:"served"`
+	Clients []ClientInfo `json:"clients"`
+	// ClientsOmitted counts clients beyond the tracker's bound.
+	ClientsOmitted uint64 `json:"clients_omitted,omitempty"`
+}
+
+// ClientInfo is one client that fetched a generation.
+type ClientInfo struct {
+	Address string `json:"address"`
+	// Versions counts the fetches by IMDS version (v1, v2, ecs).
+	Versions map[string]uint64 `json:"versions"`
+	First    time.Time         `json:"first"`
+	Last     time.Time         `json:"last"`
+}
+
+type generation struct {
+	info    GenerationInfo
+	clients map[string]*ClientInfo
+}
+
+// NewTracker returns an empty Tracker.
+func NewTracker(opts TrackerOptions) *Tracker {
+	if opts.MaxGenerations <= 0 {
+		opts.MaxGenerations = DefaultMaxGenerations
+	}
+	if opts.MaxClients <= 0 {
+		opts.MaxClients = DefaultMaxClients
+	}
+	return &Tracker{
+		maxGens:    opts.MaxGenerations,
+		maxClients: opts.MaxClients,
+		profiles:   map[string][]*generation{},
+		byKey:      map[string]*generation{},
+	}
+}
+
+// Record updates the tracker with one event. Events of other types are
+// ignored, as are served events for keys it does not know.
+func (t *Tracker) Record(ev Event) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch ev.Type {
+	case EventIssued:
+		g := &generation{info: GenerationInfo{
+			Profile: ev.Profile, Role: ev.Role, Seq: ev.Seq, AccessKeyID: ev.AccessKeyID,
+			Status: StatusCurrent, Issued: ev.At, Expires: ev.Expires, Clients: []ClientInfo{},
+		}, clients: map[string]*ClientInfo{}}
+		gens := t.profiles[ev.Profile]
+		// A profile removed and added again (a new role attached) starts
+		// over at 1; whatever was current before is no longer.
+		for _, old := range gens {
+			if old.info.Status == StatusCurrent {
+				old.info.Status = StatusSuperseded
+				at := ev.At
+				old.info.Superseded = &at
+			}
+		}
+		gens = append(gens, g)
+		if len(gens) > t.maxGens {
+			for _, old := range gens[:len(gens)-t.maxGens] {
+				delete(t.byKey, old.info.AccessKeyID)
+			}
+			gens = append([]*generation(nil), gens[len(gens)-t.maxGens:]...)
+		}
+		t.profiles[ev.Profile] = gens
+		t.byKey[ev.AccessKeyID] = g
+	case EventSuperseded:
+		if g := t.byKey[ev.AccessKeyID]; g != nil {
+			if g.info.Status == StatusCurrent {
+				g.info.Status = StatusSuperseded
+			}
+			if g.info.Superseded == nil {
+				at := ev.At
+				g.info.Superseded = &at
+			}
+		}
+	case EventExpired:
+		if g := t.byKey[ev.AccessKeyID]; g != nil {
+			g.info.Status = StatusExpired
+			at := ev.At
+			g.info.Expired = &at
+		}
+	case EventServed:
+		g := t.byKey[ev.AccessKeyID]
+		if g == nil {
+			return
+		}
+		g.info.Served++
+		if g.info.FirstServed == nil {
+			at := ev.At
+			g.info.FirstServed = &at
+		}
+		c := g.clients[ev.Client]
+		if c == nil {
+			if len(g.clients) >= t.maxClients {
+				g.info.ClientsOmitted++
+				return
+			}
+			c = &ClientInfo{Address: ev.Client, Versions: map[string]uint64{}, First: ev.At}
+			g.clients[ev.Client] = c
+		}
+		c.Versions[ev.Version]++
+		c.Last = ev.At
+	}
+}
+
+// Generations returns the tracked generations of profile ("" for every
+// profile), newest first within a profile, profiles in ARN order. A
+// generation is reported expired once its expiry has passed at now, and
+// revoked (while not expired) when rev says its role's sessions issued
+// after it were revoked. rev may be nil.
+func (t *Tracker) Generations(ctx context.Context, profile string, now time.Time, rev Revocations) ([]GenerationInfo, error) {
+	t.mu.Lock()
+	var out []GenerationInfo
+	var names []string
+	for p := range t.profiles {
+		if profile == "" || p == profile {
+			names = append(names, p)
+		}
+	}
+	sort.Strings(names)
+	for _, p := range names {
+		gens := t.profiles[p]
+		for i := len(gens) - 1; i >= 0; i-- {
+			out = append(out, gens[i].snapshot())
+		}
+	}
+	t.mu.Unlock()
+
+	revoked := map[string]*time.Time{}
+	for i := range out {
+		g := &out[i]
+		if g.Status != StatusExpired && g.Expires != nil && !g.Expires.After(now) {
+			g.Status = StatusExpired
+			at := *g.Expires
+			g.Expired = &at
+		}
+		if rev == nil || g.Role == "" {
+			continue
+		}
+		before, seen := revoked[g.Role]
+		if !seen {
+			b, err := rev.RevokedBefore(ctx, g.Role)
+			if err != nil {
+				return nil, err
+			}
+			if !b.IsZero() {
+				before = &b
+			}
+			revoked[g.Role] = before
+		}
+		if before != nil && g.Issued.Before(*before) {
+			at := *before
+			g.Revoked = &at
+			if g.Status != StatusExpired {
+				g.Status = StatusRevoked
+			}
+		}
+	}
+	return out, nil
+}
+
+func (g *generation) snapshot() GenerationInfo {
+	info := g.info
+	info.Clients = make([]ClientInfo, 0, len(g.clients))
+	for _, c := range g.clients {
+		cc := *c
+		cc.Versions = make(map[string]uint64, len(c.Versions))
+		for k, v := range c.Versions {
+			cc.Versions[k] = v
+		}
+		info.Clients = append(info.Clients, cc)
+	}
+	sort.Slice(info.Clients, func(i, j int) bool { return info.Clients[i].First.Before(info.Clients[j].First) })
+	return info
+}

@@ -1,0 +1,97 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+func TestTracker_Lifecycle(t *testing.T) {
+	tr := NewTracker(TrackerOptions{})
+	t0 := testNow
+	exp1, exp2 := t0.Add(time.Hour), t0.Add(2*time.Hour)
+	role := "arn:aws:iam::123456789012:role/web-role"
+	tr.Record(Event{Type: EventIssued, At: t0, Profile: instanceARN, Role: role, Seq: 1, AccessKeyID: "K1", Expires: &exp1})
+	tr.Record(Event{Type: EventServed, At: t0.Add(time.Second), AccessKeyID: "K1", Client: "10.0.0.1", Version: "v1"})
+	tr.Record(Event{Type: EventServed, At: t0.Add(2 * time.Second), AccessKeyID: "K1", Client: "10.0.0.1", Version: "v2"})
+	tr.Record(Event{Type: EventServed, At: t0.Add(3 * time.Second), AccessKeyID: "K1", Client: "10.0.0.2", Version: "v2"})
+	tr.Record(Event{Type: EventServed, At: t0, AccessKeyID: "UNKNOWN", Client: "10.0.0.3", Version: "v2"})
+	tr.Record(Event{Type: EventSuperseded, At: t0.Add(time.Minute), Profile: instanceARN, Seq: 1, AccessKeyID: "K1"})
+	tr.Record(Event{Type: EventIssued, At: t0.Add(time.Minute), Profile: instanceARN, Role: role, Seq: 2, AccessKeyID: "K2", Expires: &exp2})
+
+	gens, err := tr.Generations(context.Background(), instanceARN, t0.Add(2*time.Minute), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gens) != 2 || gens[0].Seq != 2 || gens[1].Seq != 1 {
+		t.Fatalf("generations = %+v, want 2 then 1", gens)
+	}
+	g1 := gens[1]
+	if g1.Status != StatusSuperseded || g1.Superseded == nil || g1.Served != 3 || !g1.FirstServed.Equal(t0.Add(time.Second)) {
+		t.Errorf("generation 1 = %+v", g1)
+	}
+	if len(g1.Clients) != 2 || g1.Clients[0].Address != "10.0.0.1" || g1.Clients[0].Versions["v1"] != 1 || g1.Clients[0].Versions["v2"] != 1 ||
+		!g1.Clients[0].Last.Equal(t0.Add(2*time.Second)) {
+		t.Errorf("clients = %+v", g1.Clients)
+	}
+	if gens[0].Status != StatusCurrent || gens[0].FirstServed != nil || len(gens[0].Clients) != 0 {
+		t.Errorf("generation 2 = %+v", gens[0])
+	}
+
+	// Past generation 1's expiry it is reported expired even before the
+	// refresher's event; revoked applies to the role's older sessions.
+	rev := fakeRevocations{role: t0.Add(30 * time.Second)}
+	gens, _ = tr.Generations(context.Background(), instanceARN, t0.Add(90*time.Minute), rev)
+	if gens[1].Status != StatusExpired || gens[1].Revoked == nil {
+		t.Errorf("generation 1 at 90m = %s (revoked %v), want expired and marked revoked", gens[1].Status, gens[1].Revoked)
+	}
+	if gens[0].Status != StatusCurrent || gens[0].Revoked != nil {
+		t.Errorf("generation 2 = %s, revoked %v; it was issued after the revocation", gens[0].Status, gens[0].Revoked)
+	}
+	rev = fakeRevocations{role: t0.Add(2 * time.Minute)}
+	gens, _ = tr.Generations(context.Background(), "", t0.Add(3*time.Minute), rev)
+	if gens[0].Status != StatusRevoked || gens[1].Status != StatusRevoked {
+		t.Errorf("statuses after revoking both = %s, %s; want revoked", gens[0].Status, gens[1].Status)
+	}
+
+	tr.Record(Event{Type: EventExpired, At: t0.Add(time.Hour), Profile: instanceARN, Seq: 1, AccessKeyID: "K1"})
+	gens, _ = tr.Generations(context.Background(), instanceARN, t0.Add(time.Hour), nil)
+	if gens[1].Status != StatusExpired || !gens[1].Expired.Equal(t0.Add(time.Hour)) {
+		t.Errorf("after the expired event: %+v", gens[1])
+	}
+}
+
+func TestTracker_Bounded(t *testing.T) {
+	tr := NewTracker(TrackerOptions{MaxGenerations: 3, MaxClients: 2})
+	for i := 1; i <= 10; i++ {
+		tr.Record(Event{Type: EventIssued, At: testNow, Profile: "p", Seq: uint64(i), AccessKeyID: fmt.Sprintf("K%d", i)})
+	}
+	for i := range 5 {
+		tr.Record(Event{Type: EventServed, At: testNow, AccessKeyID: "K10", Client: fmt.Sprintf("10.0.0.%d", i), Version: "v2"})
+	}
+	tr.Record(Event{Type: EventServed, At: testNow, AccessKeyID: "K1", Client: "10.9.9.9", Version: "v2"}) // forgotten key
+	gens, _ := tr.Generations(context.Background(), "p", testNow, nil)
+	if len(gens) != 3 || gens[0].Seq != 10 || gens[2].Seq != 8 {
+		t.Fatalf("kept %d generations (newest %d), want 10..8", len(gens), gens[0].Seq)
+	}
+	if len(gens[0].Clients) != 2 || gens[0].ClientsOmitted != 3 || gens[0].Served != 5 {
+		t.Errorf("clients %d, omitted %d, served %d; want 2, 3, 5", len(gens[0].Clients), gens[0].ClientsOmitted, gens[0].Served)
+	}
+	tr.mu.Lock()
+	keys := len(tr.byKey)
+	tr.mu.Unlock()
+	if keys != 3 {
+		t.Errorf("key index holds %d, want 3 (forgotten generations dropped)", keys)
+	}
+}
+
+func TestTracker_ReaddedProfileStartsOver(t *testing.T) {
+	tr := NewTracker(TrackerOptions{})
+	tr.Record(Event{Type: EventIssued, At: testNow, Profile: "p", Seq: 1, AccessKeyID: "OLD"})
+	tr.Record(Event{Type: EventIssued, At: testNow.Add(time.Minute), Profile: "p", Seq: 1, AccessKeyID: "NEW"})
+	gens, _ := tr.Generations(context.Background(), "p", testNow, nil)
+	if len(gens) != 2 || gens[0].AccessKeyID != "NEW" || gens[0].Status != StatusCurrent || gens[1].Status != StatusSuperseded {
+		t.Errorf("generations = %+v", gens)
+	}
+}
