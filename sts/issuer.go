@@ -1,6 +1,7 @@
 package sts
 
 import (
+	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -56,6 +57,31 @@ type Session struct {
 	Chained        bool      `json:"c,omitempty"`
 	PolicyDigest   string    `json:"pd,omitempty"`
 	SourceIdentity string    `json:"si,omitempty"`
+	// SessionPolicy is the inline session policy, compacted, so that every
+	// later request of the session can be evaluated against it.
+	SessionPolicy string `json:"sp,omitempty"`
+	// PolicyARNs are the managed session policies passed as PolicyArns.
+	PolicyARNs []string `json:"pa,omitempty"`
+	// Tags are the session tags (principal tags of the session), including
+	// transitive tags inherited from the calling session.
+	Tags []Tag `json:"tg,omitempty"`
+	// TransitiveTagKeys are the keys of Tags that pass on to chained sessions.
+	TransitiveTagKeys []string `json:"tt,omitempty"`
+	// MFAAuthenticatedAt is when the session's creator last proved MFA;
+	// zero when it did not.
+	MFAAuthenticatedAt time.Time `json:"mfa,omitzero"`
+	// SourceARN is the long-term identity behind a GetFederationToken or
+	// GetSessionToken session: the IAM user's (or root's) ARN.
+	SourceARN string `json:"src,omitempty"`
+	// Provider is the identity provider of a web identity or SAML session:
+	// the OIDC issuer or the SAML provider ARN.
+	Provider string `json:"fp,omitempty"`
+}
+
+// Tag is a session tag.
+type Tag struct {
+	Key   string `json:"k"`
+	Value string `json:"v"`
 }
 
 // LogValue keeps the secret out of logs.
@@ -96,8 +122,16 @@ type Request struct {
 	// RoleMaxSessionDuration is the role's MaxSessionDuration (zero: 1 h).
 	RoleMaxSessionDuration time.Duration
 	Chained, Root          bool
-	SessionPolicy          string
-	SourceIdentity         string
+	// SessionPolicy is the inline session policy (JSON); it is sealed
+	// compacted, with its digest.
+	SessionPolicy      string
+	PolicyARNs         []string
+	SourceIdentity     string
+	Tags               []Tag
+	TransitiveTagKeys  []string
+	MFAAuthenticatedAt time.Time
+	SourceARN          string
+	Provider           string
 }
 
 // IssuerOptions configure an Issuer.
@@ -156,7 +190,7 @@ func (i *Issuer) Issue(ctx context.Context, r Request) (Credentials, error) {
 	if err != nil {
 		return Credentials{}, err
 	}
-	akid, err := NewAccessKeyID("ASIA", i.rand)
+	akid, err := NewAccessKeyIDForAccount("ASIA", r.AccountID, i.rand)
 	if err != nil {
 		return Credentials{}, err
 	}
@@ -168,23 +202,36 @@ func (i *Issuer) Issue(ctx context.Context, r Request) (Credentials, error) {
 	// Expiration and the sealed expiry identical.
 	now := i.now().UTC().Truncate(time.Second)
 	s := Session{
-		AccessKeyID:     akid,
-		SecretAccessKey: secret,
-		AccountID:       r.AccountID,
-		PrincipalARN:    r.PrincipalARN,
-		PrincipalID:     r.PrincipalID,
-		RoleARN:         r.RoleARN,
-		RoleID:          r.RoleID,
-		SessionName:     r.SessionName,
-		IssuedAt:        now,
-		Expires:         now.Add(life),
-		Action:          r.Action,
-		Chained:         r.Chained,
-		SourceIdentity:  r.SourceIdentity,
+		AccessKeyID:       akid,
+		SecretAccessKey:   secret,
+		AccountID:         r.AccountID,
+		PrincipalARN:      r.PrincipalARN,
+		PrincipalID:       r.PrincipalID,
+		RoleARN:           r.RoleARN,
+		RoleID:            r.RoleID,
+		SessionName:       r.SessionName,
+		IssuedAt:          now,
+		Expires:           now.Add(life),
+		Action:            r.Action,
+		Chained:           r.Chained,
+		SourceIdentity:    r.SourceIdentity,
+		PolicyARNs:        r.PolicyARNs,
+		Tags:              r.Tags,
+		TransitiveTagKeys: r.TransitiveTagKeys,
+		SourceARN:         r.SourceARN,
+		Provider:          r.Provider,
+	}
+	if !r.MFAAuthenticatedAt.IsZero() {
+		s.MFAAuthenticatedAt = r.MFAAuthenticatedAt.UTC().Truncate(time.Second)
 	}
 	if r.SessionPolicy != "" {
 		sum := sha256.Sum256([]byte(r.SessionPolicy))
 		s.PolicyDigest = base64.RawStdEncoding.EncodeToString(sum[:])
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, []byte(r.SessionPolicy)); err != nil {
+			return Credentials{}, fmt.Errorf("sts: session policy is not JSON: %w", err)
+		}
+		s.SessionPolicy = buf.String()
 	}
 	if s.PrincipalARN == "" && r.RoleARN != "" {
 		s.PrincipalARN, err = AssumedRoleARN(r.RoleARN, r.SessionName)
@@ -258,6 +305,60 @@ func NewAccessKeyID(prefix string, r io.Reader) (string, error) {
 		return "", fmt.Errorf("sts: access key id: %w", err)
 	}
 	return prefix + base32.StdEncoding.EncodeToString(b[:]), nil
+}
+
+// NewAccessKeyIDForAccount is NewAccessKeyID with the account encoded in
+// characters 5 to 12, as AWS encodes it in its key ids: the 12-digit account
+// is a 40-bit number, exactly eight base32 characters. AccountOfAccessKeyID
+// reads it back. An account that is not 12 digits gives a random key id.
+func NewAccessKeyIDForAccount(prefix, accountID string, r io.Reader) (string, error) {
+	n, ok := parseAccount(accountID)
+	if !ok {
+		return NewAccessKeyID(prefix, r)
+	}
+	var b [10]byte
+	if _, err := io.ReadFull(r, b[5:]); err != nil {
+		return "", fmt.Errorf("sts: access key id: %w", err)
+	}
+	for i := 4; i >= 0; i-- {
+		b[i] = byte(n)
+		n >>= 8
+	}
+	return prefix + base32.StdEncoding.EncodeToString(b[:]), nil
+}
+
+// AccountOfAccessKeyID returns the account encoded in an access key id made
+// by NewAccessKeyIDForAccount, and false for any other string.
+func AccountOfAccessKeyID(id string) (string, bool) {
+	if len(id) != 20 {
+		return "", false
+	}
+	b, err := base32.StdEncoding.DecodeString(id[4:])
+	if err != nil || len(b) != 10 {
+		return "", false
+	}
+	var n uint64
+	for _, c := range b[:5] {
+		n = n<<8 | uint64(c)
+	}
+	if n > 999999999999 {
+		return "", false
+	}
+	return fmt.Sprintf("%012d", n), true
+}
+
+func parseAccount(s string) (uint64, bool) {
+	if len(s) != 12 {
+		return 0, false
+	}
+	var n uint64
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(s[i]-'0')
+	}
+	return n, true
 }
 
 // NewSecretAccessKey returns forty characters of base64 from r.

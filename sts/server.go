@@ -1,0 +1,312 @@
+package sts
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/imdsemu/imdsemu/federation"
+	"github.com/imdsemu/imdsemu/rolestore"
+)
+
+// APIVersion is the STS Query API version the server speaks.
+const APIVersion = "2011-06-15"
+
+// Namespace is the XML namespace of every STS response document.
+const Namespace = "https://sts.amazonaws.com/doc/2011-06-15/"
+
+// Directory is what the server reads from the store: roles, users and their
+// long-term keys and MFA devices, identity providers, and revocations.
+// *rolestore.SQLite implements it. Every method is called on the request
+// path and should answer from an index.
+type Directory interface {
+	RoleByARN(ctx context.Context, arn string) (rolestore.Role, error)
+	User(ctx context.Context, accountID, name string) (rolestore.User, error)
+	UserByID(ctx context.Context, id string) (rolestore.User, error)
+	AccessKey(ctx context.Context, id string) (rolestore.AccessKey, error)
+	MFADevice(ctx context.Context, serial string) (rolestore.MFADevice, error)
+	OIDCProviders(ctx context.Context, accountID string) ([]rolestore.OIDCProvider, error)
+	SAMLProvider(ctx context.Context, accountID, name string) (rolestore.SAMLProvider, error)
+	RevokedBefore(ctx context.Context, roleARN string) (time.Time, error)
+}
+
+// Options configure a Server.
+type Options struct {
+	// Issuer mints and opens session credentials. Required.
+	Issuer *Issuer
+	// Directory is the store. Required.
+	Directory Directory
+	// WebIdentity verifies AssumeRoleWithWebIdentity tokens; nil means a
+	// federation.OIDCVerifier on Now, which fetches keys only from
+	// loopback issuers.
+	WebIdentity WebIdentityVerifier
+	// SAML verifies AssumeRoleWithSAML assertions; nil means
+	// federation.VerifySAML.
+	SAML SAMLVerifier
+	// IdP, when set, serves imdsemu's built-in OpenID Connect identity
+	// provider (/.well-known/openid-configuration and /jwks) beside the API.
+	IdP http.Handler
+	// Now is the clock; nil means time.Now. The issuer has its own.
+	Now func() time.Time
+	// Rand supplies request IDs; nil means crypto/rand.
+	Rand io.Reader
+	// Logger receives one debug line per request and warnings about
+	// unusable stored policies; nil discards.
+	Logger *slog.Logger
+	// Registerer receives the server's metrics; nil registers none.
+	Registerer prometheus.Registerer
+}
+
+// Server is the STS Query API: it verifies each request's SigV4 signature,
+// authorizes it, and answers as AWS STS does.
+type Server struct {
+	issuer *Issuer
+	dir    Directory
+	oidc   WebIdentityVerifier
+	saml   SAMLVerifier
+	now    func() time.Time
+	log    *slog.Logger
+	m      *metrics
+	docs   docCache
+	router http.Handler
+
+	randMu sync.Mutex
+	rand   io.Reader
+}
+
+// NewServer returns a Server. It starts no goroutines.
+func NewServer(opts Options) (*Server, error) {
+	if opts.Issuer == nil {
+		return nil, errors.New("sts: Options.Issuer is required")
+	}
+	if opts.Directory == nil {
+		return nil, errors.New("sts: Options.Directory is required")
+	}
+	s := &Server{
+		issuer: opts.Issuer, dir: opts.Directory, oidc: opts.WebIdentity, saml: opts.SAML,
+		now: opts.Now, rand: opts.Rand, log: opts.Logger,
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.oidc == nil {
+		s.oidc = federation.NewOIDCVerifier(federation.OIDCOptions{Now: s.now})
+	}
+	if s.saml == nil {
+		s.saml = federation.VerifySAML
+	}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	s.m = m
+	r := mux.NewRouter()
+	r.HandleFunc("/", s.handleQuery).Methods(http.MethodGet, http.MethodPost)
+	if opts.IdP != nil {
+		r.Handle("/.well-known/openid-configuration", opts.IdP)
+		r.Handle("/jwks", opts.IdP)
+	}
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", "GET, POST")
+		s.writeError(w, s.requestID(), newError(CodeInvalidAction, http.StatusMethodNotAllowed,
+			"The STS Query API takes GET or POST on /, not %s.", r.Method))
+	})
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, s.requestID(), newError(CodeInvalidAction, http.StatusNotFound,
+			"The STS Query API is served on /, not %s.", truncate(r.URL.Path, 128)))
+	})
+	s.router = r
+	return s, nil
+}
+
+// ServeHTTP serves the STS API on / and, when configured, the built-in IdP.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+
+// action is one STS action.
+type action struct {
+	// unsigned actions (AssumeRoleWithWebIdentity, AssumeRoleWithSAML) take
+	// no signature: the token or assertion is the credential.
+	unsigned bool
+	run      func(s *Server, rc *request) (any, *Error)
+}
+
+// actions returns the STS actions by name.
+func actions() map[string]action {
+	return map[string]action{
+		"GetCallerIdentity":          {run: (*Server).getCallerIdentity},
+		"GetAccessKeyInfo":           {run: (*Server).getAccessKeyInfo},
+		"DecodeAuthorizationMessage": {run: (*Server).decodeAuthorizationMessage},
+		"AssumeRole":                 {run: (*Server).assumeRole},
+		"GetSessionToken":            {run: (*Server).getSessionToken},
+		"GetFederationToken":         {run: (*Server).getFederationToken},
+		"AssumeRoleWithWebIdentity":  {unsigned: true, run: (*Server).assumeRoleWithWebIdentity},
+		"AssumeRoleWithSAML":         {unsigned: true, run: (*Server).assumeRoleWithSAML},
+	}
+}
+
+// request is one STS call being served.
+type request struct {
+	ctx    context.Context
+	http   *http.Request
+	params params
+	caller *caller // nil for unsigned actions
+	action string
+	id     string
+}
+
+func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
+	start := s.now()
+	id := s.requestID()
+	act, status, e := s.serveQuery(w, r, id)
+	if e != nil {
+		status = e.Status
+		s.writeError(w, id, e)
+	}
+	s.m.requests.WithLabelValues(act, strconv.Itoa(status)).Inc()
+	attrs := []any{"request_id", id, "action", act, "status", status, "duration", s.now().Sub(start)}
+	if e != nil {
+		attrs = append(attrs, "code", e.Code)
+	}
+	s.log.Debug("sts request", attrs...)
+}
+
+// serveQuery runs one request; it writes the response itself on success and
+// returns the error otherwise. act is the metrics label: a known action
+// name, or "unknown".
+func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, id string) (act string, status int, e *Error) {
+	act = "unknown"
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return act, 0, newError(CodeRequestEntityTooLarge, http.StatusRequestEntityTooLarge,
+				"The request body is larger than %d bytes.", MaxBodyBytes)
+		}
+		return act, 0, newError(CodeInvalidParameterValue, http.StatusBadRequest, "The request body could not be read.")
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return act, 0, newError(CodeMalformedQueryString, http.StatusBadRequest, "The query string is not valid: %v", err)
+	}
+	p, perr := parseParams(r.URL.RawQuery, body)
+	if perr != nil {
+		return act, 0, perr
+	}
+	name := p.get("Action")
+	spec, known := actions()[name]
+	if known {
+		act = name
+	}
+	rc := &request{ctx: r.Context(), http: r, params: p, action: name, id: id}
+	if !spec.unsigned || !known {
+		if !hasSignature(r, q) {
+			s.m.sigFailures.WithLabelValues("missing").Inc()
+			return act, 0, errMissingAuthenticationToken()
+		}
+		c, e := s.authenticate(r.Context(), r, q, body)
+		if e != nil {
+			return act, 0, e
+		}
+		rc.caller = c
+	}
+	switch {
+	case name == "":
+		return act, 0, newError(CodeMissingAction, http.StatusBadRequest, "Missing Action")
+	case !known:
+		return act, 0, newError(CodeInvalidAction, http.StatusBadRequest, "Could not find operation %s for version %s", truncate(name, 128), versionLabel(p))
+	}
+	if v := p.get("Version"); v != APIVersion {
+		return act, 0, newError(CodeInvalidAction, http.StatusBadRequest, "Could not find operation %s for version %s", name, versionLabel(p))
+	}
+	if c := rc.caller; c != nil {
+		if e := s.checkCaller(rc); e != nil {
+			return act, 0, e
+		}
+	}
+	result, e := spec.run(s, rc)
+	if e != nil {
+		return act, 0, e
+	}
+	s.writeResult(w, name, id, result)
+	return act, http.StatusOK, nil
+}
+
+func versionLabel(p params) string {
+	v, ok := p.lookup("Version")
+	if !ok || v == "" {
+		return "NO_VERSION_SPECIFIED"
+	}
+	return truncate(v, 32)
+}
+
+// checkCaller applies the rules that hold for every action: a revoked
+// session is denied everything, and a federated user may only ask who it is.
+func (s *Server) checkCaller(rc *request) *Error {
+	c := rc.caller
+	if !c.revoked.IsZero() {
+		return s.revokedError(c, rc.action)
+	}
+	if c.kind == kindFederatedUser && rc.action != "GetCallerIdentity" {
+		return notAuthorized(c.arn, "sts:"+rc.action, "*")
+	}
+	return nil
+}
+
+// requestID returns a random UUID (version 4), as AWS's request ids are.
+func (s *Server) requestID() string {
+	var b [16]byte
+	s.randMu.Lock()
+	_, err := io.ReadFull(s.rand, b[:])
+	s.randMu.Unlock()
+	if err != nil {
+		return "00000000-0000-4000-8000-000000000000"
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// metrics are the server's collectors; every label is bounded.
+type metrics struct {
+	requests    *prometheus.CounterVec
+	sigFailures *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "imdsemu_sts_requests_total",
+			Help: "STS requests by action (\"unknown\" for anything else) and HTTP status code.",
+		}, []string{"action", "code"}),
+		sigFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "imdsemu_sts_signature_failures_total",
+			Help: "Requests refused before authorization, by reason: missing, malformed, scope, skew, unknown_key, invalid_token, expired_token, mismatch.",
+		}, []string{"reason"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.sigFailures} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("sts: registering metrics: %w", err)
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,466 @@
+package sts
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Signature Version 4, verified by hand from the IAM User Guide ("Create a
+// signed AWS API request", "Elements of an AWS API request signature",
+// "Troubleshoot signed requests"). The verifier canonicalises the request
+// exactly as the client declared it (its SignedHeaders, in its order), so any
+// conforming signer verifies, including ones that sign headers the AWS SDK
+// signer would ignore.
+
+const (
+	sigAlgorithm    = "AWS4-HMAC-SHA256"
+	amzDateFormat   = "20060102T150405Z"
+	scopeDateFormat = "20060102"
+	scopeService    = "sts"
+	scopeTerminator = "aws4_request"
+	// MaxClockSkew is how far a request's signing time may be from the
+	// server's clock, either way. STS's messages say 15 minutes.
+	MaxClockSkew = 15 * time.Minute
+	// maxPresignExpires is the longest X-Amz-Expires SigV4 allows (7 days).
+	maxPresignExpires = 7 * 24 * time.Hour
+	emptySHA256       = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+	unsignedPayload   = "UNSIGNED-PAYLOAD"
+)
+
+// Query parameters of a presigned request.
+const (
+	qAlgorithm     = "X-Amz-Algorithm"
+	qCredential    = "X-Amz-Credential"
+	qDate          = "X-Amz-Date"
+	qExpires       = "X-Amz-Expires"
+	qSignedHeaders = "X-Amz-SignedHeaders"
+	qSignature     = "X-Amz-Signature"
+	qSecurityToken = "X-Amz-Security-Token"
+)
+
+// sigV4 is the signature a request carries, parsed but not yet verified.
+type sigV4 struct {
+	presigned bool
+	// Credential scope: AKID/DATE/REGION/SERVICE/TERMINATOR.
+	accessKeyID, scopeDate, region, service, terminator string
+	// signedHeaders is the SignedHeaders value as sent; headers its names.
+	signedHeaders string
+	headers       []string
+	signature     string
+	// amzDate is the signing time as it goes into the string to sign.
+	amzDate string
+	t       time.Time
+	// expires is X-Amz-Expires of a presigned request (0 when absent).
+	expires time.Duration
+	// token is X-Amz-Security-Token, from the header or the query.
+	token string
+}
+
+// hasSignature reports whether r carries any SigV4 authentication: an
+// Authorization header or presigned query parameters.
+func hasSignature(r *http.Request, q url.Values) bool {
+	if r.Header.Get("Authorization") != "" {
+		return true
+	}
+	for _, k := range []string{qAlgorithm, qCredential, qSignature} {
+		if _, ok := q[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// parseSigV4 extracts the signature from the Authorization header or from
+// the query string. Malformed input is IncompleteSignature (400).
+func parseSigV4(r *http.Request, q url.Values) (sigV4, *Error) {
+	auth := r.Header.Get("Authorization")
+	_, presigned := q[qAlgorithm]
+	if !presigned {
+		_, presigned = q[qCredential]
+	}
+	if auth != "" && presigned {
+		return sigV4{}, errIncompleteSignature("Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified")
+	}
+	var (
+		s   sigV4
+		err *Error
+	)
+	if presigned {
+		s, err = parsePresigned(q)
+	} else {
+		s, err = parseAuthorization(auth, r.Header)
+	}
+	if err != nil {
+		return sigV4{}, err
+	}
+	if s.token == "" {
+		s.token = r.Header.Get("X-Amz-Security-Token")
+	}
+	if !containsString(s.headers, "host") {
+		return sigV4{}, errIncompleteSignature("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+	}
+	return s, nil
+}
+
+// parseAuthorization parses
+//
+//	AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/sts/aws4_request, SignedHeaders=host;x-amz-date, Signature=hex
+//
+// and the signing time from X-Amz-Date (or Date).
+func parseAuthorization(auth string, h http.Header) (sigV4, *Error) {
+	alg, rest, _ := strings.Cut(strings.TrimSpace(auth), " ")
+	if alg != sigAlgorithm {
+		return sigV4{}, errIncompleteSignature("Unsupported AWS 'algorithm': '%s'. imdsemu's STS accepts only %s (Signature Version 4).", truncate(alg, 64), sigAlgorithm)
+	}
+	var s sigV4
+	var cred string
+	seen := map[string]bool{}
+	for _, part := range strings.Split(rest, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(part, "=")
+		if !ok {
+			return sigV4{}, errIncompleteSignature("'%s' not a valid key=value pair (missing equal-sign) in Authorization header: '%s'.", truncate(part, 256), truncate(auth, 512))
+		}
+		seen[k] = true
+		switch k {
+		case "Credential":
+			cred = v
+		case "SignedHeaders":
+			s.signedHeaders = v
+		case "Signature":
+			s.signature = v
+		}
+	}
+	var missing []string
+	for _, k := range []string{"Credential", "Signature", "SignedHeaders"} {
+		if !seen[k] {
+			missing = append(missing, "Authorization header requires '"+k+"' parameter.")
+		}
+	}
+	amz := h.Get("X-Amz-Date")
+	date := h.Get("Date")
+	if amz == "" && date == "" {
+		missing = append(missing, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+	}
+	if len(missing) > 0 {
+		return sigV4{}, errIncompleteSignature("%s Authorization=%s", strings.Join(missing, " "), truncate(auth, 512))
+	}
+	if err := s.setCredential(cred); err != nil {
+		return sigV4{}, err
+	}
+	if err := s.setSignedHeaders(s.signedHeaders); err != nil {
+		return sigV4{}, err
+	}
+	if amz != "" {
+		if err := s.setDate(amz); err != nil {
+			return sigV4{}, err
+		}
+	} else {
+		t, err := http.ParseTime(date)
+		if err != nil {
+			return sigV4{}, errIncompleteSignature("Date must be in ISO-8601 'basic format' (X-Amz-Date) or an HTTP date (Date). Got '%s'.", truncate(date, 64))
+		}
+		s.t = t.UTC()
+		s.amzDate = s.t.Format(amzDateFormat)
+	}
+	return s, nil
+}
+
+// parsePresigned reads the X-Amz-* query parameters of a presigned request.
+func parsePresigned(q url.Values) (sigV4, *Error) {
+	for _, k := range []string{qAlgorithm, qCredential, qDate, qSignedHeaders, qSignature} {
+		if q.Get(k) == "" {
+			return sigV4{}, errIncompleteSignature("AWS query-string parameters must include '%s'. Re-examine the query-string parameters.", k)
+		}
+	}
+	if alg := q.Get(qAlgorithm); alg != sigAlgorithm {
+		return sigV4{}, errIncompleteSignature("X-Amz-Algorithm only supports \"%s\", got '%s'.", sigAlgorithm, truncate(alg, 64))
+	}
+	s := sigV4{presigned: true, signature: q.Get(qSignature), token: q.Get(qSecurityToken)}
+	if err := s.setCredential(q.Get(qCredential)); err != nil {
+		return sigV4{}, err
+	}
+	if err := s.setSignedHeaders(q.Get(qSignedHeaders)); err != nil {
+		return sigV4{}, err
+	}
+	if err := s.setDate(q.Get(qDate)); err != nil {
+		return sigV4{}, err
+	}
+	if v, ok := q[qExpires]; ok {
+		n, err := strconv.ParseInt(v[0], 10, 64)
+		if err != nil || n < 1 || time.Duration(n)*time.Second > maxPresignExpires {
+			return sigV4{}, errIncompleteSignature("X-Amz-Expires must be a whole number of seconds from 1 to %d, got '%s'.", int64(maxPresignExpires/time.Second), truncate(v[0], 32))
+		}
+		s.expires = time.Duration(n) * time.Second
+	}
+	return s, nil
+}
+
+func (s *sigV4) setCredential(cred string) *Error {
+	parts := strings.Split(cred, "/")
+	if len(parts) != 5 {
+		return errIncompleteSignature("Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '%s'", truncate(cred, 256))
+	}
+	s.accessKeyID, s.scopeDate, s.region, s.service, s.terminator = parts[0], parts[1], parts[2], parts[3], parts[4]
+	return nil
+}
+
+func (s *sigV4) setSignedHeaders(v string) *Error {
+	if v == "" {
+		return errIncompleteSignature("SignedHeaders must not be empty; it must list at least 'host'.")
+	}
+	s.signedHeaders = v
+	s.headers = strings.Split(v, ";")
+	for _, h := range s.headers {
+		if h == "" || h != strings.ToLower(h) {
+			return errIncompleteSignature("SignedHeaders must be lower-case header names separated by ';', got '%s'.", truncate(v, 256))
+		}
+	}
+	return nil
+}
+
+func (s *sigV4) setDate(v string) *Error {
+	t, err := time.Parse(amzDateFormat, v)
+	if err != nil {
+		return errIncompleteSignature("Date must be in ISO-8601 'basic format'. Got '%s'. See http://en.wikipedia.org/wiki/ISO_8601", truncate(v, 64))
+	}
+	s.t, s.amzDate = t.UTC(), v
+	return nil
+}
+
+// checkScope checks the credential scope and the signing time against now,
+// with AWS's messages. Failures are SignatureDoesNotMatch (403).
+func (s *sigV4) checkScope(now time.Time) *Error {
+	if want := s.t.Format(scopeDateFormat); s.scopeDate != want {
+		return errSignatureDoesNotMatch("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '" +
+			truncate(s.scopeDate, 32) + "' != '" + want + "', from '" + s.amzDate + "'.")
+	}
+	if s.region == "" {
+		return errSignatureDoesNotMatch("Credential should be scoped to a valid region, not ''.")
+	}
+	if s.service != scopeService {
+		return errSignatureDoesNotMatch("Credential should be scoped to correct service: '" + scopeService + "'.")
+	}
+	if s.terminator != scopeTerminator {
+		return errSignatureDoesNotMatch("Credential should be scoped with a valid terminator: '" + scopeTerminator + "', not '" + truncate(s.terminator, 32) + "'.")
+	}
+	now = now.UTC()
+	f := func(t time.Time) string { return t.Format(amzDateFormat) }
+	if s.t.Before(now.Add(-MaxClockSkew)) {
+		return errSignatureDoesNotMatch("Signature expired: " + s.amzDate + " is now earlier than " + f(now.Add(-MaxClockSkew)) + " (" + f(now) + " - 15 min.)")
+	}
+	if s.t.After(now.Add(MaxClockSkew)) {
+		return errSignatureDoesNotMatch("Signature not yet current: " + s.amzDate + " is still later than " + f(now.Add(MaxClockSkew)) + " (" + f(now) + " + 15 min.)")
+	}
+	if s.presigned && s.expires > 0 && now.After(s.t.Add(s.expires)) {
+		return errSignatureDoesNotMatch("Signature expired: " + s.amzDate + " + X-Amz-Expires " + strconv.FormatInt(int64(s.expires/time.Second), 10) +
+			"s is now earlier than " + f(now) + ".")
+	}
+	return nil
+}
+
+// verify recomputes the signature with secret and compares it in constant
+// time. body is the whole request body.
+func (s *sigV4) verify(r *http.Request, q url.Values, body []byte, secret string) *Error {
+	payload, err := payloadHash(r, body)
+	if err != nil {
+		return err
+	}
+	canonical := s.canonicalRequest(r, q, payload)
+	sum := sha256.Sum256(canonical)
+
+	sts := make([]byte, 0, 128)
+	sts = append(sts, sigAlgorithm...)
+	sts = append(sts, '\n')
+	sts = append(sts, s.amzDate...)
+	sts = append(sts, '\n')
+	sts = appendScope(sts, s)
+	sts = append(sts, '\n')
+	sts = hex.AppendEncode(sts, sum[:])
+
+	key := signingKey(secret, s.scopeDate, s.region, s.service)
+	mac := hmac.New(sha256.New, key)
+	mac.Write(sts)
+	var want [64]byte
+	hex.Encode(want[:], mac.Sum(nil))
+	if !hmac.Equal(want[:], []byte(s.signature)) {
+		return errSignatureDoesNotMatch("")
+	}
+	return nil
+}
+
+func appendScope(b []byte, s *sigV4) []byte {
+	b = append(b, s.scopeDate...)
+	b = append(b, '/')
+	b = append(b, s.region...)
+	b = append(b, '/')
+	b = append(b, s.service...)
+	b = append(b, '/')
+	return append(b, s.terminator...)
+}
+
+// payloadHash is the hex SHA-256 of the body, or the X-Amz-Content-Sha256
+// value the client declared, which must then agree with the body (or be
+// UNSIGNED-PAYLOAD for an empty body).
+func payloadHash(r *http.Request, body []byte) (string, *Error) {
+	sum := sha256.Sum256(body)
+	actual := hex.EncodeToString(sum[:])
+	declared := r.Header.Get("X-Amz-Content-Sha256")
+	switch {
+	case declared == "":
+		return actual, nil
+	case declared == unsignedPayload && len(body) == 0:
+		return declared, nil
+	case declared != actual:
+		return "", newError(CodeXAmzContentSHA256Mismatch, http.StatusBadRequest,
+			"The provided 'x-amz-content-sha256' header does not match what was computed.")
+	}
+	return declared, nil
+}
+
+// canonicalRequest builds the SigV4 canonical request:
+// METHOD\nURI\nQUERY\nHEADERS\nSIGNEDHEADERS\nPAYLOADHASH.
+func (s *sigV4) canonicalRequest(r *http.Request, q url.Values, payload string) []byte {
+	b := make([]byte, 0, 512)
+	b = append(b, r.Method...)
+	b = append(b, '\n')
+	path := r.URL.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	b = appendEscaped(b, path, false)
+	b = append(b, '\n')
+	b = appendCanonicalQuery(b, q, s.presigned)
+	b = append(b, '\n')
+	for _, name := range s.headers {
+		b = append(b, name...)
+		b = append(b, ':')
+		b = appendHeaderValue(b, r, name)
+		b = append(b, '\n')
+	}
+	b = append(b, '\n')
+	b = append(b, s.signedHeaders...)
+	b = append(b, '\n')
+	return append(b, payload...)
+}
+
+// appendHeaderValue writes the canonical value of a signed header: every
+// value trimmed, inner runs of spaces collapsed, joined with ",". Go keeps
+// Host and (sometimes) Content-Length out of r.Header.
+func appendHeaderValue(b []byte, r *http.Request, name string) []byte {
+	switch name {
+	case "host":
+		return appendTrimmed(b, r.Host)
+	case "content-length":
+		if _, ok := r.Header["Content-Length"]; !ok {
+			return strconv.AppendInt(b, r.ContentLength, 10)
+		}
+	}
+	for i, v := range r.Header.Values(name) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendTrimmed(b, v)
+	}
+	return b
+}
+
+// appendTrimmed appends v without leading and trailing spaces and with each
+// inner run of spaces collapsed to one.
+func appendTrimmed(b []byte, v string) []byte {
+	v = strings.TrimSpace(v)
+	space := false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == ' ' {
+			if !space {
+				b = append(b, ' ')
+			}
+			space = true
+			continue
+		}
+		space = false
+		b = append(b, c)
+	}
+	return b
+}
+
+// appendCanonicalQuery encodes every parameter (but X-Amz-Signature of a
+// presigned request) with RFC 3986 and sorts the encoded pairs.
+func appendCanonicalQuery(b []byte, q url.Values, presigned bool) []byte {
+	type pair struct{ k, v string }
+	pairs := make([]pair, 0, len(q))
+	for k, vs := range q {
+		if presigned && k == qSignature {
+			continue
+		}
+		ek := string(appendEscaped(nil, k, true))
+		for _, v := range vs {
+			pairs = append(pairs, pair{ek, string(appendEscaped(nil, v, true))})
+		}
+	}
+	sort.Slice(pairs, func(i, j int) bool {
+		if pairs[i].k != pairs[j].k {
+			return pairs[i].k < pairs[j].k
+		}
+		return pairs[i].v < pairs[j].v
+	})
+	for i, p := range pairs {
+		if i > 0 {
+			b = append(b, '&')
+		}
+		b = append(b, p.k...)
+		b = append(b, '=')
+		b = append(b, p.v...)
+	}
+	return b
+}
+
+// appendEscaped URI-encodes s: everything but A-Z a-z 0-9 - . _ ~ (and '/'
+// unless encodeSlash) becomes %XX with upper-case hex.
+func appendEscaped(b []byte, s string, encodeSlash bool) []byte {
+	const hexUpper = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || (c == '/' && !encodeSlash) {
+			b = append(b, c)
+			continue
+		}
+		b = append(b, '%', hexUpper[c>>4], hexUpper[c&15])
+	}
+	return b
+}
+
+// signingKey derives kSigning = HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request").
+func signingKey(secret, date, region, service string) []byte {
+	k := hmacSHA256([]byte("AWS4"+secret), date)
+	k = hmacSHA256(k, region)
+	k = hmacSHA256(k, service)
+	return hmacSHA256(k, scopeTerminator)
+}
+
+func hmacSHA256(key []byte, data string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(data))
+	return m.Sum(nil)
+}
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
