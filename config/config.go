@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/imdsemu/imdsemu/fault"
 	"github.com/imdsemu/imdsemu/rolestore"
 )
 
@@ -55,6 +56,15 @@ type Instance struct {
 	// in Account; "" means none (IMDS then serves no credentials).
 	Profile string
 	Account string
+
+	// The metadata tree; "" means the metadata server's default (see
+	// imds.Instance). PublicIPv4 "" means no public address.
+	AMIID, Hostname, LocalIPv4, PublicIPv4, MAC, AvailabilityZoneID string
+	// Tags are served under tags/instance/ when InstanceMetadataTags is on.
+	Tags map[string]string
+	// UserData is served at /latest/user-data; UserDataFile names a file
+	// whose contents are (relative to the config file). At most one.
+	UserData, UserDataFile string
 }
 
 // Settings are the scalar settings of `imdsemu serve`. Empty addresses and
@@ -69,6 +79,29 @@ type Settings struct {
 	LogFormat string
 	Rotation  Rotation
 	Instance  Instance
+
+	// IPv6Addr and ECSAddr are the optional IPv6 metadata listener (such as
+	// [fd00:ec2::254]:80) and ECS container credentials listener; "" means
+	// none.
+	IPv6Addr, ECSAddr string
+	// HopLimit is the IP TTL of token PUT responses, 1–64; 0 means the
+	// CLI's default (1).
+	HopLimit int
+	// ExtendedCredentials serves iam/security-credentials-extended/; nil
+	// means the CLI's default (on).
+	ExtendedCredentials *bool
+	// InstanceMetadataTags serves tags/instance/.
+	InstanceMetadataTags bool
+	// Throttle limits each metadata client; the zero value is off.
+	Throttle Throttle
+
+	// Scenarios are named timelines of fault rules (see package fault);
+	// StartScenario, when set, names the one serve starts with.
+	Scenarios     []fault.Scenario
+	StartScenario string
+
+	// STSAddr is the STS Query API listener; "" means the CLI's default.
+	STSAddr string
 }
 
 // File is a loaded config file: settings plus the entities to seed the store with.

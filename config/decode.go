@@ -31,11 +31,14 @@ var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // Keys allowed in each mapping of the file.
 func topKeys() []string {
 	return []string{"metadata-addr", "admin-addr", "data-dir", "http-tokens", "http-endpoint", "log-format",
-		"rotation", "instance", "accounts", "roles", "instance-profiles"}
+		"rotation", "instance", "accounts", "roles", "instance-profiles",
+		"hop-limit", "ipv6-addr", "ecs-addr", "extended-credentials", "instance-metadata-tags", "throttle",
+		"scenarios", "start-scenario",
+		"sts-addr", "users", "oidc-providers", "saml-providers"}
 }
 func rotationKeys() []string { return []string{"interval", "session-duration"} }
 func instanceKeys() []string {
-	return []string{"id", "type", "region", "availability-zone", "profile", "account"}
+	return append([]string{"id", "type", "region", "availability-zone", "profile", "account"}, instanceMetadataKeys()...)
 }
 func accountKeys() []string { return []string{"id", "alias"} }
 func roleKeys() []string {
@@ -588,7 +591,12 @@ func (d *decoder) decodeFile(root *yaml.Node, f *File) {
 			inst = m
 		}
 	}
+	d.decodeIMDS(top, s)
+	d.decodeFaults(top, s)
+	d.decodeSTS(top, s)
+	defer d.decodeIdentities(top, f) // sts.go: users and identity providers, once the seed is final
 	in := &s.Instance
+	d.decodeInstanceMetadata(inst, in)
 	d.str(inst, "id", &in.ID)
 	d.str(inst, "type", &in.Type)
 	d.str(inst, "region", &in.Region)

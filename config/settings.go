@@ -83,6 +83,9 @@ func (s Settings) Validate() error {
 	if in.Profile != "" && !profileNameRe.MatchString(in.Profile) {
 		add("instance.profile", fmt.Sprintf(`must match [\w+=,.@-]{1,128}, got %q`, in.Profile))
 	}
+	s.validateIMDS(add)
+	s.validateFaults(add)
+	s.validateSTS(add)
 	return errors.Join(errs...)
 }
 
@@ -186,5 +189,8 @@ func ApplyEnv(s *Settings, getenv func(string) string) error {
 	str(EnvLogFormat, &s.LogFormat, enum(LogFormatText, LogFormatJSON))
 	dur(EnvRotationInterval, &s.Rotation.Interval)
 	dur(EnvSessionDuration, &s.Rotation.SessionDuration)
+	applyIMDSEnv(s, getenv, bad)
+	applyFaultsEnv(s, getenv)
+	applySTSEnv(s, getenv, bad)
 	return errors.Join(errs...)
 }

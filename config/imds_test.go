@@ -1,0 +1,141 @@
+package config_test
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/imdsemu/imdsemu/config"
+)
+
+func TestParse_IMDSSettings(t *testing.T) {
+	dir := t.TempDir()
+	data := yamlLines(
+		"hop-limit: 2",
+		"ipv6-addr: '[fd00:ec2::254]:80'",
+		"ecs-addr: 127.0.0.1:1341",
+		"extended-credentials: false",
+		"instance-metadata-tags: true",
+		"throttle: {rps: 2.5, burst: 10}",
+		"instance:",
+		"  ami-id: ami-0abcdef1234567890",
+		"  hostname: web-1.internal",
+		"  local-ipv4: 172.31.5.9",
+		"  public-ipv4: 203.0.113.7",
+		"  mac: 0e:49:61:0f:c3:11",
+		"  availability-zone-id: use1-az4",
+		"  tags: {Name: web-1, team:owner: platform}",
+		"  user-data-file: user-data.sh",
+	)
+	f, err := config.Parse(filepath.Join(dir, "imdsemu.yaml"), data)
+	if err != nil {
+		t.Fatalf("Parse() = %v", err)
+	}
+	s := f.Settings
+	no := false
+	if s.HopLimit != 2 || s.IPv6Addr != "[fd00:ec2::254]:80" || s.ECSAddr != "127.0.0.1:1341" ||
+		s.ExtendedCredentials == nil || *s.ExtendedCredentials != no || !s.InstanceMetadataTags ||
+		s.Throttle != (config.Throttle{RPS: 2.5, Burst: 10}) {
+		t.Errorf("settings = %+v", s)
+	}
+	want := config.Instance{
+		ID: "i-0123456789abcdef0", Type: "t3.micro", Region: "us-east-1", AvailabilityZone: "us-east-1a",
+		Profile: "imdsemu-demo", Account: "123456789012",
+		AMIID: "ami-0abcdef1234567890", Hostname: "web-1.internal", LocalIPv4: "172.31.5.9", PublicIPv4: "203.0.113.7",
+		MAC: "0e:49:61:0f:c3:11", AvailabilityZoneID: "use1-az4",
+		Tags:         map[string]string{"Name": "web-1", "team:owner": "platform"},
+		UserDataFile: filepath.Join(dir, "user-data.sh"),
+	}
+	if diff := cmp.Diff(want, s.Instance); diff != "" {
+		t.Errorf("instance (-want +got):\n%s", diff)
+	}
+	// Left out: nil (the CLI's default, on), zero hop limit, no throttle.
+	d, err := config.Parse("empty.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Settings.ExtendedCredentials != nil || d.Settings.HopLimit != 0 || d.Settings.Throttle != (config.Throttle{}) {
+		t.Errorf("defaults = %+v", d.Settings)
+	}
+}
+
+func TestParse_IMDSErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"hop limit too large", yamlLines("hop-limit: 65"), `bad.yaml:1:12: hop-limit: must be from 1 to 64, got 65`},
+		{"hop limit not a number", yamlLines("hop-limit: two"), `bad.yaml:1:12: hop-limit: must be a whole number, got "two"`},
+		{"extended not a bool", yamlLines("extended-credentials: maybe"), `bad.yaml:1:23: extended-credentials: must be true or false, got "maybe"`},
+		{"bad ipv6 addr", yamlLines("ipv6-addr: fd00:ec2::254"), `bad.yaml:1:12: ipv6-addr: must be host:port such as "127.0.0.1:1338", got "fd00:ec2::254"`},
+		{"bad ecs addr", yamlLines("ecs-addr: 127.0.0.1"), `bad.yaml:1:11: ecs-addr: must be host:port such as "127.0.0.1:1338", got "127.0.0.1"`},
+		{"negative rps", yamlLines("throttle:", "  rps: -1"), `bad.yaml:2:8: throttle.rps: must be 0 (off) or a positive number of requests a second, got -1`},
+		{"unknown throttle key", yamlLines("throttle:", "  bursts: 1"), `bad.yaml:2:3: throttle.bursts: unknown field "bursts" (did you mean "burst"?)`},
+		{"bad ami", yamlLines("instance:", "  ami-id: ami-xyz"), `bad.yaml:2:11: instance.ami-id: must be "ami-" followed by 8 or 17 lowercase hex digits, got "ami-xyz"`},
+		{"bad local ip", yamlLines("instance:", "  local-ipv4: 10.0.0"), `bad.yaml:2:15: instance.local-ipv4: must be an IPv4 address such as 10.0.0.1, got "10.0.0"`},
+		{"bad mac", yamlLines("instance:", "  mac: zz:00"), `bad.yaml:2:8: instance.mac: must be a MAC address such as 0e:00:0a:00:00:01, got "zz:00"`},
+		{"bad tag key", yamlLines("instance:", "  tags:", "    a/b: x"), `bad.yaml:3:10: instance.tags.a/b: tag key "a/b" cannot be served in instance metadata: use letters, digits and + - = . , _ : @ (no spaces or /), at most 128 characters, and not ".", ".." or "_index"`},
+		{"both user data", yamlLines("instance:", "  user-data: x", "  user-data-file: y"), `bad.yaml:3:19: instance.user-data-file: give either "user-data" or "user-data-file", not both`},
+		{"user data too big", yamlLines("instance:", "  user-data: "+strings.Repeat("x", config.MaxUserData+1)), `bad.yaml:2:14: instance.user-data: must be at most 16384 bytes (EC2's limit), got 16385`},
+		{"bad zone id", yamlLines("instance:", "  availability-zone-id: us-east-1a"), `bad.yaml:2:25: instance.availability-zone-id: must look like "use1-az1", got "us-east-1a"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := config.Parse("bad.yaml", tc.data)
+			var e *config.Error
+			if !errors.As(err, &e) {
+				t.Fatalf("Parse() = %v, want a *config.Error", err)
+			}
+			if got := e.Error(); got != tc.want {
+				t.Errorf("Parse() error\n got %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestApplyEnv_IMDS(t *testing.T) {
+	env := map[string]string{
+		config.EnvHopLimit:             "3",
+		config.EnvIPv6Addr:             "[fd00:ec2::254]:80",
+		config.EnvECSAddr:              "127.0.0.1:1341",
+		config.EnvExtendedCredentials:  "false",
+		config.EnvInstanceMetadataTags: "true",
+		config.EnvThrottleRPS:          "5",
+		config.EnvThrottleBurst:        "7",
+	}
+	var s config.Settings
+	if err := config.ApplyEnv(&s, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if s.HopLimit != 3 || s.IPv6Addr != "[fd00:ec2::254]:80" || s.ECSAddr != "127.0.0.1:1341" || s.ExtendedCredentials == nil ||
+		*s.ExtendedCredentials || !s.InstanceMetadataTags || s.Throttle != (config.Throttle{RPS: 5, Burst: 7}) {
+		t.Errorf("ApplyEnv = %+v", s)
+	}
+	bad := map[string]string{
+		config.EnvHopLimit:            "0",
+		config.EnvExtendedCredentials: "sometimes",
+		config.EnvThrottleRPS:         "-2",
+		config.EnvThrottleBurst:       "x",
+		config.EnvECSAddr:             "nowhere",
+	}
+	var t2 config.Settings
+	err := config.ApplyEnv(&t2, func(k string) string { return bad[k] })
+	var names []string
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var ce *config.Error
+		if errors.As(e, &ce) {
+			names = append(names, ce.Field)
+		}
+	}
+	want := []string{config.EnvECSAddr, config.EnvHopLimit, config.EnvExtendedCredentials, config.EnvThrottleRPS, config.EnvThrottleBurst}
+	if diff := cmp.Diff(want, names); diff != "" {
+		t.Errorf("bad variables (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(config.Settings{}, t2); diff != "" {
+		t.Errorf("bad values changed settings (-want +got):\n%s", diff)
+	}
+}
