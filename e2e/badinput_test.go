@@ -26,7 +26,7 @@ func TestBadRequests_ServerKeepsServing(t *testing.T) {
 		{"ForgedToken", http.MethodGet, "/latest/meta-data/instance-id", map[string]string{"X-aws-ec2-metadata-token": "AQAAAForged.token"}, 401},
 		{"PostMetadata", http.MethodPost, "/latest/meta-data/instance-id", nil, 405},
 		{"UnknownPath", http.MethodGet, "/latest/meta-data/no-such-thing", nil, 404},
-		{"ExtendedPathNotYet", http.MethodGet, "/latest/meta-data/iam/security-credentials-extended/", nil, 404},
+		{"ExtendedPathRole", http.MethodGet, "/latest/meta-data/iam/security-credentials-extended/not-my-role", nil, 404},
 		{"OtherRole", http.MethodGet, "/latest/meta-data/iam/security-credentials/not-my-role", nil, 404},
 	}
 	for _, tc := range cases {

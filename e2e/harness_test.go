@@ -103,7 +103,7 @@ func cleanEnv(t testing.TB, extra ...string) []string {
 func startEmulator(t *testing.T, args ...string) *emulator {
 	t.Helper()
 	e := &emulator{dataDir: t.TempDir(), stdout: &lineLog{}, stderr: &lineLog{}, done: make(chan error, 1)}
-	full := append([]string{"serve", "--data-dir", e.dataDir, "--metadata-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"}, args...)
+	full := append([]string{"serve", "--data-dir", e.dataDir, "--metadata-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--sts-addr", "127.0.0.1:0"}, args...)
 	e.cmd = exec.Command(binary, full...)
 	e.cmd.Env = cleanEnv(t)
 	out, err := e.cmd.StdoutPipe()

@@ -29,6 +29,9 @@ and tested. Start with "imdsemu serve".`,
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.AddCommand(newServeCmd(e), newVersionCmd(), newPolicyCmd())
+	root.AddCommand(newControlCmds(e)...) // control.go: fault, scenario, options, rotate, …
+	root.AddCommand(newIdPCmd(e))
+	root.AddCommand(newIdentityCmds(e)...) // users.go: user, key, mfa, revoke
 	return root
 }
 

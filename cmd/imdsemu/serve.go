@@ -55,6 +55,9 @@ type serveFlags struct {
 	logFormat       string
 	rotation        time.Duration
 	sessionDuration time.Duration
+	imds            imdsFlags  // serve_imds.go
+	admin           adminFlags // serve_admin.go
+	sts             stsFlags   // serve_sts.go
 }
 
 func newServeCmd(e env) *cobra.Command {
@@ -89,6 +92,9 @@ the same name.`,
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fl.DurationVar(&f.rotation, "rotation-interval", time.Hour, "how often a new credential generation is minted")
 	fl.DurationVar(&f.sessionDuration, "session-duration", 6*time.Hour, "lifetime of each credential generation")
+	addIMDSFlags(fl, &f.imds)
+	addAdminFlags(fl, &f.admin)
+	addSTSFlags(fl, &f.sts)
 	return cmd
 }
 
@@ -160,6 +166,9 @@ func resolveSettings(cmd *cobra.Command, f *serveFlags, getenv func(string) stri
 	if fl.Changed("session-duration") {
 		s.Rotation.SessionDuration = f.sessionDuration
 	}
+	applyIMDSFlags(fl, &f.imds, &s)
+	applyAdminFlags(fl, &f.admin, &s)
+	applySTSFlags(fl, &f.sts, &s)
 	if s.DataDir == "" {
 		dir, err := defaultDataDir(getenv)
 		if err != nil {
@@ -227,9 +236,17 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 	if err != nil {
 		return err
 	}
+	ix, err := newIMDSSetup(s, log) // serve_imds.go
+	if err != nil {
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	ctl, err := newControlPlane(s, log, reg) // serve_admin.go: faults, control API
+	if err != nil {
+		return err
+	}
 
 	profile, err := store.InstanceProfile(ctx, s.Instance.Account, s.Instance.Profile)
 	if err != nil {
@@ -238,13 +255,15 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 	ready := make(chan struct{})
 	var readyOnce atomic.Bool
 	sched, err := refresher.New(refresher.Options{
-		Issuer:     &profileIssuer{store: store, issuer: issuer, sessionName: s.Instance.ID},
+		Issuer:     ix.issuer(&profileIssuer{store: store, issuer: issuer, sessionName: s.Instance.ID, trust: ix.trust}, issuer),
 		Interval:   s.Rotation.Interval,
 		Lifetime:   s.Rotation.SessionDuration,
 		Logger:     log.With("component", "refresher"),
 		Registerer: reg,
 		OnEvent: func(ev refresher.Event) {
-			if ev.Kind == refresher.EventIssued && ev.Profile == profile.ARN() && readyOnce.CompareAndSwap(false, true) {
+			ctl.onRefresherEvent(ev)
+			settled := ev.Kind == refresher.EventIssued || ev.Kind == refresher.EventMintFailed && ix.trust.denied(ev.Profile)
+			if settled && ev.Profile == profile.ARN() && readyOnce.CompareAndSwap(false, true) {
 				close(ready)
 			}
 		},
@@ -261,14 +280,23 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 			sched.Add(p.ARN())
 		}
 	}
+	ix.addToScheduler(sched) // instance identity credentials
+	if err := ctl.setScheduler(ctx, sched, store, profiles); err != nil {
+		return err
+	}
 
 	att := imds.Attachment{ProfileARN: profile.ARN(), ProfileID: profile.ID}
 	if len(profile.Roles) > 0 {
 		att.Role = profile.Roles[0]
 	}
+	ctl.setAttachment(att) // the control API swaps it (attach, detach)
 	source := imds.CredentialSourceFunc(func() (imds.Attachment, bool) {
+		att := ctl.currentAttachment()
 		if att.Role == "" {
 			return imds.Attachment{}, false
+		}
+		if a, ok := ix.trust.attachment(att); ok { // the role does not trust EC2
+			return a, true
 		}
 		g := sched.Current(att.ProfileARN)
 		if g == nil {
@@ -284,7 +312,7 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 		}
 		return a, true
 	})
-	metadata, err := imds.New(imds.Options{
+	metadata, err := imds.New(ctl.metadataOptions(ix.options(imds.Options{
 		Credentials: source,
 		Instance: imds.Instance{
 			ID: s.Instance.ID, Type: s.Instance.Type, Region: s.Instance.Region,
@@ -295,43 +323,74 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 		TokenKey:         tokenKey,
 		Logger:           log.With("component", "imds"),
 		Registerer:       reg,
-	})
+	}, sched)))
+	if err != nil {
+		return err
+	}
+	metaHandler, err := ctl.metadataHandler(metadata, reg) // faults, IMDSv1 counter
+	if err != nil {
+		return err
+	}
+	adminHandler, err := ctl.adminHandler(adminRouter(reg, ready), metadata, store)
 	if err != nil {
 		return err
 	}
 
+	stsL, err := startSTS(s, store, issuer, log, reg) // serve_sts.go: the STS Query API
+	if err != nil {
+		return err
+	}
+	defer stsL.close()
 	metaLn, err := net.Listen("tcp", s.MetadataAddr)
 	if err != nil {
 		return fmt.Errorf("metadata listener: %w", err)
 	}
+	metaLn = ctl.metadataListener(metaLn) // outages close and re-bind it
 	adminLn, err := net.Listen("tcp", s.AdminAddr)
 	if err != nil {
 		metaLn.Close()
 		return fmt.Errorf("admin listener: %w", err)
 	}
-	metaSrv := &http.Server{Handler: metadata, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	adminSrv := &http.Server{Handler: adminRouter(reg, ready), ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	extra, err := ix.listen(metadata, metaHandler, slog.NewLogLogger(log.Handler(), slog.LevelWarn)) // IPv6 and ECS, when set
+	if err != nil {
+		metaLn.Close()
+		adminLn.Close()
+		return err
+	}
+	metaSrv := &http.Server{Handler: metaHandler, ConnContext: metadata.ConnContext, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	adminSrv := &http.Server{Handler: adminHandler, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	if err := ctl.start(metaSrv, adminSrv); err != nil {
+		metaLn.Close()
+		adminLn.Close()
+		extra.close()
+		return err
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return sched.Run(gctx) })
 	g.Go(func() error { return serveUntilClosed(metaSrv, metaLn) })
 	g.Go(func() error { return serveUntilClosed(adminSrv, adminLn) })
+	extra.run(g)
+	stsL.run(g)
 	g.Go(func() error {
 		<-gctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 		defer cancel()
 		log.Info("shutting down")
-		return errors.Join(metaSrv.Shutdown(sctx), adminSrv.Shutdown(sctx))
+		return errors.Join(metaSrv.Shutdown(sctx), adminSrv.Shutdown(sctx), extra.shutdown(sctx), stsL.shutdown(sctx))
 	})
 
 	metaURL := "http://" + metaLn.Addr().String()
 	fmt.Fprintf(stdout, "imdsemu: data directory %s\n", s.DataDir)
 	fmt.Fprintf(stdout, "imdsemu: metadata service on %s (http-tokens %s, endpoint %s)\n", metaURL, s.HTTPTokens, s.HTTPEndpoint)
-	fmt.Fprintf(stdout, "imdsemu: admin on http://%s (/metrics, /healthz)\n", adminLn.Addr())
+	fmt.Fprintln(stdout, adminLine(adminLn.Addr()))
+	ctl.print(stdout)
 	fmt.Fprintf(stdout, "imdsemu: instance %s, profile %s, role %s\n", s.Instance.ID, profile.ARN(), orNone(att.Role))
+	ix.print(stdout, extra)
 	// The trailing slash matters: botocore before 1.31 (the AWS CLI in Debian
 	// 12, for one) appends "latest/api/token" to the endpoint as it stands.
 	fmt.Fprintf(stdout, "export AWS_EC2_METADATA_SERVICE_ENDPOINT=%s/\n", metaURL)
+	stsL.print(stdout)
 	if att.Role == "" {
 		close(ready)
 	}
@@ -382,6 +441,7 @@ type profileIssuer struct {
 	store       rolestore.Store
 	issuer      *sts.Issuer
 	sessionName string
+	trust       *trustGate // serve_imds.go; nil checks nothing
 }
 
 func (p *profileIssuer) Issue(ctx context.Context, profileARN string, lifetime time.Duration) (refresher.Credentials, error) {
@@ -398,6 +458,9 @@ func (p *profileIssuer) Issue(ctx context.Context, profileARN string, lifetime t
 	}
 	role, err := p.store.Role(ctx, account, prof.Roles[0])
 	if err != nil {
+		return refresher.Credentials{}, err
+	}
+	if err := p.trust.check(profileARN, role); err != nil {
 		return refresher.Credentials{}, err
 	}
 	c, err := p.issuer.Issue(ctx, sts.Request{
