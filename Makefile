@@ -4,7 +4,7 @@ BIN     := bin/imdsemu
 PKGS    := ./...
 FUZZTIME ?= 30s
 
-.PHONY: all build run test vet unit e2e bench fuzz clean
+.PHONY: all build run test vet unit e2e bench load fuzz clean
 
 all: build
 
@@ -29,15 +29,25 @@ unit:
 e2e:
 	$(GO) test -race -count=1 -timeout 15m ./e2e/...
 
-# Benchmarks; results and the machine they ran on are recorded in docs/performance.md.
+# Benchmarks; results and the machine they ran on are in docs/performance.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./imds/ ./sts/ ./policy/
+	$(GO) test -run '^$$' -bench . -benchmem ./imds/ ./sts/ ./policy/ ./fault/ ./federation/
+
+# Load run of the credential GET with wrk (apt-get install wrk); see docs/performance.md.
+load: build
+	scripts/load.sh
 
 # Short fuzz runs of every parser that faces the network or a user.
+# (-fuzzminimizetime keeps minimisation of large XML seeds from stalling a run.)
+FUZZ_TARGETS := \
+	./sts/:FuzzOpen ./sts/:FuzzParseAuthorization ./sts/:FuzzParsePresigned ./sts/:FuzzParams \
+	./imds/:FuzzToken ./imds/:FuzzServer_Request ./policy/:FuzzParse ./config/:FuzzParse \
+	./fault/:FuzzRule ./federation/:FuzzOIDCVerify ./federation/:FuzzVerifySAML
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzOpen -fuzztime $(FUZZTIME) ./sts/
-	$(GO) test -run '^$$' -fuzz FuzzToken -fuzztime $(FUZZTIME) ./imds/
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./policy/
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz $$pkg $$fn"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $$pkg || exit 1; \
+	done
 
 clean:
 	rm -rf bin

@@ -212,3 +212,17 @@ func requireTool(t *testing.T, path string) string {
 	}
 	return path
 }
+
+// lookTool finds a command on PATH the way requireTool finds a file: missing
+// in CI fails the test, elsewhere it skips.
+func lookTool(t *testing.T, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is missing; .ci/run should have installed it", name)
+		}
+		t.Skipf("%s not installed", name)
+	}
+	return path
+}

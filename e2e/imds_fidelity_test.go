@@ -158,10 +158,7 @@ func TestIMDS_Conformance(t *testing.T) {
 	})
 
 	t.Run("pkcs7 verifies with openssl against identity.crt", func(t *testing.T) {
-		openssl, err := exec.LookPath("openssl")
-		if err != nil {
-			t.Skip("openssl not installed")
-		}
+		openssl := lookTool(t, "openssl")
 		dir := t.TempDir()
 		_, _, doc := e.do(t, "GET", "/latest/dynamic/instance-identity/document", v2)
 		docFile := writeFile(t, dir, "document", doc)

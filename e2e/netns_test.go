@@ -30,10 +30,8 @@ func requireNetns(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("network namespace tests need root")
 	}
-	for _, tool := range []string{"ip", "curl"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("network namespace tests need %s", tool)
-		}
+	for _, tool := range []string{"ip", "curl", "sysctl"} {
+		lookTool(t, tool)
 	}
 }
 
