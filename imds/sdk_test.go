@@ -143,7 +143,7 @@ func TestSDK_EC2RoleCreds(t *testing.T) {
 					t.Fatalf("Retrieve: %v\ntrace:\n%s", err, tr)
 				}
 				if creds.AccessKeyID != testAccessKeyID || creds.SecretAccessKey != testSecretAccessKey || creds.SessionToken != testSessionToken {
-					t.Errorf("Retrieve = %q/%q/%q, want the test credentials", creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)
+					t.Errorf("Retrieve = key %q (secret and token not shown), want the test credentials", creds.AccessKeyID)
 				}
 				if !creds.CanExpire || creds.Source != ec2rolecreds.ProviderName {
 					t.Errorf("Retrieve CanExpire=%t Source=%q, want true %q", creds.CanExpire, creds.Source, ec2rolecreds.ProviderName)

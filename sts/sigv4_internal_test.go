@@ -96,7 +96,7 @@ func TestSigV4_SDKSignerIsTheOracle(t *testing.T) {
 			if tc.session {
 				q, _ := url.ParseQuery(sr.URL.RawQuery)
 				if s, _ := parseSigV4(sr, q); s.token != creds.SessionToken {
-					t.Errorf("token = %q, want %q", s.token, creds.SessionToken)
+					t.Errorf("parsed token differs from the signed one (%d bytes, want %d)", len(s.token), len(creds.SessionToken))
 				}
 			}
 			if e := verifyRequest(sr, tc.body+"x", now, creds.SecretAccessKey); e == nil || e.Code != CodeSignatureDoesNotMatch {
