@@ -102,10 +102,22 @@ func cleanEnv(t testing.TB, extra ...string) []string {
 // waits for its ready line.
 func startEmulator(t *testing.T, args ...string) *emulator {
 	t.Helper()
-	e := &emulator{dataDir: t.TempDir(), stdout: &lineLog{}, stderr: &lineLog{}, done: make(chan error, 1)}
-	full := append([]string{"serve", "--data-dir", e.dataDir, "--metadata-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--sts-addr", "127.0.0.1:0"}, args...)
-	e.cmd = exec.Command(binary, full...)
-	e.cmd.Env = cleanEnv(t)
+	dataDir := t.TempDir()
+	full := append([]string{"serve", "--data-dir", dataDir, "--metadata-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--sts-addr", "127.0.0.1:0"}, args...)
+	cmd := exec.Command(binary, full...)
+	cmd.Env = cleanEnv(t)
+	return launch(t, cmd, dataDir, "")
+}
+
+// launch starts cmd, an `imdsemu serve` (where names the network namespace
+// it runs in, for messages), records what it prints, and waits for its
+// ready line. The process is stopped with SIGTERM when the test ends.
+func launch(t *testing.T, cmd *exec.Cmd, dataDir, where string) *emulator {
+	t.Helper()
+	e := &emulator{cmd: cmd, dataDir: dataDir, stdout: &lineLog{}, stderr: &lineLog{}, done: make(chan error, 1)}
+	if where != "" {
+		where = " in " + where
+	}
 	out, err := e.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -147,9 +159,9 @@ func startEmulator(t *testing.T, args ...string) *emulator {
 	case <-ready:
 	case err := <-e.done:
 		e.done <- err
-		t.Fatalf("imdsemu exited before ready: %v\nstdout:\n%s\nstderr:\n%s", err, e.stdout, e.stderr)
+		t.Fatalf("imdsemu%s exited before ready: %v\nstdout:\n%s\nstderr:\n%s", where, err, e.stdout, e.stderr)
 	case <-time.After(60 * time.Second):
-		t.Fatalf("imdsemu not ready after 60s\nstdout:\n%s\nstderr:\n%s", e.stdout, e.stderr)
+		t.Fatalf("imdsemu%s not ready after 60s\nstdout:\n%s\nstderr:\n%s", where, e.stdout, e.stderr)
 	}
 	return e
 }

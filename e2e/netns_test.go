@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -73,54 +71,11 @@ func nsCommand(t *testing.T, ns string, env []string, name string, args ...strin
 // ready. The admin listener is on the namespace's own loopback.
 func startEmulatorIn(t *testing.T, ns, metadataAddr string, args ...string) *emulator {
 	t.Helper()
-	e := &emulator{dataDir: t.TempDir(), stdout: &lineLog{}, stderr: &lineLog{}, done: make(chan error, 1)}
-	full := append([]string{"serve", "--data-dir", e.dataDir, "--metadata-addr", metadataAddr, "--admin-addr", "127.0.0.1:0"}, args...)
+	dataDir := t.TempDir()
+	full := append([]string{"serve", "--data-dir", dataDir, "--metadata-addr", metadataAddr, "--admin-addr", "127.0.0.1:0"}, args...)
 	// ip netns exec execs the program, so the process is imdsemu itself
 	// and SIGTERM reaches it.
-	e.cmd = nsCommand(t, ns, nil, binary, full...)
-	out, err := e.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	errPipe, err := e.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(errPipe)
-		for sc.Scan() {
-			e.stderr.add(sc.Text())
-		}
-	}()
-	go func() {
-		sc := bufio.NewScanner(out)
-		var once sync.Once
-		for sc.Scan() {
-			line := sc.Text()
-			e.stdout.add(line)
-			if v, ok := strings.CutPrefix(line, "export AWS_EC2_METADATA_SERVICE_ENDPOINT="); ok {
-				e.endpoint = v
-			}
-			if line == "imdsemu: ready" {
-				once.Do(func() { close(ready) })
-			}
-		}
-		e.done <- e.cmd.Wait()
-	}()
-	t.Cleanup(func() { e.stop(t) })
-	select {
-	case <-ready:
-	case err := <-e.done:
-		e.done <- err
-		t.Fatalf("imdsemu in %s exited before ready: %v\nstdout:\n%s\nstderr:\n%s", ns, err, e.stdout, e.stderr)
-	case <-time.After(60 * time.Second):
-		t.Fatalf("imdsemu in %s not ready after 60s\nstdout:\n%s\nstderr:\n%s", ns, e.stdout, e.stderr)
-	}
-	return e
+	return launch(t, nsCommand(t, ns, nil, binary, full...), dataDir, ns)
 }
 
 // curlIn runs curl inside ns and returns its exit code and output.
