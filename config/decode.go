@@ -86,6 +86,22 @@ type decoder struct {
 	keys map[string]*yaml.Node // YAML path -> key node
 
 	mergeDepth int // guards against merge keys that refer to themselves
+
+	// defaultAccount is the account of an entity that names none; "" when
+	// several accounts are declared. Set by decodeSeed.
+	defaultAccount string
+}
+
+// account reads m's "account" into dst, or the default account.
+func (d *decoder) account(m *mapping, dst *string) {
+	if d.str(m, "account", dst) {
+		return
+	}
+	if d.defaultAccount == "" {
+		d.errorAt(m.node, join(m.path, "account"), "is required when several accounts are declared")
+		return
+	}
+	*dst = d.defaultAccount
 }
 
 func (d *decoder) errorAt(n *yaml.Node, field, msg string) {
@@ -610,6 +626,10 @@ func (d *decoder) decodeFile(root *yaml.Node, f *File) {
 		top.has("roles") && len(d.seqOf(top, "roles")) > 0 ||
 		top.has("instance-profiles") && len(d.seqOf(top, "instance-profiles")) > 0
 	if !declared {
+		// Default's entities: their one account is every other entity's.
+		if len(f.Seed.Accounts) == 1 {
+			d.defaultAccount = f.Seed.Accounts[0].ID
+		}
 		if profileSet {
 			in.Profile = profile
 		}
@@ -663,24 +683,13 @@ func (d *decoder) decodeSeed(top *mapping, instanceAccount string, instanceAccou
 		seed.Accounts = append(seed.Accounts, a)
 	}
 	explicitAccounts := top.has("accounts") && len(d.seqOf(top, "accounts")) > 0
-	defaultAccount := ""
 	switch {
 	case len(seed.Accounts) == 1:
-		defaultAccount = seed.Accounts[0].ID
+		d.defaultAccount = seed.Accounts[0].ID
 	case !explicitAccounts && instanceAccountSet:
-		defaultAccount = instanceAccount
+		d.defaultAccount = instanceAccount
 	case !explicitAccounts:
-		defaultAccount = DefaultAccountID
-	}
-	account := func(m *mapping, dst *string) {
-		if d.str(m, "account", dst) {
-			return
-		}
-		if defaultAccount == "" {
-			d.errorAt(m.node, join(m.path, "account"), "is required when several accounts are declared")
-			return
-		}
-		*dst = defaultAccount
+		d.defaultAccount = DefaultAccountID
 	}
 
 	for i, n := range d.seq(top.vals["roles"], "roles") {
@@ -693,7 +702,7 @@ func (d *decoder) decodeSeed(top *mapping, instanceAccount string, instanceAccou
 		if !d.required(m, "name", &r.Name) {
 			continue
 		}
-		account(m, &r.AccountID)
+		d.account(m, &r.AccountID)
 		d.str(m, "path", &r.Path)
 		d.str(m, "id", &r.ID)
 		d.str(m, "description", &r.Description)
@@ -734,7 +743,7 @@ func (d *decoder) decodeSeed(top *mapping, instanceAccount string, instanceAccou
 		if !d.required(m, "name", &p.Name) {
 			continue
 		}
-		account(m, &p.AccountID)
+		d.account(m, &p.AccountID)
 		d.str(m, "path", &p.Path)
 		d.str(m, "id", &p.ID)
 		if m.has("role") && m.has("roles") {

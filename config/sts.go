@@ -48,25 +48,12 @@ func applySTSEnv(s *Settings, getenv func(string) string, bad func(name, msg str
 }
 
 // decodeIdentities decodes users, oidc-providers and saml-providers into
-// f.Seed. It runs after the rest of the file (decodeFile defers it), so it
-// sees the final accounts: an entity without "account" belongs to the only
-// account, or else to instance.account.
+// f.Seed. It runs after the rest of the file (decodeFile defers it), so an
+// entity without "account" gets the same default account as roles and
+// instance profiles (decoder.account).
 func (d *decoder) decodeIdentities(top *mapping, f *File) {
 	if top == nil {
 		return
-	}
-	accountOf := func(m *mapping, dst *string) {
-		if d.str(m, "account", dst) {
-			return
-		}
-		switch {
-		case len(f.Seed.Accounts) == 1:
-			*dst = f.Seed.Accounts[0].ID
-		case f.Settings.Instance.Account != "":
-			*dst = f.Settings.Instance.Account
-		default:
-			d.errorAt(m.node, join(m.path, "account"), "is required when several accounts are declared")
-		}
 	}
 	first := len(f.Seed.Users)
 	for i, n := range d.seq(top.vals["users"], "users") {
@@ -79,7 +66,7 @@ func (d *decoder) decodeIdentities(top *mapping, f *File) {
 		if !d.required(m, "name", &u.Name) {
 			continue
 		}
-		accountOf(m, &u.AccountID)
+		d.account(m, &u.AccountID)
 		d.str(m, "path", &u.Path)
 		d.str(m, "id", &u.ID)
 		if n, ok := m.vals["groups"]; ok {
@@ -115,7 +102,7 @@ func (d *decoder) decodeIdentities(top *mapping, f *File) {
 		if !d.required(m, "url", &p.URL) {
 			continue
 		}
-		accountOf(m, &p.AccountID)
+		d.account(m, &p.AccountID)
 		if n, ok := m.vals["client-ids"]; ok {
 			p.ClientIDs = d.stringList(n, join(path, "client-ids"), "a client ID")
 		}
@@ -139,7 +126,7 @@ func (d *decoder) decodeIdentities(top *mapping, f *File) {
 		if !d.required(m, "name", &p.Name) {
 			continue
 		}
-		accountOf(m, &p.AccountID)
+		d.account(m, &p.AccountID)
 		before := len(d.errs)
 		p.MetadataXML = d.inlineOrFile(m, "metadata", "metadata-file")
 		if len(d.errs) > before {
