@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/imdsemu/imdsemu/imds"
 )
 
 // headerToken is the IMDSv2 token header.
@@ -163,34 +165,13 @@ func writeStatus(w http.ResponseWriter, r *http.Request, code int) {
 	case code < 400, r.Method == http.MethodPut:
 	default:
 		h.Set("Content-Type", "text/html")
-		body = errorPage(code)
+		body = imds.ErrorPage(code)
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(code)
 	if r.Method != http.MethodHead && len(body) > 0 {
 		_, _ = w.Write(body)
 	}
-}
-
-// errorPage is the XHTML page real IMDS sends with its errors.
-func errorPage(code int) []byte {
-	text := http.StatusText(code)
-	if text == "" {
-		text = "Error"
-	}
-	title := strconv.Itoa(code) + " - " + text
-	return []byte(`<?xml version="1.0" encoding="iso-8859-1"?>
-<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"
-	"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
-<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="en" lang="en">
- <head>
-  <title>` + title + `</title>
- </head>
- <body>
-  <h1>` + title + `</h1>
- </body>
-</html>
-`)
 }
 
 // blackhole takes the connection over and never answers. It returns when
@@ -318,7 +299,7 @@ func (in *Injector) transform(doc []byte, fr *rule) []byte {
 	case BodyMissingCode:
 		return codeRe.ReplaceAll(doc, nil)
 	case BodyNotJSON:
-		return errorPage(http.StatusOK)
+		return imds.ErrorPage(http.StatusOK)
 	}
 	return doc[:len(doc)/2]
 }

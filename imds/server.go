@@ -638,7 +638,7 @@ func writeEmpty(w http.ResponseWriter, r *http.Request, code int) int {
 func writeError(w http.ResponseWriter, r *http.Request, code int) int {
 	page, ok := errorPages[code]
 	if !ok {
-		page = errorPage(code)
+		page = ErrorPage(code)
 	}
 	return writeBody(w, r, code, headerTextHTML, page)
 }
@@ -646,13 +646,19 @@ func writeError(w http.ResponseWriter, r *http.Request, code int) int {
 var errorPages = func() map[int][]byte {
 	m := make(map[int][]byte)
 	for _, code := range []int{400, 401, 403, 404, 429, 500} {
-		m[code] = errorPage(code)
+		m[code] = ErrorPage(code)
 	}
 	return m
 }()
 
-func errorPage(code int) []byte {
-	title := strconv.Itoa(code) + " - " + http.StatusText(code)
+// ErrorPage is the XHTML page real IMDS sends with an error status
+// (Content-Type text/html). The fault injector sends the same page.
+func ErrorPage(code int) []byte {
+	text := http.StatusText(code)
+	if text == "" {
+		text = "Error"
+	}
+	title := strconv.Itoa(code) + " - " + text
 	return []byte(`<?xml version="1.0" encoding="iso-8859-1"?>
 <!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"
 	"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
