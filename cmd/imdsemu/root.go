@@ -32,6 +32,7 @@ and tested. Start with "imdsemu serve".`,
 	root.AddCommand(newControlCmds(e)...) // control.go: fault, scenario, options, rotate, …
 	root.AddCommand(newIdPCmd(e))
 	root.AddCommand(newIdentityCmds(e)...) // users.go: user, key, mfa, revoke
+	root.AddCommand(newCompareCmd(e))      // compare.go: profile vs instance role, side by side
 	return root
 }
 
