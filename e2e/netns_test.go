@@ -231,7 +231,7 @@ print(json.dumps({"method": c.method if c else "", "key": c.get_frozen_credentia
 func TestNetns_IPv4DefaultEndpoint(t *testing.T) {
 	ns := netns(t, "v4")
 	// Inside the test's own network namespace only.
-	ip(t, "-n", ns, "addr", "add", "169.254.169.254/32", "dev", "lo") // the test namespace's own loopback, never the machine's
+	ip(t, "-n", ns, "addr", "add", "169.254.169.254/32", "dev", "lo")         // the test namespace's own loopback, never the machine's
 	startEmulatorIn(t, ns, "169.254.169.254:80", "--http-tokens", "required") // inside the test's own network namespace
 	want := servedKeyIn(t, ns, "http://169.254.169.254/")                     // inside the test's own network namespace
 
@@ -250,7 +250,7 @@ func TestNetns_IPv4DefaultEndpoint(t *testing.T) {
 func TestNetns_IPv6DefaultEndpoint(t *testing.T) {
 	ns := netns(t, "v6")
 	// Inside the test's own network namespace only; nodad: usable at once.
-	ip(t, "-n", ns, "addr", "add", "fd00:ec2::254/128", "dev", "lo", "nodad") // the test namespace's own loopback, never the machine's
+	ip(t, "-n", ns, "addr", "add", "fd00:ec2::254/128", "dev", "lo", "nodad")                               // the test namespace's own loopback, never the machine's
 	startEmulatorIn(t, ns, "127.0.0.1:0", "--http-tokens", "required", "--ipv6-addr", "[fd00:ec2::254]:80") // inside the test's own network namespace
 	want := servedKeyIn(t, ns, "http://[fd00:ec2::254]/")                                                   // inside the test's own network namespace
 
