@@ -400,6 +400,43 @@ func levenshtein(a, b string) int {
 	return prev[len(b)]
 }
 
+// policies decodes the inline policies at m's "policies": a mapping of
+// name to document (JSON string or YAML mapping). nil when there are none.
+func (d *decoder) policies(m *mapping, path string) map[string]string {
+	n, ok := m.vals["policies"]
+	if !ok {
+		return nil
+	}
+	pm := d.mapping(n, join(path, "policies"), nil)
+	if pm == nil || len(pm.order) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(pm.order))
+	for _, name := range pm.order {
+		out[name] = d.document(pm.vals[name], join(pm.path, name))
+	}
+	return out
+}
+
+// tags decodes m's "tags" mapping into tags, in file order.
+func (d *decoder) tags(m *mapping, path string) []rolestore.Tag {
+	n, ok := m.vals["tags"]
+	if !ok {
+		return nil
+	}
+	tm := d.mapping(n, join(path, "tags"), nil)
+	if tm == nil {
+		return nil
+	}
+	var out []rolestore.Tag
+	for _, key := range tm.order {
+		t := rolestore.Tag{Key: key}
+		d.str(tm, key, &t.Value)
+		out = append(out, t)
+	}
+	return out
+}
+
 // str sets *dst to the scalar at key, if the key is present and not null.
 // Any scalar is taken as written: account IDs may be unquoted.
 func (d *decoder) str(m *mapping, key string, dst *string) bool {
@@ -710,26 +747,9 @@ func (d *decoder) decodeSeed(top *mapping, instanceAccount string, instanceAccou
 		if n, ok := m.vals["trust-policy"]; ok {
 			r.TrustPolicy = d.document(n, join(path, "trust-policy"))
 		}
-		if n, ok := m.vals["policies"]; ok {
-			pm := d.mapping(n, join(path, "policies"), nil)
-			if pm != nil && len(pm.order) > 0 {
-				r.Policies = make(map[string]string, len(pm.order))
-				for _, name := range pm.order {
-					r.Policies[name] = d.document(pm.vals[name], join(pm.path, name))
-				}
-			}
-		}
+		r.Policies = d.policies(m, path)
 		d.duration(m, "max-session-duration", &r.MaxSessionDuration)
-		if n, ok := m.vals["tags"]; ok {
-			if tm := d.mapping(n, join(path, "tags"), nil); tm != nil {
-				for _, key := range tm.order {
-					var t rolestore.Tag
-					t.Key = key
-					d.str(tm, key, &t.Value)
-					r.Tags = append(r.Tags, t)
-				}
-			}
-		}
+		r.Tags = d.tags(m, path)
 		seed.Roles = append(seed.Roles, r)
 	}
 

@@ -72,23 +72,8 @@ func (d *decoder) decodeIdentities(top *mapping, f *File) {
 		if n, ok := m.vals["groups"]; ok {
 			u.Groups = d.stringList(n, join(path, "groups"), "a group name")
 		}
-		if n, ok := m.vals["policies"]; ok {
-			if pm := d.mapping(n, join(path, "policies"), nil); pm != nil && len(pm.order) > 0 {
-				u.Policies = make(map[string]string, len(pm.order))
-				for _, name := range pm.order {
-					u.Policies[name] = d.document(pm.vals[name], join(pm.path, name))
-				}
-			}
-		}
-		if n, ok := m.vals["tags"]; ok {
-			if tm := d.mapping(n, join(path, "tags"), nil); tm != nil {
-				for _, key := range tm.order {
-					t := rolestore.Tag{Key: key}
-					d.str(tm, key, &t.Value)
-					u.Tags = append(u.Tags, t)
-				}
-			}
-		}
+		u.Policies = d.policies(m, path)
+		u.Tags = d.tags(m, path)
 		d.checkEntity(path, u.Validate())
 		f.Seed.Users = append(f.Seed.Users, u)
 	}
