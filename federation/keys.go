@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/imdsemu/imdsemu/internal/atomicfile"
 )
 
 // RSAKeyBits is the size of the RSA keys LoadOrCreateRSAKey generates, and
@@ -41,7 +43,7 @@ func LoadOrCreateRSAKey(path string) (*rsa.PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("federation: %w", err)
 	}
-	created, err := createExclusive(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	created, err := createOnce(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +104,7 @@ func LoadOrCreateCertificate(path string, key *rsa.PrivateKey, commonName string
 	if err != nil {
 		return nil, err
 	}
-	created, err := createExclusive(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o644)
+	created, err := createOnce(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o644)
 	if err != nil {
 		return nil, err
 	}
@@ -159,35 +161,16 @@ func loadCertificate(path string, key *rsa.PrivateKey) (*x509.Certificate, error
 	return cert, nil
 }
 
-// createExclusive writes data to path unless path exists: it writes a
-// temporary file in the same directory and links it into place. It reports
-// whether it created the file; false means another writer got there first.
-func createExclusive(path string, data []byte, mode os.FileMode) (bool, error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+// createOnce writes data to path unless path exists. It reports whether it
+// created the file; false means another writer got there first.
+func createOnce(path string, data []byte, mode os.FileMode) (bool, error) {
+	err := atomicfile.Create(path, data, mode)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrExist):
+		return false, nil
+	default:
 		return false, fmt.Errorf("federation: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return false, fmt.Errorf("federation: %w", err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return false, fmt.Errorf("federation: write %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return false, fmt.Errorf("federation: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return false, fmt.Errorf("federation: %w", err)
-	}
-	if err := os.Link(tmp.Name(), path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return false, nil
-		}
-		return false, fmt.Errorf("federation: %w", err)
-	}
-	return true, nil
 }

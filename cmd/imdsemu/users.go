@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imdsemu/imdsemu/config"
+	"github.com/imdsemu/imdsemu/internal/atomicfile"
 	"github.com/imdsemu/imdsemu/rolestore"
 	"github.com/imdsemu/imdsemu/sts"
 )
@@ -297,23 +297,7 @@ func writeCredentialsProfile(path, profile, id, secret string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := io.WriteString(tmp, strings.Join(kept, "\n")); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Replace(path, []byte(strings.Join(kept, "\n")), 0o600)
 }
 
 func newKeyListCmd(e env) *cobra.Command {

@@ -1,9 +1,9 @@
 // Package keyfile loads a secret key from a file in the data directory, creating
 // it with fresh random bytes and mode 0600 the first time.
 //
-// The key is written to a temporary file in the same directory and linked into
-// place, so a crash never leaves a short or empty key behind, and two processes
-// starting at once end up with the same key.
+// The key is written with internal/atomicfile's Create, so a crash never
+// leaves a short or empty key behind, and two processes starting at once end
+// up with the same key.
 package keyfile
 
 import (
@@ -14,6 +14,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/imdsemu/imdsemu/internal/atomicfile"
 )
 
 // LoadOrCreate returns the n-byte key stored at path. When the file does not
@@ -32,28 +34,8 @@ func LoadOrCreate(path string, n int, r io.Reader) ([]byte, error) {
 	if _, err := io.ReadFull(r, key); err != nil {
 		return nil, fmt.Errorf("keyfile: generate %s: %w", filepath.Base(path), err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return nil, fmt.Errorf("keyfile: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("keyfile: %w", err)
-	}
-	if _, err := tmp.Write(key); err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("keyfile: write %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("keyfile: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, fmt.Errorf("keyfile: %w", err)
-	}
-	// Link fails if another process created the key first; then use theirs.
-	if err := os.Link(tmp.Name(), path); err != nil {
+	// Create fails if another process created the key first; then use theirs.
+	if err := atomicfile.Create(path, key, 0o600); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return load(path, n)
 		}

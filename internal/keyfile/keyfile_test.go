@@ -60,3 +60,32 @@ func TestLoadOrCreate_Rejects(t *testing.T) {
 		})
 	}
 }
+
+// readerThatRaces is a random source that, as the new key is generated,
+// lets another process create the key file first.
+type readerThatRaces struct {
+	path  string
+	their []byte
+}
+
+func (r readerThatRaces) Read(p []byte) (int, error) {
+	if err := os.WriteFile(r.path, r.their, 0o600); err != nil {
+		return 0, err
+	}
+	return copy(p, bytes.Repeat([]byte{0xAA}, len(p))), nil
+}
+
+func TestLoadOrCreate_AnotherProcessCreatedItFirst(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sealing.key")
+	theirs := bytes.Repeat([]byte{0x55}, 32)
+	got, err := LoadOrCreate(path, 32, readerThatRaces{path: path, their: theirs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, theirs) {
+		t.Error("LoadOrCreate returned its own key, not the one already on disk")
+	}
+	if onDisk, _ := os.ReadFile(path); !bytes.Equal(onDisk, theirs) {
+		t.Error("LoadOrCreate replaced the key another process created")
+	}
+}
