@@ -15,6 +15,8 @@ import (
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
 	"github.com/russellhaering/goxmldsig/etreeutils"
+
+	"github.com/imdsemu/imdsemu/internal/pattern"
 )
 
 // XML namespaces of SAML 2.0 and XML Signature.
@@ -59,13 +61,13 @@ const SAMLClockSkew = 5 * time.Minute
 const nameIDFormatPrefix = "urn:oasis:names:tc:SAML:2.0:nameid-format:"
 
 var (
-	sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
-	roleARNRE     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$`)
-	providerARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(\d{12}):saml-provider/([\w.-]{1,128})$`)
+	sessionNameRE = pattern.MustCompile(`^[\w+=,.@-]+$`, 2, 64)
+	roleARNRE     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/([\w+=,.@/-]+)$`)
+	providerARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(\d{12}):saml-provider/([\w.-]+)$`)
 	recipientRE   = regexp.MustCompile(`^https://([a-z0-9-]+\.)?signin\.(aws\.amazon\.com|amazonaws\.cn|amazonaws-us-gov\.com)/saml$`)
 	audienceURNRE = regexp.MustCompile(`^urn:amazon:webservices(:[a-z0-9-]+)?$`)
-	tagKeyRE      = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
-	tagValueRE    = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$`)
+	tagKeyRE      = pattern.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$`, 1, 128)
+	tagValueRE    = pattern.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`, 0, 256)
 	errUnsigned   = errors.New("no signature")
 )
 
@@ -244,8 +246,8 @@ func VerifySAML(samlResponseB64 string, provider SAMLProvider, now time.Time) (S
 	if err != nil {
 		return SAMLAssertion{}, err
 	}
-	if m := providerARNRE.FindStringSubmatch(provider.ARN); m != nil {
-		a.NameQualifier = NameQualifier(a.Issuer, m[1], m[2])
+	if account, name, ok := samlProviderARN(provider.ARN); ok {
+		a.NameQualifier = NameQualifier(a.Issuer, account, name)
 	}
 	return a, nil
 }
@@ -635,14 +637,32 @@ func readAttributes(as *etree.Element, a *SAMLAssertion) error {
 	return nil
 }
 
+// samlProviderARN returns the account and name of a SAML provider ARN
+// (a name of 1 to 128 characters).
+func samlProviderARN(s string) (account, name string, ok bool) {
+	m := providerARNRE.FindStringSubmatch(s)
+	if m == nil || len(m[2]) > 128 {
+		return "", "", false
+	}
+	return m[1], m[2], true
+}
+
+// isRoleARN reports whether s is a role ARN with a path and name of at most
+// 512 characters.
+func isRoleARN(s string) bool {
+	m := roleARNRE.FindStringSubmatch(s)
+	return m != nil && len(m[1]) <= 512
+}
+
 // parseRoleValue reads "roleArn,principalArn", in either order.
 func parseRoleValue(v string) (SAMLRole, error) {
 	x, y, ok := strings.Cut(v, ",")
 	x, y = strings.TrimSpace(x), strings.TrimSpace(y)
-	if ok && providerARNRE.MatchString(x) {
+	if _, _, isProvider := samlProviderARN(x); ok && isProvider {
 		x, y = y, x
 	}
-	if !ok || !roleARNRE.MatchString(x) || !providerARNRE.MatchString(y) {
+	_, _, isProvider := samlProviderARN(y)
+	if !ok || !isRoleARN(x) || !isProvider {
 		return SAMLRole{}, invalidToken("The %s attribute value %q must be \"ROLE_ARN,SAML_PROVIDER_ARN\", e.g. arn:aws:iam::123456789012:role/Admin,arn:aws:iam::123456789012:saml-provider/MyIdP", AttrRole, short(v))
 	}
 	return SAMLRole{RoleARN: x, PrincipalARN: y}, nil

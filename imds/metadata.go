@@ -7,10 +7,11 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/imdsemu/imdsemu/internal/pattern"
 )
 
 // Instance describes the emulated EC2 instance. New fills zero fields:
@@ -58,7 +59,7 @@ type Instance struct {
 }
 
 // Immutable after package initialisation and safe for concurrent use.
-var tagKeyRe = regexp.MustCompile(`^[A-Za-z0-9+\-=.,_:@]{1,128}$`)
+var tagKeyRe = pattern.MustCompile(`^[A-Za-z0-9+\-=.,_:@]+$`, 1, 128)
 
 func (in Instance) withDefaults(now time.Time) (Instance, error) {
 	def := func(v *string, d string) {

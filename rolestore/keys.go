@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/imdsemu/imdsemu/internal/pattern"
 )
 
 // ErrLimitExceeded is returned, wrapped with context, when a write would go
@@ -44,8 +46,8 @@ const (
 var (
 	accessKeyIDRe = regexp.MustCompile(`^AKIA[A-Z2-7]{16}$`)
 	secretKeyRe   = regexp.MustCompile(`^[A-Za-z0-9+/]{40}$`)
-	mfaSerialRe   = regexp.MustCompile(`^arn:aws:iam::([0-9]{12}):mfa/([\x21-\x7E]*/)?[\w+=,.@-]{1,226}$`)
-	totpSecretRe  = regexp.MustCompile(`^[A-Z2-7]{16,128}=*$`)
+	mfaSerialRe   = regexp.MustCompile(`^arn:aws:iam::([0-9]{12}):mfa/([\x21-\x7E]*/)?([\w+=,.@-]+)$`)
+	totpSecretRe  = pattern.MustCompile(`^[A-Z2-7]+$`, 16, 128) // before any = padding
 )
 
 // AccessKey is a long-term access key of an IAM user or of the account root
@@ -292,7 +294,7 @@ func (d MFADevice) Validate() error {
 		return &ValidationError{Entity: EntityMFADevice, Name: d.SerialNumber, Field: field, Value: value, Reason: reason}
 	}
 	m := mfaSerialRe.FindStringSubmatch(d.SerialNumber)
-	if m == nil {
+	if m == nil || len(m[3]) > 226 {
 		return bad("SerialNumber", short(d.SerialNumber), "must be arn:aws:iam::ACCOUNT:mfa/NAME with NAME matching [\\w+=,.@-]{1,226}")
 	}
 	if m[1] != d.AccountID {
@@ -303,7 +305,7 @@ func (d MFADevice) Validate() error {
 			return bad("UserName", short(d.UserName), err)
 		}
 	}
-	if !totpSecretRe.MatchString(d.Secret) {
+	if !totpSecretRe.MatchString(strings.TrimRight(d.Secret, "=")) {
 		return bad("Secret", "", "must be 16 to 128 base32 characters")
 	}
 	return nil

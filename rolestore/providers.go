@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/imdsemu/imdsemu/internal/pattern"
 )
 
 // Entity names used in ValidationError.Entity.
@@ -29,7 +31,7 @@ const (
 // Immutable after package initialisation and safe for concurrent use.
 var (
 	thumbprintRe   = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
-	samlProviderRe = regexp.MustCompile(`^[\w._-]{1,128}$`)
+	samlProviderRe = pattern.MustCompile(`^[\w._-]+$`, 1, 128)
 )
 
 // OIDCProvider is an IAM OpenID Connect identity provider: tokens whose
