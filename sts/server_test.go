@@ -7,11 +7,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
@@ -433,3 +435,51 @@ func TestServer_BodyTooLarge(t *testing.T) {
 		t.Errorf("GET /nope = %d, want 404", resp.StatusCode)
 	}
 }
+
+// TestServer_PresignedLivesForXAmzExpires checks that a presigned URL is
+// judged by X-Amz-Date + X-Amz-Expires rather than the 15-minute clock
+// skew (a URL signed 20 minutes ago with X-Amz-Expires=3600 still works),
+// and that a URL signed with session credentials dies with the session.
+func TestServer_PresignedLivesForXAmzExpires(t *testing.T) {
+	f := newFixture(t)
+	presign := func(t *testing.T, creds aws.Credentials, at time.Time, expires int) *http.Request {
+		t.Helper()
+		r, _ := http.NewRequest(http.MethodGet, f.hs.URL+"/?Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Expires="+strconv.Itoa(expires), nil)
+		u, hdr, err := v4.NewSigner().PresignHTTP(context.Background(), creds, r, emptySHA256, "sts", "us-east-1", at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		for k, vs := range hdr {
+			req.Header[k] = vs
+		}
+		return req
+	}
+	t.Run("SignedTwentyMinutesAgo", func(t *testing.T) {
+		req := presign(t, longTerm(aliceKeyID, aliceSec), f.clock.At(-20*time.Minute), 3600)
+		if r := f.do(t, req); r.Status != 200 {
+			t.Fatalf("presigned GET signed 20 min ago, X-Amz-Expires=3600 = %d %s %s, want 200", r.Status, r.Code, r.Msg)
+		}
+	})
+	t.Run("PastXAmzExpires", func(t *testing.T) {
+		req := presign(t, longTerm(aliceKeyID, aliceSec), f.clock.At(-61*time.Minute), 3600)
+		if r := f.do(t, req); r.Code != sts.CodeSignatureDoesNotMatch || !strings.Contains(r.Msg, "X-Amz-Expires") {
+			t.Fatalf("presigned GET signed 61 min ago, X-Amz-Expires=3600 = %d %s %s, want SignatureDoesNotMatch", r.Status, r.Code, r.Msg)
+		}
+	})
+	t.Run("SessionExpiresFirst", func(t *testing.T) {
+		creds := f.instanceCreds(t, 15*time.Minute)
+		req := presign(t, creds, f.clock.Now(), 7*24*3600)
+		if r := f.do(t, req); r.Status != 200 {
+			t.Fatalf("presigned GET with a live session = %d %s %s", r.Status, r.Code, r.Msg)
+		}
+		f.clock.Advance(20 * time.Minute)
+		req = presign(t, creds, f.clock.At(-20*time.Minute), 7*24*3600)
+		if r := f.do(t, req); r.Code != "ExpiredToken" {
+			t.Fatalf("presigned GET after the session expired = %d %s %s, want ExpiredToken", r.Status, r.Code, r.Msg)
+		}
+	})
+}
+
+// emptySHA256 is the hex SHA-256 of an empty payload.
+const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
