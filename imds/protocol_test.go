@@ -625,3 +625,40 @@ func checkErrorPageTitle(t *testing.T, body, title string) {
 		t.Errorf("body = %q, want the XHTML page titled %q", body, title)
 	}
 }
+
+// TestServer_ThrottleSpray: a throttled client that sprays requests from
+// more source addresses than the table holds, all within one instant so
+// that no bucket refills, does not get a fresh bucket for its own address;
+// the sprayed addresses past the table share one overflow bucket.
+func TestServer_ThrottleSpray(t *testing.T) {
+	f := newFixture(t, func(o *imds.Options) { o.Throttle = imds.Throttle{RPS: 1, Burst: 1} })
+	get := func(addr string) int {
+		return serveRequest(t, f.srv, httptestRequest("GET", "/latest/meta-data/instance-id", addr)).Code
+	}
+	attacker := "203.0.113.9:1"
+	if c := get(attacker); c != 200 {
+		t.Fatalf("first request = %d, want 200", c)
+	}
+	if c := get(attacker); c != 429 {
+		t.Fatalf("second request = %d, want 429", c)
+	}
+	allowed := 0
+	const spray = 2 * 4096
+	for i := range spray {
+		if get(fmt.Sprintf("10.%d.%d.%d:1", i>>16&255, i>>8&255, i&255)) == 200 {
+			allowed++
+		}
+	}
+	if c := get(attacker); c != 429 {
+		t.Errorf("throttled client after spraying %d addresses = %d, want 429 (its empty bucket kept)", spray, c)
+	}
+	// 4,095 sprayed addresses fit beside the attacker; the rest share one
+	// bucket of one token.
+	if want := 4096 - 1 + 1; allowed != want {
+		t.Errorf("sprayed addresses allowed = %d, want %d", allowed, want)
+	}
+	f.clock.Advance(time.Second) // every bucket refills: the table can be pruned again
+	if c := get("198.51.100.7:1"); c != 200 {
+		t.Errorf("new client once the others are idle = %d, want 200", c)
+	}
+}

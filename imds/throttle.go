@@ -9,7 +9,10 @@ import (
 
 // maxThrottleClients bounds the limiter's table. Past it, clients whose
 // bucket has refilled (idle ones) are forgotten, which changes nothing for
-// them: a new bucket starts full.
+// them: a new bucket starts full. A client whose bucket is not full is never
+// forgotten, so spraying source addresses cannot buy a throttled client a
+// fresh bucket; while the table holds only such clients, new ones share a
+// single overflow bucket.
 const maxThrottleClients = 4096
 
 // limiter is a token bucket per client IP. Throttling is off unless
@@ -21,6 +24,9 @@ type limiter struct {
 
 	mu      sync.Mutex
 	clients map[string]*bucket
+	// overflow is the one bucket of every client that finds the table
+	// full of clients that are not idle.
+	overflow bucket
 }
 
 type bucket struct {
@@ -33,7 +39,7 @@ func newLimiter(rps float64, burst int, now func() time.Time) *limiter {
 	if burst < 1 {
 		b = math.Max(1, math.Ceil(rps))
 	}
-	return &limiter{rate: rps, burst: b, now: now, clients: make(map[string]*bucket)}
+	return &limiter{rate: rps, burst: b, now: now, clients: make(map[string]*bucket), overflow: bucket{tokens: b, last: now()}}
 }
 
 // allow takes a token from the bucket of the client at remoteAddr
@@ -51,8 +57,12 @@ func (l *limiter) allow(remoteAddr string) bool {
 		if len(l.clients) >= maxThrottleClients {
 			l.prune(now)
 		}
-		b = &bucket{tokens: l.burst, last: now}
-		l.clients[host] = b
+		if len(l.clients) < maxThrottleClients {
+			b = &bucket{tokens: l.burst, last: now}
+			l.clients[host] = b
+		} else {
+			b = &l.overflow
+		}
 	}
 	if el := now.Sub(b.last).Seconds(); el > 0 {
 		b.tokens = math.Min(l.burst, b.tokens+el*l.rate)
@@ -65,15 +75,12 @@ func (l *limiter) allow(remoteAddr string) bool {
 	return true
 }
 
-// prune forgets clients whose buckets are full by now; if none is, it
-// forgets them all (each then starts again with a full bucket).
+// prune forgets the clients whose buckets are full by now, and only those:
+// forgetting any other would forgive it.
 func (l *limiter) prune(now time.Time) {
 	for k, b := range l.clients {
 		if b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
 			delete(l.clients, k)
 		}
-	}
-	if len(l.clients) >= maxThrottleClients {
-		clear(l.clients)
 	}
 }
