@@ -12,7 +12,9 @@
 // no policies here). Access keys (AKIA..., 40-character secrets) belong to a
 // user or, with an empty UserName, to the account root user; at most two per
 // owner, as in IAM. Secrets are stored as given: the database lives in the
-// data directory, readable only by its owner, and AccessKey and MFADevice
+// data directory, readable only by its owner (OpenSQLite creates it 0600 and
+// refuses a database, -wal or -shm file, or a directory, that group or
+// others can reach, naming the chmod to run), and AccessKey and MFADevice
 // keep secrets out of logs (LogValue) and errors. A revocation is one row per
 // role ARN: sessions of the role issued before it are denied.
 //

@@ -130,12 +130,20 @@ const busyTimeout = 5 * time.Second
 // OpenSQLite opens or creates the SQLite database at path, enables WAL mode,
 // a busy timeout and foreign keys, and migrates the schema to the latest
 // version. path may be ":memory:" for a private in-memory database.
+// A new database file is created 0600; a database, -wal or -shm file, or a
+// directory, that group or others can read is an error naming the chmod
+// that fixes it.
 func OpenSQLite(path string, opts Options) (*SQLite, error) {
 	if path == "" {
 		return nil, errors.New("rolestore: open sqlite: empty path")
 	}
 	if strings.ContainsRune(path, '?') {
 		return nil, fmt.Errorf("rolestore: open sqlite: path %q must not contain '?'", path)
+	}
+	if path != ":memory:" {
+		if err := ensurePrivate(path); err != nil {
+			return nil, err
+		}
 	}
 	q := url.Values{}
 	q.Set("_busy_timeout", fmt.Sprint(busyTimeout.Milliseconds()))
