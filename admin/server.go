@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 
@@ -289,6 +290,12 @@ func (s *Server) authorized(r *http.Request) bool {
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.authorized(r) {
+			if r.ContentLength != 0 {
+				// Answer now and drop the connection rather than let
+				// net/http read (up to 256 KiB of) a body nobody asked for
+				// before it writes the 401: a dripped body would hold it.
+				w.Header().Set("Connection", "close")
+			}
 			unauthorized(w)
 			return
 		}
@@ -323,7 +330,25 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, errorBody{Error: msg})
+	writeJSON(w, code, errorBody{Error: clip(msg)})
+}
+
+// maxMessage bounds an error message, whose echo of a rejected value
+// (a name, a path, a field) could otherwise make a small request's 400 as
+// large as the request.
+const maxMessage = 1024
+
+// clip cuts s to at most maxMessage bytes, on a rune boundary, saying how
+// much was cut.
+func clip(s string) string {
+	if len(s) <= maxMessage {
+		return s
+	}
+	cut := maxMessage
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("… (%d more bytes)", len(s)-cut)
 }
 
 // writeInvalid answers 400 with every field error of err.
@@ -333,11 +358,11 @@ func writeInvalid(w http.ResponseWriter, what string, err error) {
 	for _, e := range unjoin(err) {
 		var fe *fault.FieldError
 		if errors.As(e, &fe) {
-			body.Fields = append(body.Fields, fieldError{Field: fe.Field, Message: fe.Msg})
+			body.Fields = append(body.Fields, fieldError{Field: clip(fe.Field), Message: clip(fe.Msg)})
 		}
 		msgs = append(msgs, e.Error())
 	}
-	body.Error = what + ": " + strings.Join(msgs, "; ")
+	body.Error = clip(what + ": " + strings.Join(msgs, "; "))
 	writeJSON(w, http.StatusBadRequest, body)
 }
 
