@@ -1,7 +1,10 @@
-// Package refresher keeps the current credentials of every instance profile.
+// Package refresher keeps the current credentials of every instance profile
+// and instance identity role.
 //
-// A [Scheduler] asks its [Issuer] for a first generation of credentials as soon
-// as a profile is added, then for the next generation before the current one
+// Each entry of a [Scheduler] has a key (an instance profile's ARN, an
+// instance identity role session's ARN) and its own [Issuer]. The Scheduler
+// asks the Issuer for a first generation of credentials as soon as the entry
+// is added, then for the next generation before the current one
 // gets old: by default a new generation every hour for sessions that live six
 // hours, as EC2 does. A generation that has been superseded stays valid until
 // its own expiry; the Scheduler only forgets it then. EC2 promises new
@@ -9,11 +12,11 @@
 // Scheduler keeps that promise whatever interval is configured (for very short
 // demo lifetimes, a quarter of the lifetime stands in for five minutes).
 //
-// Profiles are scheduled by their next due time in a heap: the Scheduler sleeps
+// Entries are scheduled by their next due time in a heap: the Scheduler sleeps
 // until the earliest one and never polls. A failed mint is retried with capped
 // exponential backoff and never replaces good credentials with nothing.
 //
-// [Scheduler.Freeze] stops a profile's rotation, so that its current
+// [Scheduler.Freeze] stops an entry's rotation, so that its current
 // generation is served until (and after) it expires, and [Scheduler.RotateNow]
 // mints the next generation at once; both are for tests and demos.
 //

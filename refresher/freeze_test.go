@@ -11,10 +11,10 @@ func TestScheduler_Freeze(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		iss := &fakeIssuer{}
 		rec := &recorder{}
-		s, stop := start(t, Options{Issuer: iss, OnEvent: rec.record, Interval: time.Hour, Lifetime: 2 * time.Hour})
+		s, stop := start(t, Options{OnEvent: rec.record, Interval: time.Hour, Lifetime: 2 * time.Hour})
 		defer stop()
-		s.Add("frozen-profile")
-		s.Add("other-profile")
+		s.Add("frozen-profile", iss)
+		s.Add("other-profile", iss)
 		synctest.Wait()
 		if err := s.Freeze("frozen-profile", true); err != nil {
 			t.Fatal(err)
@@ -67,9 +67,9 @@ func TestScheduler_FreezeKeepsRetiringOld(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		iss := &fakeIssuer{}
 		rec := &recorder{}
-		s, stop := start(t, Options{Issuer: iss, OnEvent: rec.record, Interval: time.Hour, Lifetime: 2 * time.Hour})
+		s, stop := start(t, Options{OnEvent: rec.record, Interval: time.Hour, Lifetime: 2 * time.Hour})
 		defer stop()
-		s.Add("p-one")
+		s.Add("p-one", iss)
 		synctest.Wait()
 		if err := s.RotateNow("p-one"); err != nil {
 			t.Fatal(err)
@@ -95,15 +95,15 @@ func TestScheduler_FreezeKeepsRetiringOld(t *testing.T) {
 }
 
 func TestScheduler_FreezeUnknown(t *testing.T) {
-	s, err := New(Options{Issuer: &fakeIssuer{}})
+	s, err := New(Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Freeze("nope", true); !errors.Is(err, ErrUnknownProfile) {
-		t.Errorf("Freeze(unknown) = %v, want ErrUnknownProfile", err)
+	if err := s.Freeze("nope", true); !errors.Is(err, ErrUnknownKey) {
+		t.Errorf("Freeze(unknown) = %v, want ErrUnknownKey", err)
 	}
-	if err := s.RotateNow("nope"); !errors.Is(err, ErrUnknownProfile) {
-		t.Errorf("RotateNow(unknown) = %v, want ErrUnknownProfile", err)
+	if err := s.RotateNow("nope"); !errors.Is(err, ErrUnknownKey) {
+		t.Errorf("RotateNow(unknown) = %v, want ErrUnknownKey", err)
 	}
 	if s.Frozen("nope") {
 		t.Errorf("Frozen(unknown) = true")

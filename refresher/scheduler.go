@@ -24,25 +24,26 @@ func (c Credentials) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("access_key_id", c.AccessKeyID), slog.Time("expires", c.Expires))
 }
 
-// Issuer mints credentials for a profile. It is declared here, where it is
-// used; the serve command adapts sts.Issuer to it.
+// Issuer mints the credentials of one entry. It is declared here, where it
+// is used; each entry has its own (an instance profile's, an instance
+// identity role's), and key is the entry's key.
 type Issuer interface {
-	Issue(ctx context.Context, profile string, lifetime time.Duration) (Credentials, error)
+	Issue(ctx context.Context, key string, lifetime time.Duration) (Credentials, error)
 }
 
 // IssuerFunc adapts a function to Issuer.
-type IssuerFunc func(ctx context.Context, profile string, lifetime time.Duration) (Credentials, error)
+type IssuerFunc func(ctx context.Context, key string, lifetime time.Duration) (Credentials, error)
 
 // Issue calls f.
-func (f IssuerFunc) Issue(ctx context.Context, profile string, lifetime time.Duration) (Credentials, error) {
-	return f(ctx, profile, lifetime)
+func (f IssuerFunc) Issue(ctx context.Context, key string, lifetime time.Duration) (Credentials, error) {
+	return f(ctx, key, lifetime)
 }
 
-// Generation is one set of credentials of one profile. Generations are
+// Generation is one set of credentials of one entry. Generations are
 // immutable once published.
 type Generation struct {
-	Profile     string
-	Seq         uint64 // 1 for the first generation of a profile
+	Key         string
+	Seq         uint64 // 1 for the first generation of an entry
 	Credentials Credentials
 }
 
@@ -57,10 +58,10 @@ const (
 	EventMintFailed EventKind = "mint_failed"
 )
 
-// Event reports a change to a profile's generations.
+// Event reports a change to an entry's generations.
 type Event struct {
 	Kind        EventKind
-	Profile     string
+	Key         string
 	Seq         uint64
 	AccessKeyID string
 	At          time.Time
@@ -69,14 +70,13 @@ type Event struct {
 
 // Errors of RotateNow and Freeze.
 var (
-	ErrUnknownProfile = errors.New("refresher: unknown profile")
-	ErrFrozen         = errors.New("refresher: rotation is frozen")
+	ErrUnknownKey = errors.New("refresher: unknown key")
+	ErrFrozen     = errors.New("refresher: rotation is frozen")
 )
 
-// Options configure a Scheduler. The zero value of every field but Issuer is
-// a usable default.
+// Options configure a Scheduler. The zero value of every field is a usable
+// default.
 type Options struct {
-	Issuer Issuer
 	// Interval between generations; zero means one hour.
 	Interval time.Duration
 	// Lifetime of each generation; zero means six hours.
@@ -94,13 +94,13 @@ type Options struct {
 	Registerer prometheus.Registerer
 }
 
-// Scheduler keeps the generations of a set of profiles current.
+// Scheduler keeps the generations of a set of entries current.
 type Scheduler struct {
 	opts    Options
 	log     *slog.Logger
 	metrics *metrics
 
-	entries sync.Map // profile -> *entry; read lock-free by Current
+	entries sync.Map // key -> *entry; read lock-free by Current
 
 	mu    sync.Mutex // guards queue and every entry's fields but cur
 	queue queue
@@ -108,7 +108,8 @@ type Scheduler struct {
 }
 
 type entry struct {
-	profile  string
+	key      string
+	issuer   Issuer
 	cur      atomic.Pointer[Generation]
 	old      []*Generation // superseded, still valid, oldest first
 	nextMint time.Time
@@ -121,9 +122,6 @@ type entry struct {
 
 // New returns a Scheduler. Call Run to start it.
 func New(opts Options) (*Scheduler, error) {
-	if opts.Issuer == nil {
-		return nil, errors.New("refresher: Issuer is required")
-	}
 	if opts.Interval == 0 {
 		opts.Interval = time.Hour
 	}
@@ -153,26 +151,30 @@ func New(opts Options) (*Scheduler, error) {
 	return s, nil
 }
 
-// Add starts keeping credentials for profile. The first mint happens as soon
-// as Run gets to it. Adding a profile twice is a no-op.
-func (s *Scheduler) Add(profile string) {
+// Add starts keeping credentials under key, minted by iss. The first mint
+// happens as soon as Run gets to it. Adding a key twice is a no-op. A nil
+// iss panics.
+func (s *Scheduler) Add(key string, iss Issuer) {
+	if iss == nil {
+		panic("refresher: Add with a nil Issuer")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.entries.Load(profile); ok {
+	if _, ok := s.entries.Load(key); ok {
 		return
 	}
-	e := &entry{profile: profile, nextMint: s.opts.Now()}
+	e := &entry{key: key, issuer: iss, nextMint: s.opts.Now()}
 	e.due = e.nextMint
-	s.entries.Store(profile, e)
+	s.entries.Store(key, e)
 	heap.Push(&s.queue, e)
 	s.poke()
 }
 
-// Remove stops keeping credentials for profile and forgets its generations.
-func (s *Scheduler) Remove(profile string) {
+// Remove stops keeping credentials under key and forgets its generations.
+func (s *Scheduler) Remove(key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v, ok := s.entries.LoadAndDelete(profile)
+	v, ok := s.entries.LoadAndDelete(key)
 	if !ok {
 		return
 	}
@@ -183,19 +185,19 @@ func (s *Scheduler) Remove(profile string) {
 	}
 }
 
-// Current returns profile's newest generation, or nil before the first mint
-// or for an unknown profile. It does not block.
-func (s *Scheduler) Current(profile string) *Generation {
-	v, ok := s.entries.Load(profile)
+// Current returns key's newest generation, or nil before the first mint or
+// for an unknown key. It does not block.
+func (s *Scheduler) Current(key string) *Generation {
+	v, ok := s.entries.Load(key)
 	if !ok {
 		return nil
 	}
 	return v.(*entry).cur.Load()
 }
 
-// Generations returns every still-valid generation of profile, newest first.
-func (s *Scheduler) Generations(profile string) []Generation {
-	v, ok := s.entries.Load(profile)
+// Generations returns every still-valid generation of key, newest first.
+func (s *Scheduler) Generations(key string) []Generation {
+	v, ok := s.entries.Load(key)
 	if !ok {
 		return nil
 	}
@@ -212,18 +214,18 @@ func (s *Scheduler) Generations(profile string) []Generation {
 	return out
 }
 
-// RotateNow makes profile's next generation due immediately. It fails with
-// ErrFrozen while the profile's rotation is frozen.
-func (s *Scheduler) RotateNow(profile string) error {
-	v, ok := s.entries.Load(profile)
+// RotateNow makes key's next generation due immediately. It fails with
+// ErrFrozen while the entry's rotation is frozen.
+func (s *Scheduler) RotateNow(key string) error {
+	v, ok := s.entries.Load(key)
 	if !ok {
-		return fmt.Errorf("%w %q", ErrUnknownProfile, profile)
+		return fmt.Errorf("%w %q", ErrUnknownKey, key)
 	}
 	e := v.(*entry)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e.frozen {
-		return fmt.Errorf("%w for profile %q; unfreeze it first", ErrFrozen, profile)
+		return fmt.Errorf("%w for %q; unfreeze it first", ErrFrozen, key)
 	}
 	e.nextMint = s.opts.Now()
 	e.failures = 0
@@ -232,17 +234,17 @@ func (s *Scheduler) RotateNow(profile string) error {
 	return nil
 }
 
-// Freeze stops (frozen=true) or resumes (false) the rotation of profile.
-// A frozen profile mints nothing: its current generation stays current, and
+// Freeze stops (frozen=true) or resumes (false) the rotation of key.
+// A frozen entry mints nothing: its current generation stays current, and
 // is served, until after its own expiry, which is the point: it lets a test
 // watch what clients do as credentials run out. Superseded generations
 // still expire on time. A mint already under way completes. Unfreezing
 // mints at once if the next generation fell due meanwhile. Freezing a
-// profile that has no generation yet keeps it without one.
-func (s *Scheduler) Freeze(profile string, frozen bool) error {
-	v, ok := s.entries.Load(profile)
+// key that has no generation yet keeps it without one.
+func (s *Scheduler) Freeze(key string, frozen bool) error {
+	v, ok := s.entries.Load(key)
 	if !ok {
-		return fmt.Errorf("%w %q", ErrUnknownProfile, profile)
+		return fmt.Errorf("%w %q", ErrUnknownKey, key)
 	}
 	e := v.(*entry)
 	s.mu.Lock()
@@ -251,15 +253,15 @@ func (s *Scheduler) Freeze(profile string, frozen bool) error {
 		return nil
 	}
 	e.frozen = frozen
-	s.log.Info("rotation frozen", "profile", profile, "frozen", frozen)
+	s.log.Info("rotation frozen", "key", key, "frozen", frozen)
 	s.reschedule(e)
 	s.poke()
 	return nil
 }
 
-// Frozen reports whether profile's rotation is frozen.
-func (s *Scheduler) Frozen(profile string) bool {
-	v, ok := s.entries.Load(profile)
+// Frozen reports whether key's rotation is frozen.
+func (s *Scheduler) Frozen(key string) bool {
+	v, ok := s.entries.Load(key)
 	if !ok {
 		return false
 	}
@@ -322,7 +324,7 @@ func (s *Scheduler) runDue(ctx context.Context) {
 		}
 		s.mu.Unlock()
 		for _, g := range expired {
-			s.emit(Event{Kind: EventExpired, Profile: g.Profile, Seq: g.Seq, AccessKeyID: g.Credentials.AccessKeyID, At: now})
+			s.emit(Event{Kind: EventExpired, Key: g.Key, Seq: g.Seq, AccessKeyID: g.Credentials.AccessKeyID, At: now})
 		}
 		if mint {
 			s.mint(ctx, e)
@@ -342,7 +344,7 @@ func (s *Scheduler) retire(e *entry, now time.Time) []*Generation {
 }
 
 func (s *Scheduler) mint(ctx context.Context, e *entry) {
-	creds, err := s.opts.Issuer.Issue(ctx, e.profile, s.opts.Lifetime)
+	creds, err := e.issuer.Issue(ctx, e.key, s.opts.Lifetime)
 	now := s.opts.Now()
 	s.mu.Lock()
 	if e.removed {
@@ -359,12 +361,12 @@ func (s *Scheduler) mint(ctx context.Context, e *entry) {
 		s.reschedule(e)
 		s.mu.Unlock()
 		s.metrics.rotations.WithLabelValues("error").Inc()
-		s.log.Warn("mint failed; keeping current credentials", "profile", e.profile, "attempt", e.failures, "retry_in", backoff, "err", err)
-		s.emit(Event{Kind: EventMintFailed, Profile: e.profile, At: now, Err: err})
+		s.log.Warn("mint failed; keeping current credentials", "key", e.key, "attempt", e.failures, "retry_in", backoff, "err", err)
+		s.emit(Event{Kind: EventMintFailed, Key: e.key, At: now, Err: err})
 		return
 	}
 	prev := e.cur.Load()
-	g := &Generation{Profile: e.profile, Seq: 1, Credentials: creds}
+	g := &Generation{Key: e.key, Seq: 1, Credentials: creds}
 	if prev != nil {
 		g.Seq = prev.Seq + 1
 		e.old = append(e.old, prev)
@@ -376,11 +378,11 @@ func (s *Scheduler) mint(ctx context.Context, e *entry) {
 	s.mu.Unlock()
 	s.metrics.rotations.WithLabelValues("success").Inc()
 	s.metrics.lastSuccess.Set(float64(now.Unix()))
-	s.log.Info("new credential generation", "profile", e.profile, "seq", g.Seq, "credentials", creds)
+	s.log.Info("new credential generation", "key", e.key, "seq", g.Seq, "credentials", creds)
 	if prev != nil {
-		s.emit(Event{Kind: EventSuperseded, Profile: e.profile, Seq: prev.Seq, AccessKeyID: prev.Credentials.AccessKeyID, At: now})
+		s.emit(Event{Kind: EventSuperseded, Key: e.key, Seq: prev.Seq, AccessKeyID: prev.Credentials.AccessKeyID, At: now})
 	}
-	s.emit(Event{Kind: EventIssued, Profile: e.profile, Seq: g.Seq, AccessKeyID: creds.AccessKeyID, At: now})
+	s.emit(Event{Kind: EventIssued, Key: e.key, Seq: g.Seq, AccessKeyID: creds.AccessKeyID, At: now})
 }
 
 // nextMint is when the generation after c is due: after Interval, and never
@@ -396,7 +398,7 @@ func (s *Scheduler) nextMint(c Credentials, now time.Time) time.Time {
 	return next
 }
 
-// frozenDue stands in for "never" as the mint time of a frozen profile.
+// frozenDue stands in for "never" as the mint time of a frozen entry.
 const frozenDue = 100 * 365 * 24 * time.Hour
 
 // reschedule recomputes e's due time and fixes its place. s.mu is held.

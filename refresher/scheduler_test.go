@@ -83,9 +83,9 @@ func TestScheduler_RotatesAndKeepsOldValid(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		iss := &fakeIssuer{}
 		rec := &recorder{}
-		s, stop := start(t, Options{Issuer: iss, OnEvent: rec.record})
+		s, stop := start(t, Options{OnEvent: rec.record})
 		defer stop()
-		s.Add("web-profile")
+		s.Add("web-profile", iss)
 		synctest.Wait()
 		first := s.Current("web-profile")
 		if first == nil || first.Seq != 1 {
@@ -135,9 +135,9 @@ func TestScheduler_RotatesAndKeepsOldValid(t *testing.T) {
 func TestScheduler_ShortLifetimeKeepsLead(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		iss := &fakeIssuer{}
-		s, stop := start(t, Options{Issuer: iss, Interval: 50 * time.Second, Lifetime: 60 * time.Second})
+		s, stop := start(t, Options{Interval: 50 * time.Second, Lifetime: 60 * time.Second})
 		defer stop()
-		s.Add("demo")
+		s.Add("demo", iss)
 		synctest.Wait()
 		// A quarter of 60 s is 15 s: the next mint is due at 45 s, before the 50 s interval.
 		time.Sleep(45 * time.Second)
@@ -152,9 +152,9 @@ func TestScheduler_FailedMintKeepsCredentialsAndBacksOff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		iss := &fakeIssuer{}
 		reg := prometheus.NewRegistry()
-		s, stop := start(t, Options{Issuer: iss, Registerer: reg})
+		s, stop := start(t, Options{Registerer: reg})
 		defer stop()
-		s.Add("web-profile")
+		s.Add("web-profile", iss)
 		synctest.Wait()
 		iss.setFail(true)
 		time.Sleep(time.Hour)
@@ -190,11 +190,11 @@ func TestScheduler_FailedMintKeepsCredentialsAndBacksOff(t *testing.T) {
 func TestScheduler_RotateNowAndRemove(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		iss := &fakeIssuer{}
-		s, stop := start(t, Options{Issuer: iss})
+		s, stop := start(t, Options{})
 		defer stop()
-		s.Add("aaaa")
-		s.Add("bbbb")
-		s.Add("aaaa")
+		s.Add("aaaa", iss)
+		s.Add("bbbb", iss)
+		s.Add("aaaa", iss)
 		synctest.Wait()
 		if err := s.RotateNow("aaaa"); err != nil {
 			t.Fatal(err)
@@ -218,12 +218,35 @@ func TestScheduler_RotateNowAndRemove(t *testing.T) {
 	})
 }
 
+// Each entry mints through its own Issuer, which sees the entry's key.
+func TestScheduler_IssuerPerEntry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		profiles, identity := &fakeIssuer{}, &fakeIssuer{}
+		var keys []string
+		s, stop := start(t, Options{})
+		defer stop()
+		s.Add("arn:aws:iam::123456789012:instance-profile/web", profiles)
+		s.Add("arn:aws:sts::123456789012:assumed-role/aws:ec2-instance/i-0", IssuerFunc(func(ctx context.Context, key string, life time.Duration) (Credentials, error) {
+			keys = append(keys, key)
+			return identity.Issue(ctx, "iden", life)
+		}))
+		synctest.Wait()
+		if profiles.calls != 1 || identity.calls != 1 {
+			t.Errorf("issuer calls = %d, %d; want 1, 1", profiles.calls, identity.calls)
+		}
+		if len(keys) != 1 || keys[0] != "arn:aws:sts::123456789012:assumed-role/aws:ec2-instance/i-0" {
+			t.Errorf("identity issuer saw keys %q", keys)
+		}
+		if g := s.Current("arn:aws:sts::123456789012:assumed-role/aws:ec2-instance/i-0"); g == nil || g.Credentials.AccessKeyID[:8] != "ASIAiden" {
+			t.Errorf("identity generation = %+v", g)
+		}
+	})
+}
+
 func TestNew_Rejects(t *testing.T) {
-	iss := &fakeIssuer{}
 	cases := map[string]Options{
-		"NoIssuer":         {},
-		"IntervalTooLong":  {Issuer: iss, Interval: 6 * time.Hour},
-		"NegativeLifetime": {Issuer: iss, Interval: time.Second, Lifetime: -time.Second},
+		"IntervalTooLong":  {Interval: 6 * time.Hour},
+		"NegativeLifetime": {Interval: time.Second, Lifetime: -time.Second},
 	}
 	for name, opts := range cases {
 		if _, err := New(opts); err == nil {
@@ -235,9 +258,9 @@ func TestNew_Rejects(t *testing.T) {
 func TestScheduler_CurrentIsRaceFree(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		iss := &fakeIssuer{}
-		s, stop := start(t, Options{Issuer: iss, Interval: time.Second, Lifetime: 10 * time.Second})
+		s, stop := start(t, Options{Interval: time.Second, Lifetime: 10 * time.Second})
 		defer stop()
-		s.Add("race")
+		s.Add("race", iss)
 		var wg sync.WaitGroup
 		for range 4 {
 			wg.Go(func() {

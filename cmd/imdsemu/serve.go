@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/imdsemu/imdsemu/config"
 	"github.com/imdsemu/imdsemu/imds"
+	"github.com/imdsemu/imdsemu/instance"
 	"github.com/imdsemu/imdsemu/internal/keyfile"
 	"github.com/imdsemu/imdsemu/refresher"
 	"github.com/imdsemu/imdsemu/rolestore"
@@ -236,7 +236,7 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 	if err != nil {
 		return err
 	}
-	ix, err := newIMDSSetup(s, log) // serve_imds.go
+	ix, err := newIMDSSetup(s) // serve_imds.go
 	if err != nil {
 		return err
 	}
@@ -247,83 +247,49 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 	if err != nil {
 		return err
 	}
-
-	profile, err := store.InstanceProfile(ctx, s.Instance.Account, s.Instance.Profile)
-	if err != nil {
-		return fmt.Errorf("instance profile %q in account %s (instance.profile): %w", s.Instance.Profile, s.Instance.Account, err)
-	}
-	ready := make(chan struct{})
-	var readyOnce atomic.Bool
 	sched, err := refresher.New(refresher.Options{
-		Issuer:     ix.issuer(&profileIssuer{store: store, issuer: issuer, sessionName: s.Instance.ID, trust: ix.trust}, issuer),
 		Interval:   s.Rotation.Interval,
 		Lifetime:   s.Rotation.SessionDuration,
 		Logger:     log.With("component", "refresher"),
 		Registerer: reg,
-		OnEvent: func(ev refresher.Event) {
-			ctl.onRefresherEvent(ev)
-			settled := ev.Kind == refresher.EventIssued || ev.Kind == refresher.EventMintFailed && ix.trust.denied(ev.Profile)
-			if settled && ev.Profile == profile.ARN() && readyOnce.CompareAndSwap(false, true) {
-				close(ready)
-			}
-		},
+		OnEvent:    ctl.onRefresherEvent, // events start with sched.Run, after setInstance
 	})
 	if err != nil {
 		return err
 	}
-	profiles, err := store.InstanceProfiles(ctx, "")
+	signingKey, signingCert, err := instance.LoadOrCreateSigningKey(s.DataDir, s.Instance.Account, time.Now())
 	if err != nil {
 		return err
 	}
-	for _, p := range profiles {
-		if len(p.Roles) > 0 {
-			sched.Add(p.ARN())
-		}
+	inst, err := instance.New(ctx, instance.Options{
+		Metadata:           ix.metadata(),
+		Profile:            s.Instance.Profile,
+		Store:              store,
+		STS:                issuer,
+		Scheduler:          sched,
+		SigningKey:         signingKey,
+		SigningCertificate: signingCert,
+	})
+	if err != nil {
+		return fmt.Errorf("instance.profile: %w", err)
 	}
-	ix.addToScheduler(sched) // instance identity credentials
-	if err := ctl.setScheduler(ctx, sched, store, profiles); err != nil {
+	if err := inst.KeepAll(ctx); err != nil {
 		return err
 	}
+	ctl.setInstance(inst, sched)
 
-	att := imds.Attachment{ProfileARN: profile.ARN(), ProfileID: profile.ID}
-	if len(profile.Roles) > 0 {
-		att.Role = profile.Roles[0]
-	}
-	ctl.setAttachment(att) // the control API swaps it (attach, detach)
-	source := imds.CredentialSourceFunc(func() (imds.Attachment, bool) {
-		att := ctl.currentAttachment()
-		if att.Role == "" {
-			return imds.Attachment{}, false
-		}
-		if a, ok := ix.trust.attachment(att); ok { // the role does not trust EC2
-			return a, true
-		}
-		g := sched.Current(att.ProfileARN)
-		if g == nil {
-			return imds.Attachment{}, false
-		}
-		a := att
-		a.Credentials = imds.Credentials{
-			AccessKeyID:     g.Credentials.AccessKeyID,
-			SecretAccessKey: g.Credentials.SecretAccessKey,
-			Token:           g.Credentials.SessionToken,
-			LastUpdated:     g.Credentials.Issued,
-			Expiration:      g.Credentials.Expires,
-		}
-		return a, true
-	})
 	metadata, err := imds.New(ctl.metadataOptions(ix.options(imds.Options{
-		Credentials: source,
-		Instance: imds.Instance{
-			ID: s.Instance.ID, Type: s.Instance.Type, Region: s.Instance.Region,
-			AvailabilityZone: s.Instance.AvailabilityZone, AccountID: s.Instance.Account,
-		},
-		HTTPTokens:       imds.Mode(s.HTTPTokens),
-		EndpointDisabled: s.HTTPEndpoint == "disabled",
-		TokenKey:         tokenKey,
-		Logger:           log.With("component", "imds"),
-		Registerer:       reg,
-	}, sched)))
+		Credentials:         inst,
+		Instance:            inst.Metadata(),
+		IdentityKey:         signingKey,
+		IdentityCertificate: signingCert,
+		IdentityCredentials: inst.IdentityCredentials,
+		HTTPTokens:          imds.Mode(s.HTTPTokens),
+		EndpointDisabled:    s.HTTPEndpoint == "disabled",
+		TokenKey:            tokenKey,
+		Logger:              log.With("component", "imds"),
+		Registerer:          reg,
+	})))
 	if err != nil {
 		return err
 	}
@@ -331,7 +297,7 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 	if err != nil {
 		return err
 	}
-	adminHandler, err := ctl.adminHandler(adminRouter(reg, ready), metadata, store)
+	adminHandler, err := ctl.adminHandler(adminRouter(reg, inst.Ready()), metadata, store)
 	if err != nil {
 		return err
 	}
@@ -381,25 +347,23 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 	})
 
 	metaURL := "http://" + metaLn.Addr().String()
+	att := inst.Attachment()
 	fmt.Fprintf(stdout, "imdsemu: data directory %s\n", s.DataDir)
 	fmt.Fprintf(stdout, "imdsemu: metadata service on %s (http-tokens %s, endpoint %s)\n", metaURL, s.HTTPTokens, s.HTTPEndpoint)
 	fmt.Fprintln(stdout, adminLine(adminLn.Addr()))
 	ctl.print(stdout)
-	fmt.Fprintf(stdout, "imdsemu: instance %s, profile %s, role %s\n", s.Instance.ID, profile.ARN(), orNone(att.Role))
+	fmt.Fprintf(stdout, "imdsemu: instance %s, profile %s, role %s\n", inst.ID(), att.Profile, orNone(att.Role))
 	ix.print(stdout, extra)
 	// The trailing slash matters: botocore before 1.31 (the AWS CLI in Debian
 	// 12, for one) appends "latest/api/token" to the endpoint as it stands.
 	fmt.Fprintf(stdout, "export AWS_EC2_METADATA_SERVICE_ENDPOINT=%s/\n", metaURL)
 	stsL.print(stdout)
-	if att.Role == "" {
-		close(ready)
-	}
 	select {
-	case <-ready:
+	case <-inst.Ready():
 		fmt.Fprintln(stdout, "imdsemu: ready")
 	case <-gctx.Done():
 	case <-time.After(firstMintTimeout):
-		log.Error("no credentials minted yet; serving anyway", "profile", profile.ARN())
+		log.Error("no credentials minted yet; serving anyway", "profile", att.Profile)
 	}
 	return g.Wait()
 }
@@ -432,65 +396,4 @@ func adminRouter(reg *prometheus.Registry, ready <-chan struct{}) http.Handler {
 		}
 	}).Methods(http.MethodGet)
 	return r
-}
-
-// profileIssuer mints instance-profile sessions for the refresher: it finds
-// the profile's role in the store and asks the STS issuer for a session named
-// after the instance, as EC2 does.
-type profileIssuer struct {
-	store       rolestore.Store
-	issuer      *sts.Issuer
-	sessionName string
-	trust       *trustGate // serve_imds.go; nil checks nothing
-}
-
-func (p *profileIssuer) Issue(ctx context.Context, profileARN string, lifetime time.Duration) (refresher.Credentials, error) {
-	account, name, err := splitProfileARN(profileARN)
-	if err != nil {
-		return refresher.Credentials{}, err
-	}
-	prof, err := p.store.InstanceProfile(ctx, account, name)
-	if err != nil {
-		return refresher.Credentials{}, err
-	}
-	if len(prof.Roles) == 0 {
-		return refresher.Credentials{}, fmt.Errorf("instance profile %s has no role", profileARN)
-	}
-	role, err := p.store.Role(ctx, account, prof.Roles[0])
-	if err != nil {
-		return refresher.Credentials{}, err
-	}
-	if err := p.trust.check(profileARN, role); err != nil {
-		return refresher.Credentials{}, err
-	}
-	c, err := p.issuer.Issue(ctx, sts.Request{
-		Action:                 sts.ActionInstanceProfile,
-		AccountID:              account,
-		RoleARN:                role.ARN(),
-		RoleID:                 role.ID,
-		SessionName:            p.sessionName,
-		Duration:               lifetime,
-		RoleMaxSessionDuration: role.MaxSessionDuration,
-	})
-	if err != nil {
-		return refresher.Credentials{}, err
-	}
-	return refresher.Credentials{
-		AccessKeyID:     c.AccessKeyID,
-		SecretAccessKey: c.SecretAccessKey,
-		SessionToken:    c.SessionToken,
-		Issued:          c.Session.IssuedAt,
-		Expires:         c.Expires,
-	}, nil
-}
-
-// splitProfileARN returns the account and name of
-// arn:aws:iam::ACCOUNT:instance-profile/PATH/NAME.
-func splitProfileARN(arn string) (account, name string, err error) {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || !strings.HasPrefix(parts[5], "instance-profile/") {
-		return "", "", fmt.Errorf("%q is not an instance profile ARN", arn)
-	}
-	res := parts[5]
-	return parts[4], res[strings.LastIndexByte(res, '/')+1:], nil
 }

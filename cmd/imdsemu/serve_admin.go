@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,8 +9,6 @@ import (
 	"net/http"
 	"net/netip"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
@@ -20,6 +17,7 @@ import (
 	"github.com/imdsemu/imdsemu/config"
 	"github.com/imdsemu/imdsemu/fault"
 	"github.com/imdsemu/imdsemu/imds"
+	"github.com/imdsemu/imdsemu/instance"
 	"github.com/imdsemu/imdsemu/refresher"
 	"github.com/imdsemu/imdsemu/rolestore"
 )
@@ -55,14 +53,9 @@ type controlPlane struct {
 	token        string
 	tokenCreated bool
 
-	// attachment is the instance's profile and role, as imds serves it;
-	// the control API swaps it.
-	attachment atomic.Pointer[imds.Attachment]
-
-	sched atomic.Pointer[refresher.Scheduler]
-
-	mu    sync.Mutex
-	roles map[string]string // profile ARN -> role ARN, for the tracker
+	// Set by setInstance before the scheduler runs.
+	inst  *instance.Instance
+	sched *refresher.Scheduler
 }
 
 func newControlPlane(s config.Settings, log *slog.Logger, reg prometheus.Registerer) (*controlPlane, error) {
@@ -74,7 +67,6 @@ func newControlPlane(s config.Settings, log *slog.Logger, reg prometheus.Registe
 		s: s, log: log, token: token, tokenCreated: created,
 		hub:     admin.NewHub(0, nil),
 		tracker: admin.NewTracker(admin.TrackerOptions{}),
-		roles:   map[string]string{},
 	}
 	c.faults, err = fault.New(fault.Options{
 		Scenarios:  s.Scenarios,
@@ -90,47 +82,24 @@ func newControlPlane(s config.Settings, log *slog.Logger, reg prometheus.Registe
 	return c, nil
 }
 
-// setAttachment sets what the instance's profile holds at start.
-func (c *controlPlane) setAttachment(a imds.Attachment) { c.attachment.Store(&a) }
-
-// currentAttachment is the attachment imds serves.
-func (c *controlPlane) currentAttachment() imds.Attachment { return *c.attachment.Load() }
-
-// setScheduler gives the control plane the scheduler, and records the role
-// of every profile it keeps. Call it before the scheduler runs.
-func (c *controlPlane) setScheduler(ctx context.Context, sched *refresher.Scheduler, store rolestore.Store, profiles []rolestore.InstanceProfile) error {
-	c.sched.Store(sched)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, p := range profiles {
-		if len(p.Roles) == 0 {
-			continue
-		}
-		r, err := store.Role(ctx, p.AccountID, p.Roles[0])
-		if err != nil {
-			return err
-		}
-		c.roles[p.ARN()] = r.ARN()
-	}
-	return nil
+// setInstance gives the control plane the instance and the scheduler.
+// Call it before the scheduler runs.
+func (c *controlPlane) setInstance(inst *instance.Instance, sched *refresher.Scheduler) {
+	c.inst, c.sched = inst, sched
 }
 
 // onRefresherEvent feeds a refresher event to the tracker and the hub. It
 // runs on the scheduler's goroutine and does not block.
 func (c *controlPlane) onRefresherEvent(ev refresher.Event) {
-	e := admin.Event{Type: string(ev.Kind), At: ev.At, Profile: ev.Profile, Seq: ev.Seq, AccessKeyID: ev.AccessKeyID}
-	c.mu.Lock()
-	e.Role = c.roles[ev.Profile]
-	c.mu.Unlock()
+	c.inst.OnEvent(ev)
+	e := admin.Event{Type: string(ev.Kind), At: ev.At, Profile: ev.Key, Seq: ev.Seq, AccessKeyID: ev.AccessKeyID, Role: c.inst.RoleARN(ev.Key)}
 	if ev.Err != nil {
 		e.Error = ev.Err.Error()
 	}
 	if ev.Kind == refresher.EventIssued {
-		if sched := c.sched.Load(); sched != nil {
-			if g := sched.Current(ev.Profile); g != nil && g.Seq == ev.Seq {
-				exp := g.Credentials.Expires
-				e.Expires = &exp
-			}
+		if g := c.sched.Current(ev.Key); g != nil && g.Seq == ev.Seq {
+			exp := g.Credentials.Expires
+			e.Expires = &exp
 		}
 	}
 	c.tracker.Record(e)
@@ -181,16 +150,15 @@ func (c *controlPlane) metadataListener(ln net.Listener) net.Listener { return c
 // adminHandler is the admin listener's handler: the control API, with
 // open (the /metrics and /healthz router) answering those two paths.
 func (c *controlPlane) adminHandler(open http.Handler, metadata *imds.Server, store rolestore.Store) (http.Handler, error) {
-	sched := c.sched.Load()
-	if sched == nil {
-		return nil, errors.New("control plane: scheduler not set")
+	if c.inst == nil {
+		return nil, errors.New("control plane: instance not set")
 	}
 	return admin.New(admin.Options{
 		Token:       c.token,
 		Metadata:    metadataControl{metadata},
 		Faults:      c.faults,
-		Profiles:    &profileControl{c: c, store: store, sched: sched},
-		Attacher:    &attachControl{c: c, store: store, sched: sched},
+		Profiles:    c.inst,
+		Attacher:    c.inst,
 		Tracker:     c.tracker,
 		Hub:         c.hub,
 		Revocations: store,
@@ -259,150 +227,6 @@ func (m metadataControl) SetMetadataOptions(n admin.MetadataOptions) error {
 		m.srv.SetThrottle(n.Throttle.RPS, n.Throttle.Burst)
 	}
 	return nil
-}
-
-// profileControl adapts the store and the scheduler to admin.Profiles.
-type profileControl struct {
-	c     *controlPlane
-	store rolestore.Store
-	sched *refresher.Scheduler
-}
-
-func (p *profileControl) Profiles(ctx context.Context) ([]admin.Profile, error) {
-	ps, err := p.store.InstanceProfiles(ctx, "")
-	if err != nil {
-		return nil, err
-	}
-	inst := p.c.currentAttachment().ProfileARN
-	out := make([]admin.Profile, 0, len(ps))
-	for _, ip := range ps {
-		arn := ip.ARN()
-		ap := admin.Profile{ARN: arn, Name: ip.Name, Account: ip.AccountID, Instance: arn == inst, Frozen: p.sched.Frozen(arn)}
-		if len(ip.Roles) > 0 {
-			ap.Role = ip.Roles[0]
-		}
-		if g := p.sched.Current(arn); g != nil {
-			ap.Generation = g.Seq
-			exp := g.Credentials.Expires
-			ap.Expires = &exp
-		}
-		out = append(out, ap)
-	}
-	return out, nil
-}
-
-func (p *profileControl) RotateNow(arn string) error {
-	return schedulerErr(arn, p.sched.RotateNow(arn))
-}
-
-func (p *profileControl) Freeze(arn string, frozen bool) error {
-	return schedulerErr(arn, p.sched.Freeze(arn, frozen))
-}
-
-func schedulerErr(arn string, err error) error {
-	switch {
-	case errors.Is(err, refresher.ErrUnknownProfile):
-		return admin.Errorf(admin.ErrConflict, "instance profile %s has no role, so imdsemu keeps no credentials for it; attach one first", arn)
-	case errors.Is(err, refresher.ErrFrozen):
-		return admin.Errorf(admin.ErrConflict, "rotation of %s is frozen; unfreeze it first", arn)
-	}
-	return err
-}
-
-// attachControl adapts the store, the scheduler and the served attachment
-// to admin.Attacher.
-type attachControl struct {
-	c     *controlPlane
-	store rolestore.Store
-	sched *refresher.Scheduler
-	mu    sync.Mutex // serialises attach and detach
-}
-
-func (a *attachControl) Attachment() admin.Attachment {
-	cur := a.c.currentAttachment()
-	return admin.Attachment{Profile: cur.ProfileARN, Role: cur.Role}
-}
-
-// instanceProfile reads the instance's profile from the store.
-func (a *attachControl) instanceProfile(ctx context.Context) (rolestore.InstanceProfile, error) {
-	cur := a.c.currentAttachment()
-	if cur.ProfileARN == "" {
-		return rolestore.InstanceProfile{}, admin.Errorf(admin.ErrConflict, "the instance has no instance profile (set instance.profile in the config file)")
-	}
-	account, name, err := splitProfileARN(cur.ProfileARN)
-	if err != nil {
-		return rolestore.InstanceProfile{}, err
-	}
-	return a.store.InstanceProfile(ctx, account, name)
-}
-
-// Attach puts role in the instance's profile: the store first (so that a
-// failure changes nothing), then the credentials start over for the new
-// role. Until its first generation is minted, the credential paths answer
-// 404, as on EC2 right after an association changes.
-func (a *attachControl) Attach(ctx context.Context, role string) (admin.Attachment, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	prof, err := a.instanceProfile(ctx)
-	if err != nil {
-		return admin.Attachment{}, err
-	}
-	r, err := a.store.Role(ctx, prof.AccountID, role)
-	if errors.Is(err, rolestore.ErrNotFound) {
-		return admin.Attachment{}, admin.Errorf(admin.ErrNotFound, "no role %q in account %s", role, prof.AccountID)
-	}
-	if err != nil {
-		return admin.Attachment{}, err
-	}
-	cur := a.c.currentAttachment()
-	if cur.Role == r.Name {
-		return a.Attachment(), nil
-	}
-	prof.Roles = []string{r.Name}
-	if _, err := a.store.PutInstanceProfile(ctx, prof); err != nil {
-		var ve *rolestore.ValidationError
-		if errors.As(err, &ve) {
-			return admin.Attachment{}, admin.Errorf(admin.ErrInvalid, "%v", err)
-		}
-		return admin.Attachment{}, err
-	}
-	arn := prof.ARN()
-	a.sched.Remove(arn)
-	a.c.mu.Lock()
-	a.c.roles[arn] = r.ARN()
-	a.c.mu.Unlock()
-	next := cur
-	next.Role = r.Name
-	a.c.attachment.Store(&next)
-	a.sched.Add(arn)
-	return a.Attachment(), nil
-}
-
-// Detach empties the instance's profile; the credential paths answer 404.
-func (a *attachControl) Detach(ctx context.Context) (admin.Attachment, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	cur := a.c.currentAttachment()
-	if cur.Role == "" {
-		return a.Attachment(), nil
-	}
-	prof, err := a.instanceProfile(ctx)
-	if err != nil {
-		return admin.Attachment{}, err
-	}
-	prof.Roles = nil
-	if _, err := a.store.PutInstanceProfile(ctx, prof); err != nil {
-		return admin.Attachment{}, err
-	}
-	next := cur
-	next.Role = ""
-	a.c.attachment.Store(&next)
-	arn := prof.ARN()
-	a.sched.Remove(arn)
-	a.c.mu.Lock()
-	delete(a.c.roles, arn)
-	a.c.mu.Unlock()
-	return a.Attachment(), nil
 }
 
 // adminLine is the line serve prints about the admin listener.

@@ -1,0 +1,347 @@
+package instance
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/imdsemu/imdsemu/imds"
+	"github.com/imdsemu/imdsemu/refresher"
+	"github.com/imdsemu/imdsemu/rolestore"
+	"github.com/imdsemu/imdsemu/sts"
+)
+
+// Store is what an instance reads and writes in the IAM store.
+// *rolestore.SQLite implements it.
+type Store interface {
+	InstanceProfile(ctx context.Context, accountID, name string) (rolestore.InstanceProfile, error)
+	InstanceProfiles(ctx context.Context, accountID string) ([]rolestore.InstanceProfile, error)
+	Role(ctx context.Context, accountID, name string) (rolestore.Role, error)
+	PutInstanceProfile(ctx context.Context, p rolestore.InstanceProfile) (rolestore.InstanceProfile, error)
+}
+
+// STS mints sessions. *sts.Issuer implements it.
+type STS interface {
+	Issue(ctx context.Context, r sts.Request) (sts.Credentials, error)
+}
+
+// Scheduler keeps credential generations current. *refresher.Scheduler
+// implements it.
+type Scheduler interface {
+	Add(key string, iss refresher.Issuer)
+	Remove(key string)
+	Current(key string) *refresher.Generation
+	RotateNow(key string) error
+	Freeze(key string, frozen bool) error
+	Frozen(key string) bool
+}
+
+// Options configure an Instance.
+type Options struct {
+	// Metadata describes the instance. ID and AccountID are required.
+	Metadata imds.Instance
+	// Profile is the name of the instance profile attached at start, in
+	// the instance's account. "" attaches none.
+	Profile string
+	// Store, STS and Scheduler are required.
+	Store     Store
+	STS       STS
+	Scheduler Scheduler
+	// SigningKey and SigningCertificate sign the instance identity
+	// document; give both or neither. LoadOrCreateSigningKey makes them.
+	SigningKey         *rsa.PrivateKey
+	SigningCertificate *x509.Certificate
+	// Now is the clock of trust decisions; nil means time.Now.
+	Now func() time.Time
+}
+
+// Instance is one emulated EC2 instance. Its methods are safe for
+// concurrent use.
+type Instance struct {
+	meta  imds.Instance
+	key   *rsa.PrivateKey
+	cert  *x509.Certificate
+	store Store
+	sts   STS
+	sched Scheduler
+	trust *trustGate
+
+	// att is the attached profile and its role as imds serves it;
+	// Attach and Detach swap it.
+	att atomic.Pointer[imds.Attachment]
+	mu  sync.Mutex // serialises Attach and Detach
+
+	rolesMu sync.Mutex
+	roles   map[string]string // scheduler key -> role ARN
+
+	ready     chan struct{}
+	readyOnce sync.Once
+	// startProfile is the profile whose first generation makes the
+	// instance ready.
+	startProfile string
+}
+
+// New returns the instance described by opts, with opts.Profile attached
+// as the store holds it. Call Keep to have the scheduler mint its
+// credentials.
+func New(ctx context.Context, opts Options) (*Instance, error) {
+	switch {
+	case opts.Metadata.ID == "" || opts.Metadata.AccountID == "":
+		return nil, errors.New("instance: Options.Metadata needs ID and AccountID")
+	case opts.Store == nil || opts.STS == nil || opts.Scheduler == nil:
+		return nil, errors.New("instance: Options.Store, STS and Scheduler are required")
+	case (opts.SigningKey == nil) != (opts.SigningCertificate == nil):
+		return nil, errors.New("instance: Options.SigningKey and SigningCertificate go together: give both or neither")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	in := &Instance{
+		meta: opts.Metadata, key: opts.SigningKey, cert: opts.SigningCertificate,
+		store: opts.Store, sts: opts.STS, sched: opts.Scheduler,
+		trust: newTrustGate(opts.Now),
+		roles: map[string]string{},
+		ready: make(chan struct{}),
+	}
+	var att imds.Attachment
+	if opts.Profile != "" {
+		p, err := opts.Store.InstanceProfile(ctx, opts.Metadata.AccountID, opts.Profile)
+		if err != nil {
+			return nil, fmt.Errorf("instance profile %q in account %s: %w", opts.Profile, opts.Metadata.AccountID, err)
+		}
+		att = imds.Attachment{ProfileARN: p.ARN(), ProfileID: p.ID}
+		if len(p.Roles) > 0 {
+			att.Role = p.Roles[0]
+		}
+	}
+	in.att.Store(&att)
+	in.startProfile = att.ProfileARN
+	if att.Role == "" {
+		in.setReady()
+	}
+	return in, nil
+}
+
+// Keep has the scheduler keep the instance's own credentials: those of
+// its identity role and of the role of its instance profile, minted as
+// this instance (sessions named after it). Call it once, before the
+// scheduler runs.
+func (in *Instance) Keep(ctx context.Context) error {
+	att := in.att.Load()
+	if att.Role != "" {
+		r, err := in.store.Role(ctx, in.meta.AccountID, att.Role)
+		if err != nil {
+			return err
+		}
+		in.setRole(att.ProfileARN, r.ARN())
+		in.sched.Add(att.ProfileARN, in)
+	}
+	in.sched.Add(in.IdentityRoleKey(), refresher.IssuerFunc(in.issueIdentityRole))
+	return nil
+}
+
+// KeepAll is Keep, and has the scheduler also keep the credentials of
+// every other instance profile in the store that has a role, minted as
+// this instance, so that the admin API can show, rotate and freeze any of
+// them. One instance of a process does this; the others call Keep.
+func (in *Instance) KeepAll(ctx context.Context) error {
+	if err := in.Keep(ctx); err != nil {
+		return err
+	}
+	profiles, err := in.store.InstanceProfiles(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, p := range profiles {
+		if len(p.Roles) == 0 || in.RoleARN(p.ARN()) != "" {
+			continue
+		}
+		r, err := in.store.Role(ctx, p.AccountID, p.Roles[0])
+		if err != nil {
+			return err
+		}
+		in.setRole(p.ARN(), r.ARN())
+		in.sched.Add(p.ARN(), in)
+	}
+	return nil
+}
+
+// ID is the instance id.
+func (in *Instance) ID() string { return in.meta.ID }
+
+// Metadata is the instance's metadata, as given to New.
+func (in *Instance) Metadata() imds.Instance { return in.meta }
+
+// SigningKey and SigningCertificate sign the identity document; nil when
+// none was given.
+func (in *Instance) SigningKey() *rsa.PrivateKey { return in.key }
+
+// SigningCertificate is the certificate of SigningKey.
+func (in *Instance) SigningCertificate() *x509.Certificate { return in.cert }
+
+// IdentityRoleKey is the scheduler key of the instance identity role
+// credentials: the session's ARN,
+// arn:aws:sts::ACCOUNT:assumed-role/aws:ec2-instance/INSTANCE-ID.
+func (in *Instance) IdentityRoleKey() string {
+	return "arn:aws:sts::" + in.meta.AccountID + ":assumed-role/aws:ec2-instance/" + in.meta.ID
+}
+
+// Issue mints credentials for the instance profile profileARN: it looks up
+// the profile's role, checks that the role trusts EC2 (a *TrustError if
+// not, after which Current serves EC2's error document), and asks STS for a
+// session named after the instance. It implements refresher.Issuer.
+func (in *Instance) Issue(ctx context.Context, profileARN string, lifetime time.Duration) (refresher.Credentials, error) {
+	account, name, err := splitProfileARN(profileARN)
+	if err != nil {
+		return refresher.Credentials{}, err
+	}
+	prof, err := in.store.InstanceProfile(ctx, account, name)
+	if err != nil {
+		return refresher.Credentials{}, err
+	}
+	if len(prof.Roles) == 0 {
+		return refresher.Credentials{}, fmt.Errorf("instance profile %s has no role", profileARN)
+	}
+	role, err := in.store.Role(ctx, account, prof.Roles[0])
+	if err != nil {
+		return refresher.Credentials{}, err
+	}
+	if err := in.trust.check(profileARN, role); err != nil {
+		return refresher.Credentials{}, err
+	}
+	c, err := in.sts.Issue(ctx, sts.Request{
+		Action:                 sts.ActionInstanceProfile,
+		AccountID:              account,
+		RoleARN:                role.ARN(),
+		RoleID:                 role.ID,
+		SessionName:            in.meta.ID,
+		Duration:               lifetime,
+		RoleMaxSessionDuration: role.MaxSessionDuration,
+	})
+	if err != nil {
+		return refresher.Credentials{}, err
+	}
+	return refresherCredentials(c), nil
+}
+
+// issueIdentityRole mints the instance identity role credentials. EC2 User
+// Guide, "Instance identity roles": a session of the service role
+// aws:ec2-instance named after the instance, with no permissions.
+func (in *Instance) issueIdentityRole(ctx context.Context, _ string, lifetime time.Duration) (refresher.Credentials, error) {
+	c, err := in.sts.Issue(ctx, sts.Request{
+		Action:       sts.ActionInstanceProfile,
+		AccountID:    in.meta.AccountID,
+		PrincipalARN: in.IdentityRoleKey(),
+		SessionName:  in.meta.ID,
+		Duration:     lifetime,
+	})
+	if err != nil {
+		return refresher.Credentials{}, err
+	}
+	return refresherCredentials(c), nil
+}
+
+func refresherCredentials(c sts.Credentials) refresher.Credentials {
+	return refresher.Credentials{
+		AccessKeyID:     c.AccessKeyID,
+		SecretAccessKey: c.SecretAccessKey,
+		SessionToken:    c.SessionToken,
+		Issued:          c.Session.IssuedAt,
+		Expires:         c.Expires,
+	}
+}
+
+func imdsCredentials(g *refresher.Generation) imds.Credentials {
+	return imds.Credentials{
+		AccessKeyID:     g.Credentials.AccessKeyID,
+		SecretAccessKey: g.Credentials.SecretAccessKey,
+		Token:           g.Credentials.SessionToken,
+		LastUpdated:     g.Credentials.Issued,
+		Expiration:      g.Credentials.Expires,
+	}
+}
+
+// Current is the attached profile with its current credentials, or with
+// EC2's error document while the role does not trust EC2; ok is false
+// when no role is attached or none has been minted yet. It implements
+// imds.CredentialSource and does no I/O.
+func (in *Instance) Current() (imds.Attachment, bool) {
+	att := *in.att.Load()
+	if att.Role == "" {
+		return imds.Attachment{}, false
+	}
+	if a, ok := in.trust.attachment(att); ok {
+		return a, true
+	}
+	g := in.sched.Current(att.ProfileARN)
+	if g == nil {
+		return imds.Attachment{}, false
+	}
+	att.Credentials = imdsCredentials(g)
+	return att, true
+}
+
+// IdentityCredentials are the current instance identity role credentials,
+// for imds.Options.IdentityCredentials.
+func (in *Instance) IdentityCredentials() (imds.Credentials, bool) {
+	g := in.sched.Current(in.IdentityRoleKey())
+	if g == nil {
+		return imds.Credentials{}, false
+	}
+	return imdsCredentials(g), true
+}
+
+// RoleARN is the ARN of the role whose credentials the scheduler keeps
+// under key for this instance, or "" (for the identity role, and for a
+// profile it does not keep).
+func (in *Instance) RoleARN(key string) string {
+	in.rolesMu.Lock()
+	defer in.rolesMu.Unlock()
+	return in.roles[key]
+}
+
+// setRole records roleARN as the role of profileARN; "" forgets it.
+func (in *Instance) setRole(profileARN, roleARN string) {
+	in.rolesMu.Lock()
+	defer in.rolesMu.Unlock()
+	if roleARN == "" {
+		delete(in.roles, profileARN)
+	} else {
+		in.roles[profileARN] = roleARN
+	}
+}
+
+// OnEvent follows the scheduler's events to know when the instance is
+// ready. Call it from refresher.Options.OnEvent; it does not block.
+func (in *Instance) OnEvent(ev refresher.Event) {
+	if ev.Key != in.startProfile {
+		return
+	}
+	if ev.Kind == refresher.EventIssued || ev.Kind == refresher.EventMintFailed && in.trust.denied(ev.Key) {
+		in.setReady()
+	}
+}
+
+// Ready is closed once the instance serves what it will serve at start:
+// its profile's first credentials, EC2's error document when the role does
+// not trust EC2, or nothing when no role is attached.
+func (in *Instance) Ready() <-chan struct{} { return in.ready }
+
+func (in *Instance) setReady() { in.readyOnce.Do(func() { close(in.ready) }) }
+
+// splitProfileARN returns the account and name of
+// arn:aws:iam::ACCOUNT:instance-profile/PATH/NAME.
+func splitProfileARN(arn string) (account, name string, err error) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || !strings.HasPrefix(parts[5], "instance-profile/") {
+		return "", "", fmt.Errorf("%q is not an instance profile ARN", arn)
+	}
+	res := parts[5]
+	return parts[4], res[strings.LastIndexByte(res, '/')+1:], nil
+}

@@ -1,0 +1,110 @@
+package instance
+
+import (
+	"fmt"
+	"maps"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/imdsemu/imdsemu/imds"
+	"github.com/imdsemu/imdsemu/policy"
+	"github.com/imdsemu/imdsemu/rolestore"
+)
+
+// trustGate checks, before each mint, that a role's trust policy lets EC2
+// (ec2.amazonaws.com) call sts:AssumeRole, and remembers the profiles for
+// which it does not, so that the metadata server can serve EC2's error
+// document in place of credentials. Reads are lock-free.
+type trustGate struct {
+	now     func() time.Time
+	mu      sync.Mutex // serialises writers
+	denials atomic.Pointer[map[string]denial]
+}
+
+type denial struct {
+	code, message string
+	since         time.Time
+}
+
+// Documentation link of EC2's AssumeRoleUnauthorizedAccess message.
+const rolesTroubleshootingURL = "http://docs.amazonwebservices.com/IAM/latest/UserGuide/RolesTroubleshooting.html"
+
+func newTrustGate(now func() time.Time) *trustGate {
+	g := &trustGate{now: now}
+	g.denials.Store(&map[string]denial{})
+	return g
+}
+
+// TrustError is the error of a mint refused because the role's trust policy
+// does not let EC2 assume it.
+type TrustError struct {
+	ProfileARN, RoleARN, Why string
+}
+
+func (e *TrustError) Error() string {
+	return fmt.Sprintf("EC2 cannot assume role %s of instance profile %s: %s", e.RoleARN, e.ProfileARN, e.Why)
+}
+
+// check evaluates role's trust policy for ec2.amazonaws.com and records
+// the outcome for profileARN.
+func (g *trustGate) check(profileARN string, role rolestore.Role) error {
+	why := ""
+	doc, err := policy.Parse([]byte(role.TrustPolicy), policy.KindTrust)
+	if err != nil {
+		why = "its trust policy is not valid: " + err.Error()
+	} else {
+		d := policy.Evaluate(policy.Request{
+			Principal: policy.Principal{Type: policy.PrincipalService, ARN: "ec2.amazonaws.com"},
+			Action:    "sts:AssumeRole",
+			Resource:  role.ARN(),
+		}, policy.Set{Trust: []*policy.Document{doc}})
+		if !d.Allowed {
+			why = d.Explanation
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	old := *g.denials.Load()
+	if _, was := old[profileARN]; was == (why != "") {
+		// Unchanged; a standing denial keeps the time it began.
+	} else {
+		m := maps.Clone(old)
+		if why == "" {
+			delete(m, profileARN)
+		} else {
+			m[profileARN] = denial{
+				code: "AssumeRoleUnauthorizedAccess",
+				// EC2's wording, as seen on instances whose role does not trust EC2.
+				message: "EC2 cannot assume the role " + role.Name + ". Please see documentation at " + rolesTroubleshootingURL + ".",
+				since:   g.now().UTC().Truncate(time.Second),
+			}
+		}
+		g.denials.Store(&m)
+	}
+	if why != "" {
+		return &TrustError{ProfileARN: profileARN, RoleARN: role.ARN(), Why: why}
+	}
+	return nil
+}
+
+// denied reports whether the last mint for profileARN was refused by the
+// role's trust policy.
+func (g *trustGate) denied(profileARN string) bool {
+	_, ok := (*g.denials.Load())[profileARN]
+	return ok
+}
+
+// attachment returns att with EC2's error document as its credentials when
+// the role's trust policy refuses EC2.
+func (g *trustGate) attachment(att imds.Attachment) (imds.Attachment, bool) {
+	if att.Role == "" {
+		return imds.Attachment{}, false
+	}
+	d, ok := (*g.denials.Load())[att.ProfileARN]
+	if !ok {
+		return imds.Attachment{}, false
+	}
+	att.Credentials = imds.Credentials{Code: d.code, Message: d.message, LastUpdated: d.since}
+	return att, true
+}
