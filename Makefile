@@ -4,7 +4,7 @@ BIN     := bin/imdsemu
 PKGS    := ./...
 FUZZTIME ?= 30s
 
-.PHONY: all build run test vet unit e2e bench load fuzz clean
+.PHONY: all build run test vet unit e2e bench bench-http load fuzz clean
 
 all: build
 
@@ -32,6 +32,12 @@ e2e:
 # Benchmarks; results and the machine they ran on are in docs/performance.md.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./imds/ ./sts/ ./policy/ ./fault/ ./federation/
+
+# imdsemu's metadata listener against a bare net/http server and
+# amazon-ec2-metadata-mock, interleaved, with wrk (apt-get install wrk); writes
+# docs/performance-http.md and docs/bench/http.svg. Takes about 5 minutes.
+bench-http:
+	scripts/bench-http.sh
 
 # Load run of the credential GET with wrk (apt-get install wrk); see docs/performance.md.
 load: build
