@@ -78,7 +78,7 @@ func TestIMDS_Conformance(t *testing.T) {
 		{"token GET carries the remaining TTL", "GET", "/latest/meta-data/instance-id", v2, 200, map[string]string{"X-Aws-Ec2-Metadata-Token-Ttl-Seconds": "300"}, "i-0123456789abcdef0", ""},
 		{"tokenless GET carries none", "GET", "/latest/meta-data/instance-id", nil, 200, map[string]string{"X-Aws-Ec2-Metadata-Token-Ttl-Seconds": ""}, "i-0123456789abcdef0", ""},
 		{"meta-data listing", "GET", "/latest/meta-data/", v2, 200, nil,
-			"ami-id\nhostname\niam/\nidentity-credentials/\ninstance-id\ninstance-type\nlocal-hostname\nlocal-ipv4\nmac\nnetwork/\nplacement/\npublic-hostname\npublic-ipv4\ntags/", ""},
+			"ami-id\nami-launch-index\nami-manifest-path\nblock-device-mapping/\nevents/\nhostname\niam/\nidentity-credentials/\ninstance-action\ninstance-id\ninstance-life-cycle\ninstance-type\nlocal-hostname\nlocal-ipv4\nmac\nmetrics/\nnetwork/\nplacement/\nprofile\npublic-hostname\npublic-ipv4\nreservation-id\nsecurity-groups\nservices/\nsystem\ntags/", ""},
 		{"ami-id from the config", "GET", "/latest/meta-data/ami-id", v2, 200, nil, "ami-0abcdef1234567890", ""},
 		{"hostname from local-ipv4", "GET", "/latest/meta-data/hostname", v2, 200, nil, "ip-172-31-5-9.ec2.internal", ""},
 		{"public-ipv4", "GET", "/latest/meta-data/public-ipv4", v2, 200, nil, "203.0.113.7", ""},

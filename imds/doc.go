@@ -10,17 +10,28 @@
 //     before it will send the token at all. A PUT with X-Forwarded-For, or to
 //     a versioned path (/2021-03-23/api/token), gets 403 with an empty body;
 //     GET gets 405 and OPTIONS 200, both with "Allow: OPTIONS, PUT".
-//   - /latest/meta-data/…: the metadata tree of an [Instance] (instance id
-//     and type, AMI, host names, IPv4 addresses, MAC, placement with zone
-//     id, network/interfaces/macs/MAC/, and tags/instance/ while instance
-//     metadata tags are on); iam/info and iam/security-credentials/ROLE
-//     while an instance profile is attached; the extended path
+//   - GET /: the metadata versions EC2 lists ([Versions], then latest).
+//     Every dated version serves latest's tree; repeated slashes count as
+//     one.
+//   - /latest/meta-data/…: the whole metadata tree of an [Instance] as a
+//     current (Nitro) instance in a VPC has it: ids, AMI launch index and
+//     manifest path, block-device-mapping/, host names, addresses,
+//     network/interfaces/macs/MAC/ in full, placement/, public-keys/,
+//     reservation-id, security-groups, services/ (partition and domain by
+//     region), system, and tags/instance/ while instance metadata tags are
+//     on; iam/info and iam/security-credentials/ROLE while an instance
+//     profile is attached; the extended path
 //     iam/security-credentials-extended/ROLE (the same document plus
-//     AccountId) while [Options.ExtendedCredentials] is on; and the instance
-//     identity role credentials under identity-credentials/ec2/ when
-//     [Options.IdentityCredentials] has them.
+//     AccountId) while [Options.ExtendedCredentials] is on; and the
+//     instance identity role credentials under identity-credentials/ec2/
+//     when [Options.IdentityCredentials] has them.
+//   - The instance's notices ([Server.Notices]): spot/instance-action and
+//     spot/termination-time, events/recommendations/rebalance,
+//     events/maintenance/scheduled and history, and
+//     autoscaling/target-lifecycle-state, posted and withdrawn at run time.
 //   - /latest/user-data (application/octet-stream), 404 when there is none.
-//   - /latest/dynamic/instance-identity/document: the identity document with
+//   - /latest/dynamic/fws/instance-monitoring, and
+//     /latest/dynamic/instance-identity/document: the identity document with
 //     the fifteen documented keys, and, with [Options.IdentityKey], its
 //     pkcs7, rsa2048 and signature forms (see signing.go for what a verifier
 //     must trust).

@@ -154,6 +154,7 @@ type Server struct {
 	hopLimit atomic.Int32
 	limiter  atomic.Pointer[limiter] // nil: no throttle
 	bodies   bodies
+	notices  *Notices
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -217,6 +218,7 @@ func New(opts Options) (*Server, error) {
 		rand:     opts.Rand,
 		log:      opts.Logger,
 		bodies:   b,
+		notices:  newNotices(inst, opts.Now, opts.Rand),
 	}
 	opts.TokenKey, opts.IdentityKey = nil, nil // Options() never hands out keys
 	s.opts = opts
@@ -438,10 +440,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// A leaf asked with a trailing slash is the leaf (botocore asks for
 	// placement/availability-zone/), and a directory without one is the
 	// directory, so match on the path without its trailing slash.
-	if p := r.URL.Path; len(p) > 1 && p[len(p)-1] == '/' {
+	// canonicalPath also reads a dated version's path as latest's and
+	// collapses repeated slashes.
+	if p := canonicalPath(r.URL.Path); p != r.URL.Path {
 		r2 := *r
 		u := *r.URL
-		u.Path = p[:len(p)-1]
+		u.Path = p
 		u.RawPath = ""
 		r2.URL = &u
 		r = &r2

@@ -325,7 +325,10 @@ const wantIdentityDocument = `{
   "version" : "2017-09-30"
 }`
 
-const wantMetaData = "ami-id\nhostname\niam/\ninstance-id\ninstance-type\nlocal-hostname\nlocal-ipv4\nmac\nnetwork/\nplacement/"
+// wantMetaData is the meta-data listing of the default instance with a
+// role attached: the categories of the EC2 User Guide's example listing
+// ("Get the top-level metadata items") a Nitro instance always has.
+const wantMetaData = "ami-id\nami-launch-index\nami-manifest-path\nblock-device-mapping/\nevents/\nhostname\niam/\ninstance-action\ninstance-id\ninstance-life-cycle\ninstance-type\nlocal-hostname\nlocal-ipv4\nmac\nmetrics/\nnetwork/\nplacement/\nprofile\nreservation-id\nsecurity-groups\nservices/\nsystem"
 
 // pathCases are GETs with the test attachment and default instance.
 // body "" with code 404 means the 404 page.
@@ -346,8 +349,8 @@ var pathCases = []struct {
 	{"/latest/meta-data/iam", 200, "info\nsecurity-credentials/"},
 	{"/latest/meta-data/iam/security-credentials/", 200, testRole},
 	{"/latest/meta-data/iam/security-credentials", 200, testRole},
-	{"/latest/dynamic/", 200, "instance-identity/"},
-	{"/latest/dynamic", 200, "instance-identity/"},
+	{"/latest/dynamic/", 200, "fws/\ninstance-identity/"},
+	{"/latest/dynamic", 200, "fws/\ninstance-identity/"},
 	{"/latest/dynamic/instance-identity/", 200, "document"},
 
 	// Leaves, and leaves asked with a trailing slash (botocore).
@@ -367,7 +370,7 @@ var pathCases = []struct {
 	{"/latest/meta-data/network/", 200, "interfaces/"},
 	{"/latest/meta-data/network/interfaces/", 200, "macs/"},
 	{"/latest/meta-data/network/interfaces/macs/", 200, "0e:00:0a:00:00:01/"},
-	{"/latest/meta-data/network/interfaces/macs/0e:00:0a:00:00:01/", 200, "device-number\ninterface-id\nlocal-hostname\nlocal-ipv4s\nmac\nowner-id\nsubnet-id\nvpc-id"},
+	{"/latest/meta-data/network/interfaces/macs/0e:00:0a:00:00:01/", 200, "device-number\ninterface-id\nlocal-hostname\nlocal-ipv4s\nmac\nowner-id\nsecurity-group-ids\nsecurity-groups\nsubnet-id\nsubnet-ipv4-cidr-block\nvpc-id\nvpc-ipv4-cidr-block\nvpc-ipv4-cidr-blocks"},
 	{"/latest/meta-data/network/interfaces/macs/0e:00:0a:00:00:01/device-number", 200, "0"},
 	{"/latest/meta-data/network/interfaces/macs/0e:00:0a:00:00:01/interface-id", 200, "eni-0123456789abcdef0"},
 	{"/latest/meta-data/network/interfaces/macs/0e:00:0a:00:00:01/local-hostname", 200, "ip-10-0-0-1.ec2.internal"},
@@ -378,13 +381,23 @@ var pathCases = []struct {
 	{"/latest/meta-data/network/interfaces/macs/0e:00:0a:00:00:01/vpc-id", 200, "vpc-0123456789abcdef0"},
 	{"/latest/meta-data/iam/info", 200, wantIAMInfo},
 	{"/latest/meta-data/iam/info/", 200, wantIAMInfo},
+
+	// Repeated slashes are one (AWS's ec2-metadata asks for
+	// latest//meta-data/reservation-id), and every dated version serves
+	// latest's tree.
+	{"/latest//meta-data/reservation-id", 200, "r-0123456789abcdef0"},
+	{"/latest/meta-data//instance-id", 200, "i-0123456789abcdef0"},
+	{"/latest/meta-data/instance-id//", 200, "i-0123456789abcdef0"},
+	{"/2021-03-23/meta-data/instance-id", 200, "i-0123456789abcdef0"},
+	{"/1.0/meta-data/instance-id", 200, "i-0123456789abcdef0"},
+	{"/2022-09-24/", 200, "dynamic\nmeta-data"},
+	{"/2016-09-02/meta-data/iam/security-credentials/" + testRole, 200, wantCredentials},
 	{"/latest/meta-data/iam/security-credentials/" + testRole, 200, wantCredentials},
 	{"/latest/meta-data/iam/security-credentials/" + testRole + "/", 200, wantCredentials},
 	{"/latest/dynamic/instance-identity/document", 200, wantIdentityDocument},
 	{"/latest/dynamic/instance-identity/document/", 200, wantIdentityDocument},
 
 	// Not found.
-	{"/", 404, ""},
 	{"/latest/meta-data/does-not-exist", 404, ""},
 	{"/latest/meta-data/network/interfaces/macs/0e:00:0a:00:00:02/", 404, ""},
 	{"/latest/meta-data/network/interfaces/macs/0e:00:0a:00:00:02/mac", 404, ""},
@@ -402,11 +415,10 @@ var pathCases = []struct {
 	{"/latest/meta-data/iam/security-credentials-extended/", 404, ""},
 	{"/latest/meta-data/iam/security-credentials-extended", 404, ""},
 	{"/latest/meta-data/iam/security-credentials-extended/" + testRole, 404, ""},
-	{"/latest/meta-data//instance-id", 404, ""},
-	{"/latest/meta-data/instance-id//", 404, ""},
 	{"/latest/meta-data/../meta-data/instance-id", 404, ""},
 	{"/latest/user-data", 404, ""},
-	{"/2021-03-23/meta-data/instance-id", 404, ""},
+	{"/2099-01-01/meta-data/instance-id", 404, ""},
+	{"/LATEST/meta-data/instance-id", 404, ""},
 	{"/latest/dynamic/instance-identity/pkcs7", 404, ""},
 }
 
@@ -510,7 +522,7 @@ func TestServer_NoRole(t *testing.T) {
 			tok := f.token(t, "60")
 			for _, h := range [][]string{nil, {hdrToken, tok}} {
 				w := f.do(t, "GET", "/latest/meta-data/", h...)
-				want := "ami-id\nhostname\ninstance-id\ninstance-type\nlocal-hostname\nlocal-ipv4\nmac\nnetwork/\nplacement/"
+				want := "ami-id\nami-launch-index\nami-manifest-path\nblock-device-mapping/\nevents/\nhostname\ninstance-action\ninstance-id\ninstance-life-cycle\ninstance-type\nlocal-hostname\nlocal-ipv4\nmac\nmetrics/\nnetwork/\nplacement/\nprofile\nreservation-id\nsecurity-groups\nservices/\nsystem"
 				if w.Code != 200 || w.Body.String() != want {
 					t.Errorf("GET /latest/meta-data/ = %d %q, want 200 %q", w.Code, w.Body.String(), want)
 				}
@@ -716,6 +728,10 @@ func TestServer_Options(t *testing.T) {
 		AvailabilityZone: "us-east-1a", AccountID: "123456789012", PendingTime: t0, Architecture: "x86_64",
 		AvailabilityZoneID: "use1-az1", MAC: "0e:00:0a:00:00:01", InterfaceID: "eni-0123456789abcdef0",
 		SubnetID: "subnet-0123456789abcdef0", VPCID: "vpc-0123456789abcdef0",
+		SubnetCIDR: "10.0.0.0/24", VPCCIDR: "10.0.0.0/16",
+		SecurityGroups: []string{"default"}, SecurityGroupIDs: []string{"sg-0123456789abcdef0"},
+		AMIManifestPath: "(unknown)", ReservationID: "r-0123456789abcdef0", LifeCycle: "on-demand",
+		RootDevice: "/dev/xvda",
 	}
 	if diff := cmp.Diff(want, o.Instance); diff != "" {
 		t.Errorf("default Instance (-want +got):\n%s", diff)
