@@ -7,10 +7,14 @@
 // constant-time tag compare, expiry) before writing a fixed credential
 // document of the same size and key order as imdsemu's. Everything imdsemu
 // does beyond that (routing, metrics, modes, generations, faults, throttling)
-// is the cost the benchmark measures. It listens on loopback only.
+// is the cost the benchmark measures. Like imdsemu (and EC2), the token PUT
+// leaves with IP TTL 1 and closes its connection, so the hop limit never
+// reaches a later response; a PUT baseline that kept the connection would
+// measure a different protocol. It listens on loopback only.
 package main
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -26,6 +30,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"golang.org/x/net/ipv4"
 )
 
 const (
@@ -35,6 +41,8 @@ const (
 )
 
 var enc = base64.RawURLEncoding.Strict()
+
+type connKey struct{}
 
 type server struct {
 	macs sync.Pool
@@ -64,6 +72,10 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) {
 	b := enc.AppendEncode(make([]byte, 0, 80), p[:])
 	b = append(b, '.')
 	b = enc.AppendEncode(b, tag[:])
+	if c, ok := r.Context().Value(connKey{}).(net.Conn); ok {
+		ipv4.NewConn(c).SetTTL(1)
+	}
+	w.Header().Set("Connection", "close")
 	w.Header().Set("X-Aws-Ec2-Metadata-Token-Ttl-Seconds", strconv.Itoa(ttl))
 	w.Write(b)
 }
@@ -120,7 +132,8 @@ func main() {
 		log.Fatalf("bare: %s is not a loopback address", ip)
 	}
 	fmt.Fprintf(os.Stdout, "bare: listening on %s\n", ln.Addr())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context { return context.WithValue(ctx, connKey{}, c) }}
 	log.Fatal(srv.Serve(ln))
 }
 
