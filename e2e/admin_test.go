@@ -114,6 +114,7 @@ type generation struct {
 	Role        string
 	Seq         uint64
 	AccessKeyID string `json:"access_key_id"`
+	Expires     time.Time
 	Status      string
 	Served      int
 	Clients     []struct {
