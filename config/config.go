@@ -43,65 +43,91 @@ const (
 	defaultRolePolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:GetCallerIdentity","Resource":"*"}]}`
 )
 
-// Rotation says how often the refresher mints a new generation of
-// credentials (Interval) and how long each generation lives (SessionDuration).
-type Rotation struct {
-	Interval, SessionDuration time.Duration
-}
-
-// Instance describes the emulated EC2 instance.
-type Instance struct {
-	ID, Type, Region, AvailabilityZone string
-	// Profile is the name of the instance profile attached to the instance,
-	// in Account; "" means none (IMDS then serves no credentials).
-	Profile string
-	Account string
-
-	// The metadata tree; "" means the metadata server's default (see
-	// imds.Instance). PublicIPv4 "" means no public address.
-	AMIID, Hostname, LocalIPv4, PublicIPv4, MAC, AvailabilityZoneID string
-	// Tags are served under tags/instance/ when InstanceMetadataTags is on.
-	Tags map[string]string
-	// UserData is served at /latest/user-data; UserDataFile names a file
-	// whose contents are (relative to the config file). At most one.
-	UserData, UserDataFile string
-}
-
-// Settings are the scalar settings of `imdsemu serve`. Empty addresses and
-// data directory mean "the CLI's default".
+// Settings are the settings of `imdsemu serve`. Each field's tags say where
+// it is set from: yaml is its key in the config file (a path below the file's
+// root), env its IMDSEMU_* variable, flag its command-line flag (see
+// BindFlags), help the flag's help text, and default the value the CLI uses
+// when nothing sets it. Adding a setting is adding a field here (and, if it
+// needs one, a check in Validate). Empty addresses and data directory mean
+// "the CLI's default".
 type Settings struct {
-	MetadataAddr, AdminAddr, DataDir string
+	MetadataAddr string `yaml:"metadata-addr" env:"IMDSEMU_METADATA_ADDR" flag:"metadata-addr" default:"127.0.0.1:1338" help:"address of the metadata listener"`
+	AdminAddr    string `yaml:"admin-addr" env:"IMDSEMU_ADMIN_ADDR" flag:"admin-addr" default:"127.0.0.1:1340" help:"address of the admin listener (/metrics, /healthz, control API)"`
+	DataDir      string `yaml:"data-dir" env:"IMDSEMU_DATA_DIR" flag:"data-dir" help:"directory for the database and keys; default $XDG_DATA_HOME/imdsemu, else ~/.local/share/imdsemu"`
 	// HTTPTokens is HTTPTokensOptional (IMDSv1 and v2) or HTTPTokensRequired (v2 only).
-	HTTPTokens string
+	HTTPTokens string `yaml:"http-tokens" env:"IMDSEMU_HTTP_TOKENS" flag:"http-tokens" help:"IMDSv2 tokens: optional or required"`
 	// HTTPEndpoint is HTTPEndpointEnabled or HTTPEndpointDisabled.
-	HTTPEndpoint string
+	HTTPEndpoint string `yaml:"http-endpoint" env:"IMDSEMU_HTTP_ENDPOINT" flag:"http-endpoint" help:"metadata endpoint: enabled or disabled (403 to everything)"`
 	// LogFormat is LogFormatText or LogFormatJSON.
-	LogFormat string
-	Rotation  Rotation
-	Instance  Instance
+	LogFormat string   `yaml:"log-format" env:"IMDSEMU_LOG_FORMAT" flag:"log-format" help:"log format: text or json"`
+	Rotation  Rotation `yaml:"rotation"`
+	Instance  Instance `yaml:"instance"`
 
 	// IPv6Addr and ECSAddr are the optional IPv6 metadata listener (such as
 	// [fd00:ec2::254]:80) and ECS container credentials listener; "" means
 	// none.
-	IPv6Addr, ECSAddr string
+	IPv6Addr string `yaml:"ipv6-addr" env:"IMDSEMU_IPV6_ADDR" flag:"ipv6-addr" help:"also serve metadata on this address, e.g. \"[fd00:ec2::254]:80\" (only inside a container or network namespace)"`
+	ECSAddr  string `yaml:"ecs-addr" env:"IMDSEMU_ECS_ADDR" flag:"ecs-addr" help:"serve the ECS container credentials endpoint on this address, e.g. \"127.0.0.1:1341\""`
 	// HopLimit is the IP TTL of token PUT responses, 1–64; 0 means the
 	// CLI's default (1).
-	HopLimit int
+	HopLimit int `yaml:"hop-limit" env:"IMDSEMU_HOP_LIMIT" flag:"hop-limit" default:"1" help:"IP TTL (hop limit) of token PUT responses, 1-64, like EC2's HttpPutResponseHopLimit"`
 	// ExtendedCredentials serves iam/security-credentials-extended/; nil
 	// means the CLI's default (on).
-	ExtendedCredentials *bool
+	ExtendedCredentials *bool `yaml:"extended-credentials" env:"IMDSEMU_EXTENDED_CREDENTIALS" flag:"extended-credentials" default:"true" help:"serve iam/security-credentials-extended/ (credentials plus AccountId); false answers 404 there"`
 	// InstanceMetadataTags serves tags/instance/.
-	InstanceMetadataTags bool
+	InstanceMetadataTags bool `yaml:"instance-metadata-tags" env:"IMDSEMU_INSTANCE_METADATA_TAGS" flag:"instance-metadata-tags" help:"serve the instance tags under tags/instance/"`
 	// Throttle limits each metadata client; the zero value is off.
-	Throttle Throttle
+	Throttle Throttle `yaml:"throttle"`
 
-	// Scenarios are named timelines of fault rules (see package fault);
-	// StartScenario, when set, names the one serve starts with.
-	Scenarios     []fault.Scenario
-	StartScenario string
+	// Scenarios are named timelines of fault rules (see package fault), in
+	// file order; StartScenario, when set, names the one serve starts with.
+	Scenarios     []fault.Scenario `yaml:"scenarios"`
+	StartScenario string           `yaml:"start-scenario" env:"IMDSEMU_START_SCENARIO" flag:"start-scenario" help:"start this fault scenario (defined under scenarios: in the config file) at once"`
 
 	// STSAddr is the STS Query API listener; "" means the CLI's default.
-	STSAddr string
+	STSAddr string `yaml:"sts-addr" env:"IMDSEMU_STS_ADDR" flag:"sts-addr" default:"127.0.0.1:1339" help:"address of the STS Query API listener"`
+}
+
+// Rotation says how often the refresher mints a new generation of
+// credentials (Interval) and how long each generation lives (SessionDuration).
+type Rotation struct {
+	Interval        time.Duration `yaml:"interval" env:"IMDSEMU_ROTATION_INTERVAL" flag:"rotation-interval" help:"how often a new credential generation is minted"`
+	SessionDuration time.Duration `yaml:"session-duration" env:"IMDSEMU_SESSION_DURATION" flag:"session-duration" help:"lifetime of each credential generation"`
+}
+
+// Throttle limits each metadata client (remote IP) to a token bucket: Burst
+// requests at once, RPS a second after that. RPS 0 means off.
+type Throttle struct {
+	RPS   float64 `yaml:"rps" env:"IMDSEMU_THROTTLE_RPS" flag:"throttle-rps" help:"limit each client IP to this many metadata requests a second (429 beyond); 0 is off"`
+	Burst int     `yaml:"burst" env:"IMDSEMU_THROTTLE_BURST" flag:"throttle-burst" help:"requests a client may make at once under --throttle-rps (0: the rate rounded up)"`
+}
+
+// Instance describes the emulated EC2 instance: the instance: section of the
+// file. "" means Default's value for the first six fields and the metadata
+// server's default for the metadata tree (see imds.Instance).
+type Instance struct {
+	ID               string `yaml:"id"`
+	Type             string `yaml:"type"`
+	Region           string `yaml:"region"`
+	AvailabilityZone string `yaml:"availability-zone"`
+	// Profile is the name of the instance profile attached to the instance,
+	// in Account; "" means none (IMDS then serves no credentials).
+	Profile string `yaml:"profile"`
+	Account string `yaml:"account"`
+
+	// The metadata tree. PublicIPv4 "" means no public address.
+	AMIID              string `yaml:"ami-id"`
+	Hostname           string `yaml:"hostname"`
+	LocalIPv4          string `yaml:"local-ipv4"`
+	PublicIPv4         string `yaml:"public-ipv4"`
+	MAC                string `yaml:"mac"`
+	AvailabilityZoneID string `yaml:"availability-zone-id"`
+	// Tags are served under tags/instance/ when InstanceMetadataTags is on.
+	Tags map[string]string `yaml:"tags"`
+	// UserData is served at /latest/user-data; UserDataFile names a file
+	// whose contents are (relative to the config file). At most one.
+	UserData     string `yaml:"user-data"`
+	UserDataFile string `yaml:"user-data-file"`
 }
 
 // File is a loaded config file: settings plus the entities to seed the store with.

@@ -4,8 +4,15 @@
 // # Precedence
 //
 // Default supplies every setting; a config file (Load, Parse) overrides what
-// it sets; ApplyEnv overrides with the environment; the CLI applies its flags
-// last, so flags win. Settings.Validate checks the result.
+// it sets; ApplyEnv overrides with the environment; flags (BindFlags,
+// Flags.Apply) win over both. Flags.Resolve does all of it for
+// `imdsemu serve`, fills in the CLI's defaults and the data directory
+// (DataDir), and validates the result (Settings.Validate).
+//
+// Each field of Settings names its YAML key, environment variable, flag,
+// help and CLI default in struct tags, so that a new setting is one field
+// (plus its check in Validate). The entities are decoded the same way into
+// tagged structs and then converted to rolestore types.
 //
 // # The file
 //
@@ -82,7 +89,8 @@
 //	  - name: corp                   # arn:aws:iam::ACCOUNT:saml-provider/corp
 //	    metadata-file: ./idp.xml     # or metadata: "<EntityDescriptor …>"
 //
-// Durations are Go durations ("90m", "1h30m") or whole seconds (3600).
+// Durations are Go durations ("90m", "1h30m") or whole seconds (3600). A key
+// set to null (~) is the same as a key left out.
 // Policy documents written as YAML mappings are converted to JSON keeping key
 // order; unquoted dates such as 2012-10-17 stay strings. YAML anchors,
 // aliases and merge keys (<<) work as usual; top-level keys starting with

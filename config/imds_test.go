@@ -116,7 +116,7 @@ func TestApplyEnv_IMDS(t *testing.T) {
 		t.Errorf("ApplyEnv = %+v", s)
 	}
 	bad := map[string]string{
-		config.EnvHopLimit:            "0",
+		config.EnvHopLimit:            "65", // 0 means the default, as in the file and on the flag
 		config.EnvExtendedCredentials: "sometimes",
 		config.EnvThrottleRPS:         "-2",
 		config.EnvThrottleBurst:       "x",

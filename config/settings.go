@@ -33,6 +33,7 @@ func (s Settings) Validate() error {
 	for _, a := range []struct{ field, value string }{
 		{"metadata-addr", s.MetadataAddr},
 		{"admin-addr", s.AdminAddr},
+		{"sts-addr", s.STSAddr},
 	} {
 		if msg := checkAddr(a.value); msg != "" {
 			add(a.field, msg)
@@ -85,7 +86,6 @@ func (s Settings) Validate() error {
 	}
 	s.validateIMDS(add)
 	s.validateFaults(add)
-	s.validateSTS(add)
 	return errors.Join(errs...)
 }
 
@@ -117,80 +117,4 @@ func checkEnum(v string, allowed ...string) string {
 		quoted[i] = strconv.Quote(a)
 	}
 	return fmt.Sprintf("must be %s, got %q", strings.Join(quoted, " or "), v)
-}
-
-// parseDuration accepts a Go duration ("90m", "1h30m") or whole seconds ("3600").
-func parseDuration(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		if n > int64(1<<63-1)/int64(time.Second) || n < -int64(1<<63-1)/int64(time.Second) {
-			return 0, fmt.Errorf("%s seconds is out of range", s)
-		}
-		return time.Duration(n) * time.Second, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf(`must be a duration such as "1h" or "90m", or whole seconds, got %q`, s)
-	}
-	return d, nil
-}
-
-// Environment variables read by ApplyEnv.
-const (
-	EnvMetadataAddr     = "IMDSEMU_METADATA_ADDR"
-	EnvAdminAddr        = "IMDSEMU_ADMIN_ADDR"
-	EnvDataDir          = "IMDSEMU_DATA_DIR"
-	EnvHTTPTokens       = "IMDSEMU_HTTP_TOKENS"
-	EnvHTTPEndpoint     = "IMDSEMU_HTTP_ENDPOINT"
-	EnvLogFormat        = "IMDSEMU_LOG_FORMAT"
-	EnvRotationInterval = "IMDSEMU_ROTATION_INTERVAL"
-	EnvSessionDuration  = "IMDSEMU_SESSION_DURATION"
-)
-
-// ApplyEnv overrides s with the IMDSEMU_* environment variables that are set
-// and not empty, read through getenv (os.Getenv in the CLI). Environment wins
-// over the config file; the CLI applies flags after this, so flags win over
-// both. A bad value is a *Error whose Field is the variable's name; every bad
-// variable is reported (errors.Join) and good ones are still applied.
-func ApplyEnv(s *Settings, getenv func(string) string) error {
-	var errs []error
-	bad := func(name, msg string) { errs = append(errs, &Error{Field: name, Msg: msg}) }
-	str := func(name string, dst *string, check func(string) string) {
-		v := getenv(name)
-		if v == "" {
-			return
-		}
-		if msg := check(v); msg != "" {
-			bad(name, msg)
-			return
-		}
-		*dst = v
-	}
-	dur := func(name string, dst *time.Duration) {
-		v := getenv(name)
-		if v == "" {
-			return
-		}
-		d, err := parseDuration(v)
-		if err != nil {
-			bad(name, err.Error())
-			return
-		}
-		*dst = d
-	}
-	enum := func(allowed ...string) func(string) string {
-		return func(v string) string { return checkEnum(v, allowed...) }
-	}
-	str(EnvMetadataAddr, &s.MetadataAddr, checkAddr)
-	str(EnvAdminAddr, &s.AdminAddr, checkAddr)
-	str(EnvDataDir, &s.DataDir, func(string) string { return "" })
-	str(EnvHTTPTokens, &s.HTTPTokens, enum(HTTPTokensOptional, HTTPTokensRequired))
-	str(EnvHTTPEndpoint, &s.HTTPEndpoint, enum(HTTPEndpointEnabled, HTTPEndpointDisabled))
-	str(EnvLogFormat, &s.LogFormat, enum(LogFormatText, LogFormatJSON))
-	dur(EnvRotationInterval, &s.Rotation.Interval)
-	dur(EnvSessionDuration, &s.Rotation.SessionDuration)
-	applyIMDSEnv(s, getenv, bad)
-	applyFaultsEnv(s, getenv)
-	applySTSEnv(s, getenv, bad)
-	return errors.Join(errs...)
 }

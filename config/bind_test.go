@@ -1,0 +1,201 @@
+package config_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/pflag"
+
+	"github.com/imdsemu/imdsemu/config"
+)
+
+func newFlags(t *testing.T, args ...string) *config.Flags {
+	t.Helper()
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	f := config.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatalf("Parse(%q) = %v", args, err)
+	}
+	return f
+}
+
+func TestFlags_Apply(t *testing.T) {
+	f := newFlags(t, "--hop-limit", "3", "--extended-credentials=false", "--throttle-rps", "2.5",
+		"--ecs-addr", "127.0.0.1:1341", "--rotation-interval", "90s", "--instance-metadata-tags")
+	yes := true
+	s := config.Settings{IPv6Addr: "[fd00:ec2::254]:80", ExtendedCredentials: &yes, Throttle: config.Throttle{Burst: 4}}
+	if err := f.Apply(&s); err != nil {
+		t.Fatal(err)
+	}
+	no := false
+	want := config.Settings{IPv6Addr: "[fd00:ec2::254]:80", ExtendedCredentials: &no, Throttle: config.Throttle{RPS: 2.5, Burst: 4},
+		HopLimit: 3, ECSAddr: "127.0.0.1:1341", Rotation: config.Rotation{Interval: 90 * time.Second}, InstanceMetadataTags: true}
+	if diff := cmp.Diff(want, s); diff != "" {
+		t.Errorf("settings after flags (-want +got)\n%s", diff)
+	}
+	if !yes {
+		t.Error("Apply wrote through the caller's ExtendedCredentials pointer")
+	}
+
+	// Flags left unset change nothing.
+	var empty config.Settings
+	if err := newFlags(t).Apply(&empty); err != nil || !cmp.Equal(empty, config.Settings{}) {
+		t.Errorf("unset flags: %v, settings %+v", err, empty)
+	}
+}
+
+func TestFlags_BadValues(t *testing.T) {
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	config.BindFlags(fs)
+	if err := fs.Parse([]string{"--hop-limit", "two"}); err == nil || !strings.Contains(err.Error(), `must be a whole number, got "two"`) {
+		t.Errorf("Parse(--hop-limit two) = %v", err)
+	}
+	// Values of the right type that Validate rejects name the flag, and
+	// leave the setting alone.
+	s := config.Default().Settings
+	err := newFlags(t, "--hop-limit", "65", "--http-tokens", "sometimes", "--log-format", "json").Apply(&s)
+	var fields []string
+	for _, e := range unjoin(err) {
+		var ce *config.Error
+		if errors.As(e, &ce) {
+			fields = append(fields, ce.Field)
+		}
+	}
+	if diff := cmp.Diff([]string{"--http-tokens", "--hop-limit"}, fields); diff != "" {
+		t.Errorf("Apply() error fields (-want +got)\n%s\n%v", diff, err)
+	}
+	if s.HopLimit != 0 || s.HTTPTokens != "optional" || s.LogFormat != "json" {
+		t.Errorf("settings = %+v", s)
+	}
+}
+
+func TestFlags_Resolve(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "imdsemu.yaml")
+	if err := os.WriteFile(path, yamlLines(
+		"data-dir: data",
+		"http-tokens: required",
+		"log-format: json",
+		"hop-limit: 2",
+		"instance: {type: m5.large}",
+	), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{config.EnvConfig: path, config.EnvLogFormat: "text", config.EnvHopLimit: "4", "HOME": "/home/x"}
+	s, seed, err := newFlags(t, "--hop-limit", "5", "--sts-addr", "127.0.0.1:0").Resolve(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := config.Default().Settings
+	want.DataDir = filepath.Join(dir, "data") // relative to the file
+	want.HTTPTokens = "required"              // file
+	want.LogFormat = "text"                   // env over file
+	want.HopLimit = 5                         // flag over env over file
+	want.STSAddr = "127.0.0.1:0"              // flag
+	want.Instance.Type = "m5.large"
+	want.MetadataAddr, want.AdminAddr = config.DefaultMetadataAddr, config.DefaultAdminAddr // the CLI's defaults
+	yes := true
+	want.ExtendedCredentials = &yes
+	if diff := cmp.Diff(want, s); diff != "" {
+		t.Errorf("Resolve() settings (-want +got)\n%s", diff)
+	}
+	if diff := cmp.Diff(config.Default().Seed, seed); diff != "" {
+		t.Errorf("Resolve() seed (-want +got)\n%s", diff)
+	}
+
+	// Without a file or a data directory anywhere, XDG_DATA_HOME decides.
+	env = map[string]string{"XDG_DATA_HOME": "/xdg"}
+	if s, _, err := newFlags(t).Resolve(func(k string) string { return env[k] }); err != nil || s.DataDir != "/xdg/imdsemu" {
+		t.Errorf("Resolve() = %v, data dir %q", err, s.DataDir)
+	}
+	// Errors: the file's, the environment's, the flags'.
+	for _, tc := range []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{map[string]string{config.EnvConfig: filepath.Join(dir, "nope.yaml")}, nil, "no such file"},
+		{map[string]string{"HOME": "/h", config.EnvHTTPEndpoint: "off"}, nil, `IMDSEMU_HTTP_ENDPOINT: must be "enabled" or "disabled", got "off"`},
+		{map[string]string{"HOME": "/h"}, []string{"--admin-addr", "nowhere"}, `--admin-addr: must be host:port`},
+		{map[string]string{"HOME": "/h"}, []string{"--rotation-interval", "7h"}, `--rotation-interval: must be shorter than rotation.session-duration`},
+		{nil, nil, "no data directory"},
+	} {
+		_, _, err := newFlags(t, tc.args...).Resolve(func(k string) string { return tc.env[k] })
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Resolve(env %v, args %q) = %v, want %q", tc.env, tc.args, err, tc.want)
+		}
+	}
+}
+
+func TestDataDir(t *testing.T) {
+	cases := []struct {
+		flag string
+		env  map[string]string
+		want string
+	}{
+		{"/flag", map[string]string{config.EnvDataDir: "/env"}, "/flag"},
+		{"", map[string]string{config.EnvDataDir: "/env", "XDG_DATA_HOME": "/xdg"}, "/env"},
+		{"", map[string]string{"XDG_DATA_HOME": "/xdg", "HOME": "/home/u"}, "/xdg/imdsemu"},
+		{"", map[string]string{"HOME": "/home/u"}, "/home/u/.local/share/imdsemu"},
+	}
+	for _, tc := range cases {
+		if got, err := config.DataDir(tc.flag, func(k string) string { return tc.env[k] }); err != nil || got != tc.want {
+			t.Errorf("DataDir(%q, %v) = %q, %v; want %q", tc.flag, tc.env, got, err, tc.want)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	if got, err := config.MakeDataDir(dir, func(string) string { return "" }); err != nil || got != dir {
+		t.Fatalf("MakeDataDir = %q, %v", got, err)
+	}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("data directory: %v, mode %v", err, fi.Mode())
+	}
+}
+
+// Every bound setting has a YAML key, help and at most the one variable
+// named by its Env constant; docs/configuration.md lists each.
+func TestBindings(t *testing.T) {
+	consts := []string{config.EnvMetadataAddr, config.EnvAdminAddr, config.EnvDataDir, config.EnvHTTPTokens,
+		config.EnvHTTPEndpoint, config.EnvLogFormat, config.EnvRotationInterval, config.EnvSessionDuration,
+		config.EnvIPv6Addr, config.EnvECSAddr, config.EnvHopLimit, config.EnvExtendedCredentials,
+		config.EnvInstanceMetadataTags, config.EnvThrottleRPS, config.EnvThrottleBurst, config.EnvStartScenario, config.EnvSTSAddr}
+	var envs []string
+	for _, b := range config.Bindings() {
+		if b.Path == "" || b.Help == "" || b.Flag == "" {
+			t.Errorf("binding %+v: want a YAML key, a flag and help", b)
+		}
+		envs = append(envs, b.Env)
+	}
+	if diff := cmp.Diff(consts, envs); diff != "" {
+		t.Errorf("Env constants vs env tags (-consts +tags)\n%s", diff)
+	}
+
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "configuration.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]string{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `--([a-z0-9-]+)`[^\n]*$").FindAllStringSubmatch(string(doc), -1) {
+		rows[m[1]] = m[0]
+	}
+	for _, b := range config.Bindings() {
+		row, ok := rows[b.Flag]
+		if !ok {
+			for _, r := range rows {
+				if strings.Contains(r, "`--"+b.Flag+"`") {
+					row, ok = r, true
+				}
+			}
+		}
+		key := b.Path[strings.LastIndex(b.Path, ".")+1:]
+		if !ok || !strings.Contains(row, "`"+b.Env+"`") || !strings.Contains(row, key) {
+			t.Errorf("docs/configuration.md: no row for --%s with `%s` and %s", b.Flag, b.Env, key)
+		}
+	}
+}
