@@ -57,9 +57,9 @@ func newControlCmds(e env) []*cobra.Command {
 // addControlFlags adds the flags that find and authenticate to the server.
 func addControlFlags(cmd *cobra.Command, f *controlFlags) {
 	pf := cmd.PersistentFlags()
-	pf.StringVar(&f.addr, "admin-addr", "", "address of the server's admin listener (env IMDSEMU_ADMIN_ADDR; default "+defaultAdminAddr+")")
-	pf.StringVar(&f.token, "admin-token", "", "bearer token of the control API (env IMDSEMU_ADMIN_TOKEN; default: admin.token in --data-dir)")
-	pf.StringVar(&f.dataDir, "data-dir", "", "the server's data directory, where admin.token is (env IMDSEMU_DATA_DIR; default as serve's)")
+	pf.StringVar(&f.addr, "admin-addr", "", "address of the server's admin listener (env "+config.EnvAdminAddr+"; default "+config.DefaultAdminAddr+")")
+	pf.StringVar(&f.token, "admin-token", "", "bearer token of the control API (env "+config.EnvAdminToken+"; default: admin.token in --data-dir)")
+	pf.StringVar(&f.dataDir, "data-dir", "", "the server's data directory, where admin.token is (env "+config.EnvDataDir+"; default as serve's)")
 	pf.BoolVar(&f.json, "json", false, "print the API's JSON answer")
 }
 
@@ -95,7 +95,7 @@ func newControlClient(e env, f *controlFlags, stdout io.Writer) (*controlClient,
 		addr = e.getenv(config.EnvAdminAddr)
 	}
 	if addr == "" {
-		addr = defaultAdminAddr
+		addr = config.DefaultAdminAddr
 	}
 	base := addr
 	if !strings.Contains(base, "://") {
@@ -103,26 +103,21 @@ func newControlClient(e env, f *controlFlags, stdout io.Writer) (*controlClient,
 	}
 	u, err := url.Parse(base)
 	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("--admin-addr %q: want host:port such as %s", addr, defaultAdminAddr)
+		return nil, fmt.Errorf("--admin-addr %q: want host:port such as %s", addr, config.DefaultAdminAddr)
 	}
 	token := f.token
 	if token == "" {
-		token = e.getenv("IMDSEMU_ADMIN_TOKEN")
+		token = e.getenv(config.EnvAdminToken)
 	}
 	if token == "" {
-		dir := f.dataDir
-		if dir == "" {
-			dir = e.getenv(config.EnvDataDir)
-		}
-		if dir == "" {
-			if dir, err = defaultDataDir(e.getenv); err != nil {
-				return nil, err
-			}
+		dir, err := config.DataDir(f.dataDir, e.getenv)
+		if err != nil {
+			return nil, err
 		}
 		path := filepath.Join(dir, adminTokenFile)
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("no admin token: pass --admin-token, set IMDSEMU_ADMIN_TOKEN, or point --data-dir at the server's data directory (%v)", err)
+			return nil, fmt.Errorf("no admin token: pass --admin-token, set %s, or point --data-dir at the server's data directory (%v)", config.EnvAdminToken, err)
 		}
 		token = strings.TrimSpace(string(b))
 	}

@@ -3,13 +3,13 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/imdsemu/imdsemu/config"
 	"github.com/imdsemu/imdsemu/federation"
 )
 
@@ -45,25 +45,6 @@ func openSAMLIdP(dataDir, entityID string, now func() time.Time) (*federation.SA
 		return nil, err
 	}
 	return federation.NewSAMLIdP(entityID, key, cert, now)
-}
-
-// idpDataDir is --data-dir, else IMDSEMU_DATA_DIR, else the default serve
-// uses; it is created if missing.
-func idpDataDir(flag string, getenv func(string) string) (string, error) {
-	dir := flag
-	if dir == "" {
-		dir = getenv("IMDSEMU_DATA_DIR")
-	}
-	if dir == "" {
-		var err error
-		if dir, err = defaultDataDir(getenv); err != nil {
-			return "", err
-		}
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("data directory: %w", err)
-	}
-	return dir, nil
 }
 
 func newIdPCmd(e env) *cobra.Command {
@@ -107,7 +88,7 @@ A negative --ttl mints a token that has already expired.`,
 			if err != nil {
 				return err
 			}
-			dir, err := idpDataDir(f.dataDir, e.getenv)
+			dir, err := config.MakeDataDir(f.dataDir, e.getenv)
 			if err != nil {
 				return err
 			}
@@ -129,7 +110,7 @@ A negative --ttl mints a token that has already expired.`,
 	fl.DurationVar(&f.ttl, "ttl", federation.DefaultTokenTTL, "lifetime of the token")
 	fl.StringArrayVar(&f.claims, "claim", nil, "extra claim as NAME=VALUE (repeatable)")
 	fl.StringVar(&f.issuer, "issuer", federation.DefaultIssuer, "issuer (iss claim): the URL of imdsemu's STS listener")
-	fl.StringVar(&f.dataDir, "data-dir", "", "data directory holding the key (default IMDSEMU_DATA_DIR, $XDG_DATA_HOME/imdsemu or ~/.local/share/imdsemu)")
+	fl.StringVar(&f.dataDir, "data-dir", "", "data directory holding the key (default "+config.EnvDataDir+", $XDG_DATA_HOME/imdsemu or ~/.local/share/imdsemu)")
 	cmd.MarkFlagRequired("sub")
 	cmd.MarkFlagRequired("aud")
 	return cmd
@@ -145,7 +126,7 @@ idp-oidc.key), for registering the provider with an inline key set
 (jwks-file: in oidc-providers:) instead of fetching it from the issuer.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := idpDataDir(dataDir, e.getenv)
+			dir, err := config.MakeDataDir(dataDir, e.getenv)
 			if err != nil {
 				return err
 			}
@@ -190,7 +171,7 @@ its signing certificate from the data directory. Register it as a SAML provider
 (saml-providers: in the config file, metadata-file: pointing at this output).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := idpDataDir(dataDir, e.getenv)
+			dir, err := config.MakeDataDir(dataDir, e.getenv)
 			if err != nil {
 				return err
 			}
@@ -253,7 +234,7 @@ Pass it as --saml-assertion to "aws sts assume-role-with-saml".`,
 				}
 				req.Tags[k] = v
 			}
-			dir, err := idpDataDir(f.dataDir, e.getenv)
+			dir, err := config.MakeDataDir(f.dataDir, e.getenv)
 			if err != nil {
 				return err
 			}

@@ -29,13 +29,9 @@ import (
 	"github.com/imdsemu/imdsemu/sts"
 )
 
-// Defaults for settings that neither the config file, the environment nor a
-// flag set.
 const (
-	defaultMetadataAddr = "127.0.0.1:1338"
-	defaultAdminAddr    = "127.0.0.1:1340"
-	shutdownGrace       = 5 * time.Second
-	firstMintTimeout    = 30 * time.Second
+	shutdownGrace    = 5 * time.Second
+	firstMintTimeout = 30 * time.Second
 )
 
 // Files in the data directory.
@@ -45,23 +41,8 @@ const (
 	tokenKeyFile = "imds-token.key"
 )
 
-type serveFlags struct {
-	config          string
-	dataDir         string
-	metadataAddr    string
-	adminAddr       string
-	httpTokens      string
-	httpEndpoint    string
-	logFormat       string
-	rotation        time.Duration
-	sessionDuration time.Duration
-	imds            imdsFlags  // serve_imds.go
-	admin           adminFlags // serve_admin.go
-	sts             stsFlags   // serve_sts.go
-}
-
 func newServeCmd(e env) *cobra.Command {
-	var f serveFlags
+	var flags *config.Flags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the metadata service with rotating instance-role credentials",
@@ -69,128 +50,21 @@ func newServeCmd(e env) *cobra.Command {
 instance profile's role minted by imdsemu's own STS issuer and rotated before they
 expire, and /metrics and /healthz on --admin-addr.
 
-Settings come from the config file (--config or IMDSEMU_CONFIG), then IMDSEMU_*
+Settings come from the config file (--config or ` + config.EnvConfig + `), then IMDSEMU_*
 environment variables, then flags; later ones win. With no config file imdsemu
 starts with account 123456789012, role imdsemu-demo and an instance profile of
 the same name.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			settings, seed, err := resolveSettings(cmd, &f, e.getenv)
+			settings, seed, err := flags.Resolve(e.getenv)
 			if err != nil {
 				return err
 			}
 			return serve(cmd.Context(), cmd.OutOrStdout(), e.stderr, settings, seed)
 		},
 	}
-	fl := cmd.Flags()
-	fl.StringVar(&f.config, "config", "", "YAML config file (env IMDSEMU_CONFIG)")
-	fl.StringVar(&f.dataDir, "data-dir", "", "directory for the database and keys (default $XDG_DATA_HOME/imdsemu or ~/.local/share/imdsemu)")
-	fl.StringVar(&f.metadataAddr, "metadata-addr", defaultMetadataAddr, "address of the metadata listener")
-	fl.StringVar(&f.adminAddr, "admin-addr", defaultAdminAddr, "address of the admin listener (/metrics, /healthz)")
-	fl.StringVar(&f.httpTokens, "http-tokens", "optional", "IMDSv2 tokens: optional or required")
-	fl.StringVar(&f.httpEndpoint, "http-endpoint", "enabled", "metadata endpoint: enabled or disabled (403 to everything)")
-	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
-	fl.DurationVar(&f.rotation, "rotation-interval", time.Hour, "how often a new credential generation is minted")
-	fl.DurationVar(&f.sessionDuration, "session-duration", 6*time.Hour, "lifetime of each credential generation")
-	addIMDSFlags(fl, &f.imds)
-	addAdminFlags(fl, &f.admin)
-	addSTSFlags(fl, &f.sts)
+	flags = config.BindFlags(cmd.Flags())
 	return cmd
-}
-
-// resolveSettings merges the config file, the environment and the flags, in
-// that order, over the defaults.
-func resolveSettings(cmd *cobra.Command, f *serveFlags, getenv func(string) string) (config.Settings, rolestore.Seed, error) {
-	path := f.config
-	if path == "" {
-		path = getenv("IMDSEMU_CONFIG")
-	}
-	file := config.Default()
-	if path != "" {
-		var err error
-		if file, err = config.Load(path); err != nil {
-			return config.Settings{}, rolestore.Seed{}, err
-		}
-		// A relative data-dir in a config file is relative to that file,
-		// so the file works wherever it is started from.
-		if d := file.Settings.DataDir; d != "" && !filepath.IsAbs(d) {
-			file.Settings.DataDir = filepath.Join(filepath.Dir(path), d)
-		}
-	}
-	s := file.Settings
-	if err := config.ApplyEnv(&s, getenv); err != nil {
-		return config.Settings{}, rolestore.Seed{}, err
-	}
-	def := config.Default().Settings
-	fill := func(dst *string, v string) {
-		if *dst == "" {
-			*dst = v
-		}
-	}
-	fill(&s.MetadataAddr, defaultMetadataAddr)
-	fill(&s.AdminAddr, defaultAdminAddr)
-	fill(&s.HTTPTokens, "optional")
-	fill(&s.HTTPEndpoint, "enabled")
-	fill(&s.LogFormat, "text")
-	if s.Rotation.Interval == 0 {
-		s.Rotation.Interval = def.Rotation.Interval
-	}
-	if s.Rotation.SessionDuration == 0 {
-		s.Rotation.SessionDuration = def.Rotation.SessionDuration
-	}
-	fill(&s.Instance.ID, def.Instance.ID)
-	fill(&s.Instance.Type, def.Instance.Type)
-	fill(&s.Instance.Region, def.Instance.Region)
-	fill(&s.Instance.AvailabilityZone, def.Instance.AvailabilityZone)
-	fill(&s.Instance.Profile, def.Instance.Profile)
-	if s.Instance.Account == "" && len(file.Seed.Accounts) > 0 {
-		s.Instance.Account = file.Seed.Accounts[0].ID
-	}
-	fill(&s.Instance.Account, def.Instance.Account)
-
-	fl := cmd.Flags()
-	set := func(name string, dst *string, v string) {
-		if fl.Changed(name) {
-			*dst = v
-		}
-	}
-	set("data-dir", &s.DataDir, f.dataDir)
-	set("metadata-addr", &s.MetadataAddr, f.metadataAddr)
-	set("admin-addr", &s.AdminAddr, f.adminAddr)
-	set("http-tokens", &s.HTTPTokens, f.httpTokens)
-	set("http-endpoint", &s.HTTPEndpoint, f.httpEndpoint)
-	set("log-format", &s.LogFormat, f.logFormat)
-	if fl.Changed("rotation-interval") {
-		s.Rotation.Interval = f.rotation
-	}
-	if fl.Changed("session-duration") {
-		s.Rotation.SessionDuration = f.sessionDuration
-	}
-	applyIMDSFlags(fl, &f.imds, &s)
-	applyAdminFlags(fl, &f.admin, &s)
-	applySTSFlags(fl, &f.sts, &s)
-	if s.DataDir == "" {
-		dir, err := defaultDataDir(getenv)
-		if err != nil {
-			return config.Settings{}, rolestore.Seed{}, err
-		}
-		s.DataDir = dir
-	}
-	if err := s.Validate(); err != nil {
-		return config.Settings{}, rolestore.Seed{}, err
-	}
-	return s, file.Seed, nil
-}
-
-// defaultDataDir follows the XDG base directory convention.
-func defaultDataDir(getenv func(string) string) (string, error) {
-	if d := getenv("XDG_DATA_HOME"); d != "" {
-		return filepath.Join(d, "imdsemu"), nil
-	}
-	if h := getenv("HOME"); h != "" {
-		return filepath.Join(h, ".local", "share", "imdsemu"), nil
-	}
-	return "", errors.New("no data directory: set --data-dir, IMDSEMU_DATA_DIR, XDG_DATA_HOME or HOME")
 }
 
 func newLogger(w io.Writer, format string) *slog.Logger {

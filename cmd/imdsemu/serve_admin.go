@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/spf13/pflag"
 
 	"github.com/imdsemu/imdsemu/admin"
 	"github.com/imdsemu/imdsemu/config"
@@ -24,21 +23,6 @@ import (
 
 // adminTokenFile holds the control API's bearer token in the data directory.
 const adminTokenFile = "admin.token"
-
-// adminFlags are serve's flags for fault injection.
-type adminFlags struct {
-	startScenario string
-}
-
-func addAdminFlags(fl *pflag.FlagSet, f *adminFlags) {
-	fl.StringVar(&f.startScenario, "start-scenario", "", "start this fault scenario (defined under scenarios: in the config file) at once (env IMDSEMU_START_SCENARIO)")
-}
-
-func applyAdminFlags(fl *pflag.FlagSet, f *adminFlags, s *config.Settings) {
-	if fl.Changed("start-scenario") {
-		s.StartScenario = f.startScenario
-	}
-}
 
 // controlPlane is what serve builds for fault injection and the control
 // API: the fault injector around the metadata server, the event hub and

@@ -12,57 +12,12 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/spf13/pflag"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/imdsemu/imdsemu/config"
 	"github.com/imdsemu/imdsemu/imds"
 	"github.com/imdsemu/imdsemu/instance"
 )
-
-// imdsFlags are serve's flags for the metadata protocol settings.
-type imdsFlags struct {
-	hopLimit               int
-	ipv6Addr, ecsAddr      string
-	extended, metadataTags bool
-	throttleRPS            float64
-	throttleBurst          int
-}
-
-func addIMDSFlags(fl *pflag.FlagSet, f *imdsFlags) {
-	fl.IntVar(&f.hopLimit, "hop-limit", 1, "IP TTL (hop limit) of token PUT responses, 1-64, like EC2's HttpPutResponseHopLimit")
-	fl.StringVar(&f.ipv6Addr, "ipv6-addr", "", `also serve metadata on this address, e.g. "[fd00:ec2::254]:80" (only inside a container or network namespace)`)
-	fl.StringVar(&f.ecsAddr, "ecs-addr", "", `serve the ECS container credentials endpoint on this address, e.g. "127.0.0.1:1341"`)
-	fl.BoolVar(&f.extended, "extended-credentials", true, "serve iam/security-credentials-extended/ (credentials plus AccountId); false answers 404 there")
-	fl.BoolVar(&f.metadataTags, "instance-metadata-tags", false, "serve the instance tags under tags/instance/")
-	fl.Float64Var(&f.throttleRPS, "throttle-rps", 0, "limit each client IP to this many metadata requests a second (429 beyond); 0 is off")
-	fl.IntVar(&f.throttleBurst, "throttle-burst", 0, "requests a client may make at once under --throttle-rps (0: the rate rounded up)")
-}
-
-func applyIMDSFlags(fl *pflag.FlagSet, f *imdsFlags, s *config.Settings) {
-	if fl.Changed("hop-limit") {
-		s.HopLimit = f.hopLimit
-	}
-	if fl.Changed("ipv6-addr") {
-		s.IPv6Addr = f.ipv6Addr
-	}
-	if fl.Changed("ecs-addr") {
-		s.ECSAddr = f.ecsAddr
-	}
-	if fl.Changed("extended-credentials") {
-		v := f.extended
-		s.ExtendedCredentials = &v
-	}
-	if fl.Changed("instance-metadata-tags") {
-		s.InstanceMetadataTags = f.metadataTags
-	}
-	if fl.Changed("throttle-rps") {
-		s.Throttle.RPS = f.throttleRPS
-	}
-	if fl.Changed("throttle-burst") {
-		s.Throttle.Burst = f.throttleBurst
-	}
-}
 
 // imdsSetup is what serve prepares for the metadata server beyond its base
 // options: the instance's metadata, user data and the ECS token.

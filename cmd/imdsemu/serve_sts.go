@@ -10,36 +10,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/spf13/pflag"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/imdsemu/imdsemu/config"
 	"github.com/imdsemu/imdsemu/rolestore"
 	"github.com/imdsemu/imdsemu/sts"
 )
-
-// defaultSTSAddr is where the STS Query API listens unless told otherwise;
-// the built-in OIDC IdP's default issuer is this address.
-const defaultSTSAddr = "127.0.0.1:1339"
-
-type stsFlags struct {
-	addr string
-}
-
-func addSTSFlags(fl *pflag.FlagSet, f *stsFlags) {
-	fl.StringVar(&f.addr, "sts-addr", defaultSTSAddr, "address of the STS Query API listener (env IMDSEMU_STS_ADDR)")
-}
-
-// applySTSFlags applies --sts-addr over the file and environment, and the
-// default under them.
-func applySTSFlags(fl *pflag.FlagSet, f *stsFlags, s *config.Settings) {
-	if fl.Changed("sts-addr") {
-		s.STSAddr = f.addr
-	}
-	if s.STSAddr == "" {
-		s.STSAddr = defaultSTSAddr
-	}
-}
 
 // stsListener is the running STS API: its server and listener.
 type stsListener struct {

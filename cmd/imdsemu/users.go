@@ -33,7 +33,7 @@ type storeFlags struct {
 }
 
 func addStoreFlags(cmd *cobra.Command, f *storeFlags) {
-	cmd.Flags().StringVar(&f.dataDir, "data-dir", "", "data directory of imdsemu serve (default IMDSEMU_DATA_DIR, $XDG_DATA_HOME/imdsemu or ~/.local/share/imdsemu)")
+	cmd.Flags().StringVar(&f.dataDir, "data-dir", "", "data directory of imdsemu serve (default "+config.EnvDataDir+", $XDG_DATA_HOME/imdsemu or ~/.local/share/imdsemu)")
 	cmd.Flags().StringVar(&f.account, "account", config.DefaultAccountID, "account ID")
 }
 
@@ -41,7 +41,7 @@ func addStoreFlags(cmd *cobra.Command, f *storeFlags) {
 // database if needed, and makes sure the account exists (a fresh data
 // directory has none until serve first runs).
 func openStore(ctx context.Context, f storeFlags, getenv func(string) string) (*rolestore.SQLite, error) {
-	dir, err := idpDataDir(f.dataDir, getenv) // idp.go: --data-dir, IMDSEMU_DATA_DIR, or serve's default
+	dir, err := config.MakeDataDir(f.dataDir, getenv)
 	if err != nil {
 		return nil, err
 	}
