@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -93,10 +94,11 @@ func (b Binding) field(s *Settings) reflect.Value {
 }
 
 // setString parses text into v by its type: a duration (Go or whole
-// seconds), whole number, number, boolean or string.
+// seconds), whole number, number, boolean or string. The config file, the
+// environment and the flags all go through it.
 func setString(v reflect.Value, text string) error {
 	switch {
-	case v.Type() == durationType:
+	case v.Type() == durationType || v.Type() == faultDurationType:
 		d, err := parseDuration(text)
 		if err != nil {
 			return err
@@ -105,13 +107,13 @@ func setString(v reflect.Value, text string) error {
 	case v.Kind() == reflect.Int:
 		n, err := strconv.Atoi(text)
 		if err != nil {
-			return fmt.Errorf("must be a whole number, got %q", text)
+			return fmt.Errorf("must be %s, got %q", noun(v.Type()), text)
 		}
 		v.SetInt(int64(n))
 	case v.Kind() == reflect.Float64:
 		f, err := strconv.ParseFloat(text, 64)
-		if err != nil {
-			return fmt.Errorf("must be a number, got %q", text)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			return fmt.Errorf("must be %s, got %q", noun(v.Type()), text)
 		}
 		v.SetFloat(f)
 	case v.Kind() == reflect.Bool:
@@ -264,6 +266,17 @@ func applyDefaults(s *Settings) {
 	}
 }
 
+// fillZero sets the zero fields of dst, a struct, to src's.
+func fillZero(dst, src reflect.Value) {
+	for i := range dst.NumField() {
+		if f := dst.Field(i); f.Kind() == reflect.Struct {
+			fillZero(f, src.Field(i))
+		} else if f.IsZero() {
+			f.Set(src.Field(i))
+		}
+	}
+}
+
 // Resolve merges, over Default, the config file (--config, else
 // IMDSEMU_CONFIG), the environment and the flags, in that order, fills in
 // the CLI's defaults and the data directory, and validates the result.
@@ -288,30 +301,10 @@ func (f *Flags) Resolve(getenv func(string) string) (Settings, rolestore.Seed, e
 	if err := ApplyEnv(&s, getenv); err != nil {
 		return Settings{}, rolestore.Seed{}, err
 	}
-	def := Default().Settings
-	fill := func(dst *string, v string) {
-		if *dst == "" {
-			*dst = v
-		}
-	}
-	fill(&s.HTTPTokens, def.HTTPTokens)
-	fill(&s.HTTPEndpoint, def.HTTPEndpoint)
-	fill(&s.LogFormat, def.LogFormat)
-	if s.Rotation.Interval == 0 {
-		s.Rotation.Interval = def.Rotation.Interval
-	}
-	if s.Rotation.SessionDuration == 0 {
-		s.Rotation.SessionDuration = def.Rotation.SessionDuration
-	}
-	fill(&s.Instance.ID, def.Instance.ID)
-	fill(&s.Instance.Type, def.Instance.Type)
-	fill(&s.Instance.Region, def.Instance.Region)
-	fill(&s.Instance.AvailabilityZone, def.Instance.AvailabilityZone)
-	fill(&s.Instance.Profile, def.Instance.Profile)
 	if s.Instance.Account == "" && len(file.Seed.Accounts) > 0 {
 		s.Instance.Account = file.Seed.Accounts[0].ID
 	}
-	fill(&s.Instance.Account, def.Instance.Account)
+	fillZero(reflect.ValueOf(&s).Elem(), reflect.ValueOf(Default().Settings))
 	applyDefaults(&s)
 	if err := f.Apply(&s); err != nil {
 		return Settings{}, rolestore.Seed{}, err

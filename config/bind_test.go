@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -198,4 +199,23 @@ func TestBindings(t *testing.T) {
 			t.Errorf("docs/configuration.md: no row for --%s with `%s` and %s", b.Flag, b.Env, key)
 		}
 	}
+}
+
+// Every field of Settings has a YAML key: a setting the file cannot set is
+// a mistake.
+func TestSettings_EveryFieldHasAYAMLKey(t *testing.T) {
+	var walk func(t reflect.Type, path string)
+	walk = func(typ reflect.Type, path string) {
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			key := f.Tag.Get("yaml")
+			if key == "" || key == "-" {
+				t.Errorf("%s%s has no yaml tag", path, f.Name)
+			}
+			if f.Type.Kind() == reflect.Struct && f.Type.PkgPath() == typ.PkgPath() {
+				walk(f.Type, path+f.Name+".")
+			}
+		}
+	}
+	walk(reflect.TypeFor[config.Settings](), "Settings.")
 }

@@ -47,27 +47,27 @@ const (
 // it is set from: yaml is its key in the config file (a path below the file's
 // root), env its IMDSEMU_* variable, flag its command-line flag (see
 // BindFlags), help the flag's help text, and default the value the CLI uses
-// when nothing sets it. Adding a setting is adding a field here (and, if it
-// needs one, a check in Validate). Empty addresses and data directory mean
-// "the CLI's default".
+// when nothing sets it; check, enum, match and must say what Validate
+// accepts (see checkTags). Adding a setting is adding a field here. Empty
+// addresses and data directory mean "the CLI's default".
 type Settings struct {
-	MetadataAddr string `yaml:"metadata-addr" env:"IMDSEMU_METADATA_ADDR" flag:"metadata-addr" default:"127.0.0.1:1338" help:"address of the metadata listener"`
-	AdminAddr    string `yaml:"admin-addr" env:"IMDSEMU_ADMIN_ADDR" flag:"admin-addr" default:"127.0.0.1:1340" help:"address of the admin listener (/metrics, /healthz, control API)"`
+	MetadataAddr string `yaml:"metadata-addr" env:"IMDSEMU_METADATA_ADDR" flag:"metadata-addr" default:"127.0.0.1:1338" help:"address of the metadata listener" check:"addr"`
+	AdminAddr    string `yaml:"admin-addr" env:"IMDSEMU_ADMIN_ADDR" flag:"admin-addr" default:"127.0.0.1:1340" help:"address of the admin listener (/metrics, /healthz, control API)" check:"addr"`
 	DataDir      string `yaml:"data-dir" env:"IMDSEMU_DATA_DIR" flag:"data-dir" help:"directory for the database and keys; default $XDG_DATA_HOME/imdsemu, else ~/.local/share/imdsemu"`
 	// HTTPTokens is HTTPTokensOptional (IMDSv1 and v2) or HTTPTokensRequired (v2 only).
-	HTTPTokens string `yaml:"http-tokens" env:"IMDSEMU_HTTP_TOKENS" flag:"http-tokens" help:"IMDSv2 tokens: optional or required"`
+	HTTPTokens string `yaml:"http-tokens" env:"IMDSEMU_HTTP_TOKENS" flag:"http-tokens" help:"IMDSv2 tokens: optional or required" enum:"optional|required"`
 	// HTTPEndpoint is HTTPEndpointEnabled or HTTPEndpointDisabled.
-	HTTPEndpoint string `yaml:"http-endpoint" env:"IMDSEMU_HTTP_ENDPOINT" flag:"http-endpoint" help:"metadata endpoint: enabled or disabled (403 to everything)"`
+	HTTPEndpoint string `yaml:"http-endpoint" env:"IMDSEMU_HTTP_ENDPOINT" flag:"http-endpoint" help:"metadata endpoint: enabled or disabled (403 to everything)" enum:"enabled|disabled"`
 	// LogFormat is LogFormatText or LogFormatJSON.
-	LogFormat string   `yaml:"log-format" env:"IMDSEMU_LOG_FORMAT" flag:"log-format" help:"log format: text or json"`
+	LogFormat string   `yaml:"log-format" env:"IMDSEMU_LOG_FORMAT" flag:"log-format" help:"log format: text or json" enum:"text|json"`
 	Rotation  Rotation `yaml:"rotation"`
 	Instance  Instance `yaml:"instance"`
 
 	// IPv6Addr and ECSAddr are the optional IPv6 metadata listener (such as
 	// [fd00:ec2::254]:80) and ECS container credentials listener; "" means
 	// none.
-	IPv6Addr string `yaml:"ipv6-addr" env:"IMDSEMU_IPV6_ADDR" flag:"ipv6-addr" help:"also serve metadata on this address, e.g. \"[fd00:ec2::254]:80\" (only inside a container or network namespace)"`
-	ECSAddr  string `yaml:"ecs-addr" env:"IMDSEMU_ECS_ADDR" flag:"ecs-addr" help:"serve the ECS container credentials endpoint on this address, e.g. \"127.0.0.1:1341\""`
+	IPv6Addr string `yaml:"ipv6-addr" env:"IMDSEMU_IPV6_ADDR" flag:"ipv6-addr" help:"also serve metadata on this address, e.g. \"[fd00:ec2::254]:80\" (only inside a container or network namespace)" check:"addr"`
+	ECSAddr  string `yaml:"ecs-addr" env:"IMDSEMU_ECS_ADDR" flag:"ecs-addr" help:"serve the ECS container credentials endpoint on this address, e.g. \"127.0.0.1:1341\"" check:"addr"`
 	// HopLimit is the IP TTL of token PUT responses, 1–64; 0 means the
 	// CLI's default (1).
 	HopLimit int `yaml:"hop-limit" env:"IMDSEMU_HOP_LIMIT" flag:"hop-limit" default:"1" help:"IP TTL (hop limit) of token PUT responses, 1-64, like EC2's HttpPutResponseHopLimit"`
@@ -85,7 +85,7 @@ type Settings struct {
 	StartScenario string           `yaml:"start-scenario" env:"IMDSEMU_START_SCENARIO" flag:"start-scenario" help:"start this fault scenario (defined under scenarios: in the config file) at once"`
 
 	// STSAddr is the STS Query API listener; "" means the CLI's default.
-	STSAddr string `yaml:"sts-addr" env:"IMDSEMU_STS_ADDR" flag:"sts-addr" default:"127.0.0.1:1339" help:"address of the STS Query API listener"`
+	STSAddr string `yaml:"sts-addr" env:"IMDSEMU_STS_ADDR" flag:"sts-addr" default:"127.0.0.1:1339" help:"address of the STS Query API listener" check:"addr"`
 }
 
 // Rotation says how often the refresher mints a new generation of
@@ -106,22 +106,22 @@ type Throttle struct {
 // file. "" means Default's value for the first six fields and the metadata
 // server's default for the metadata tree (see imds.Instance).
 type Instance struct {
-	ID               string `yaml:"id"`
-	Type             string `yaml:"type"`
-	Region           string `yaml:"region"`
-	AvailabilityZone string `yaml:"availability-zone"`
+	ID               string `yaml:"id" match:"^i-([0-9a-f]{8}|[0-9a-f]{17})$" must:"be \"i-\" followed by 8 or 17 lowercase hex digits"`
+	Type             string `yaml:"type" match:"^[a-z0-9-]+\\.[a-z0-9-]+$" must:"look like \"t3.micro\""`
+	Region           string `yaml:"region" match:"^[a-z]{2}(-[a-z]+)+-[0-9]+$" must:"look like \"us-east-1\""`
+	AvailabilityZone string `yaml:"availability-zone" check:"zone"`
+	Account          string `yaml:"account" match:"^[0-9]{12}$" must:"be 12 digits"`
 	// Profile is the name of the instance profile attached to the instance,
 	// in Account; "" means none (IMDS then serves no credentials).
-	Profile string `yaml:"profile"`
-	Account string `yaml:"account"`
+	Profile string `yaml:"profile" match:"^[\\w+=,.@-]{1,128}$" must:"match [\\w+=,.@-]{1,128}"`
 
 	// The metadata tree. PublicIPv4 "" means no public address.
-	AMIID              string `yaml:"ami-id"`
-	Hostname           string `yaml:"hostname"`
-	LocalIPv4          string `yaml:"local-ipv4"`
-	PublicIPv4         string `yaml:"public-ipv4"`
-	MAC                string `yaml:"mac"`
-	AvailabilityZoneID string `yaml:"availability-zone-id"`
+	AMIID              string `yaml:"ami-id" match:"^ami-([0-9a-f]{8}|[0-9a-f]{17})$" must:"be \"ami-\" followed by 8 or 17 lowercase hex digits"`
+	Hostname           string `yaml:"hostname" match:"^[A-Za-z0-9]([A-Za-z0-9.-]{0,253}[A-Za-z0-9])?$" must:"be a DNS name such as ip-10-0-0-1.ec2.internal"`
+	LocalIPv4          string `yaml:"local-ipv4" check:"ipv4"`
+	PublicIPv4         string `yaml:"public-ipv4" check:"ipv4"`
+	MAC                string `yaml:"mac" check:"mac"`
+	AvailabilityZoneID string `yaml:"availability-zone-id" match:"^[a-z]{2,}[0-9]+-az[0-9]+$" must:"look like \"use1-az1\""`
 	// Tags are served under tags/instance/ when InstanceMetadataTags is on.
 	Tags map[string]string `yaml:"tags"`
 	// UserData is served at /latest/user-data; UserDataFile names a file
@@ -195,8 +195,8 @@ func Load(path string) (*File, error) {
 
 // Error is a problem in a config file or the environment. File is empty for
 // environment variables; Line and Column are 1-based, 0 when unknown. Field
-// is the YAML path of the setting (roles[1].max-session-duration) or the
-// environment variable's name.
+// is the YAML path of the setting (roles[1].max-session-duration), the
+// environment variable's name or the flag (--hop-limit).
 type Error struct {
 	File         string
 	Line, Column int

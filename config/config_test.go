@@ -627,3 +627,22 @@ func TestParse_AliasBomb(t *testing.T) {
 		t.Fatalf("Parse() = %v, want %s", err, want)
 	}
 }
+
+// docs/imdsemu.example.yaml, which shows every key, parses.
+func TestParse_ExampleFile(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "docs", "imdsemu.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "idp.xml"), []byte(samlMetadata), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := config.Parse(filepath.Join(dir, "imdsemu.yaml"), data)
+	if err != nil {
+		t.Fatalf("Parse(imdsemu.example.yaml) = %v", err)
+	}
+	if len(f.Settings.Scenarios) != 1 || len(f.Seed.Users) != 1 || len(f.Seed.SAMLProviders) != 1 || f.Settings.Instance.Tags["Name"] != "web-1" {
+		t.Errorf("Parse(imdsemu.example.yaml) = %+v", f)
+	}
+}

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -251,7 +251,7 @@ func (d *decoder) mapping(n *yaml.Node, path string, known []string) *mapping {
 		if path == "" && strings.HasPrefix(k.Value, "x-") {
 			continue
 		}
-		if known != nil && !contains(known, k.Value) {
+		if known != nil && !slices.Contains(known, k.Value) {
 			msg := fmt.Sprintf("unknown field %q", k.Value)
 			if s := suggest(k.Value, known); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
@@ -301,15 +301,6 @@ func (m *mapping) add(d *decoder, path, key string, k, v *yaml.Node) {
 	m.order = append(m.order, key)
 	d.vals[field] = v
 	d.keys[field] = k
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // suggest returns the known key closest to an unknown one, or "".
@@ -417,15 +408,6 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path, what string) {
 		return
 	}
 	switch v.Type() {
-	case durationType, faultDurationType:
-		if rn.Kind != yaml.ScalarNode {
-			d.errorAt(n, path, `must be a duration such as "1h" or "90m", or whole seconds, got `+kindName(rn))
-		} else if dur, err := parseDuration(rn.Value); err != nil {
-			d.errorAt(n, path, err.Error())
-		} else {
-			v.SetInt(int64(dur))
-		}
-		return
 	case documentType:
 		v.SetString(d.document(n, path))
 		return
@@ -454,13 +436,6 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path, what string) {
 		return
 	}
 
-	scalar := func(ok bool, msg string) bool {
-		if rn.Kind != yaml.ScalarNode || !ok {
-			d.errorAt(n, path, msg+kindName(rn))
-			return false
-		}
-		return true
-	}
 	switch v.Kind() {
 	case reflect.Pointer:
 		if v.IsNil() {
@@ -496,28 +471,28 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path, what string) {
 			out.SetMapIndex(reflect.ValueOf(key), e)
 		}
 		v.Set(out)
-	case reflect.String:
-		if scalar(true, "must be a string, got ") {
-			v.SetString(rn.Value)
-		}
-	case reflect.Int:
-		i, err := strconv.Atoi(rn.Value)
-		if scalar(err == nil, "must be a whole number, got ") {
-			v.SetInt(int64(i))
-		}
-	case reflect.Float64:
-		f, err := strconv.ParseFloat(rn.Value, 64)
-		if scalar(err == nil && !math.IsInf(f, 0) && !math.IsNaN(f), "must be a number, got ") {
-			v.SetFloat(f)
-		}
-	case reflect.Bool:
-		b, _ := parseBool(rn.Value)
-		if scalar(rn.ShortTag() == "!!bool", "must be true or false, got ") {
-			v.SetBool(b)
-		}
 	default:
-		panic(fmt.Sprintf("config: cannot decode into %s (%s)", v.Type(), path)) // a programming error
+		if rn.Kind != yaml.ScalarNode || v.Kind() == reflect.Bool && rn.ShortTag() != "!!bool" {
+			d.errorAt(n, path, "must be "+noun(v.Type())+", got "+kindName(rn))
+		} else if err := setString(v, rn.Value); err != nil {
+			d.errorAt(n, path, err.Error())
+		}
 	}
+}
+
+// noun says what a scalar of type t is, for errors.
+func noun(t reflect.Type) string {
+	switch {
+	case t == durationType || t == faultDurationType:
+		return `a duration such as "1h" or "90m", or whole seconds`
+	case t.Kind() == reflect.Int:
+		return "a whole number"
+	case t.Kind() == reflect.Float64:
+		return "a number"
+	case t.Kind() == reflect.Bool:
+		return "true or false"
+	}
+	return "a string"
 }
 
 // decodeStruct decodes the mapping at n into the fields of v.

@@ -1,0 +1,150 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"net"
+	"net/netip"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MaxUserData is EC2's limit on user data: 16 KB before base64 encoding.
+const MaxUserData = 16 << 10
+
+// Immutable after package initialisation and safe for concurrent use.
+var (
+	zoneSuffixRe = regexp.MustCompile(`^(-[a-z0-9-]+)?[a-z]$`)
+	tagKeyRe     = regexp.MustCompile(`^[A-Za-z0-9+\-=.,_:@]{1,128}$`)
+)
+
+// Validate checks the settings and returns every problem as a *Error whose
+// Field is the setting's YAML path, joined with errors.Join. String settings
+// are checked by their tags (see checkTags); empty ones pass, except that an
+// enumerated setting must have one of its values. Rotation interval and
+// session duration must be at least 1s and the interval shorter.
+func (s Settings) Validate() error {
+	var errs []error
+	add := func(field, msg string) { errs = append(errs, &Error{Field: field, Msg: msg}) }
+	s.checkTags(reflect.ValueOf(s), "", add)
+
+	r := s.Rotation
+	intervalOK, sessionOK := r.Interval >= time.Second, r.SessionDuration >= time.Second
+	if !intervalOK {
+		add("rotation.interval", fmt.Sprintf("must be at least 1s, got %s", r.Interval))
+	}
+	if !sessionOK {
+		add("rotation.session-duration", fmt.Sprintf("must be at least 1s, got %s", r.SessionDuration))
+	}
+	if intervalOK && sessionOK && r.Interval >= r.SessionDuration {
+		add("rotation.interval", fmt.Sprintf("must be shorter than rotation.session-duration (%s), got %s", r.SessionDuration, r.Interval))
+	}
+	if s.HopLimit != 0 && (s.HopLimit < 1 || s.HopLimit > 64) {
+		add("hop-limit", fmt.Sprintf("must be from 1 to 64, got %d", s.HopLimit))
+	}
+	if t := s.Throttle; t.RPS < 0 || math.IsNaN(t.RPS) || math.IsInf(t.RPS, 0) {
+		add("throttle.rps", fmt.Sprintf("must be 0 (off) or a positive number of requests a second, got %v", t.RPS))
+	}
+	if s.Throttle.Burst < 0 {
+		add("throttle.burst", fmt.Sprintf("must be 0 (the rate rounded up) or more, got %d", s.Throttle.Burst))
+	}
+	in := s.Instance
+	for _, k := range slices.Sorted(maps.Keys(in.Tags)) {
+		field := "instance.tags." + k
+		if !tagKeyRe.MatchString(k) || k == "." || k == ".." || k == "_index" {
+			add(field, fmt.Sprintf(`tag key %q cannot be served in instance metadata: use letters, digits and + - = . , _ : @ (no spaces or /), at most 128 characters, and not ".", ".." or "_index"`, k))
+		}
+		if len(in.Tags[k]) > 256 {
+			add(field, fmt.Sprintf("must be at most 256 characters, got %d", len(in.Tags[k])))
+		}
+	}
+	if in.UserData != "" && in.UserDataFile != "" {
+		add("instance.user-data-file", `give either "user-data" or "user-data-file", not both`)
+	}
+	if len(in.UserData) > MaxUserData {
+		add("instance.user-data", fmt.Sprintf("must be at most %d bytes (EC2's limit), got %d", MaxUserData, len(in.UserData)))
+	}
+	s.validateFaults(add)
+	return errors.Join(errs...)
+}
+
+// checkTags checks the string fields of v (Settings or a struct in it) by
+// their tags: enum lists the allowed values ("|"-separated); match is a
+// regular expression and must says, for the message, what a match is; check
+// names a check below (addr, ipv4, mac, zone).
+func (s Settings) checkTags(v reflect.Value, prefix string, add func(field, msg string)) {
+	for i := range v.NumField() {
+		sf, f := v.Type().Field(i), v.Field(i)
+		path := join(prefix, strings.Split(sf.Tag.Get("yaml"), ",")[0])
+		if f.Kind() == reflect.Struct {
+			s.checkTags(f, path, add)
+		}
+		if f.Kind() != reflect.String {
+			continue
+		}
+		val := f.String()
+		if enum := sf.Tag.Get("enum"); enum != "" {
+			if msg := checkEnum(val, strings.Split(enum, "|")...); msg != "" {
+				add(path, msg)
+			}
+		}
+		if val == "" {
+			continue
+		}
+		if re := sf.Tag.Get("match"); re != "" && !regexp.MustCompile(re).MatchString(val) {
+			add(path, fmt.Sprintf("must %s, got %q", sf.Tag.Get("must"), val))
+		}
+		var msg string
+		switch sf.Tag.Get("check") {
+		case "addr":
+			msg = checkAddr(val)
+		case "ipv4":
+			if ip, err := netip.ParseAddr(val); err != nil || !ip.Is4() {
+				msg = fmt.Sprintf("must be an IPv4 address such as 10.0.0.1, got %q", val)
+			}
+		case "mac":
+			if hw, err := net.ParseMAC(val); err != nil || len(hw) != 6 {
+				msg = fmt.Sprintf("must be a MAC address such as 0e:00:0a:00:00:01, got %q", val)
+			}
+		case "zone":
+			region := s.Instance.Region
+			if suffix, ok := strings.CutPrefix(val, region); !ok || region == "" || !zoneSuffixRe.MatchString(suffix) {
+				msg = fmt.Sprintf("must be a zone of region %q such as %q, got %q", region, region+"a", val)
+			}
+		}
+		if msg != "" {
+			add(path, msg)
+		}
+	}
+}
+
+func checkAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Sprintf(`must be host:port such as "127.0.0.1:1338", got %q`, addr)
+	}
+	if strings.ContainsAny(host, " \t") {
+		return fmt.Sprintf("host must not contain spaces, got %q", addr)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Sprintf("port must be a number from 0 to 65535, got %q", addr)
+	}
+	return ""
+}
+
+func checkEnum(v string, allowed ...string) string {
+	if slices.Contains(allowed, v) {
+		return ""
+	}
+	quoted := make([]string, len(allowed))
+	for i, a := range allowed {
+		quoted[i] = strconv.Quote(a)
+	}
+	return fmt.Sprintf("must be %s, got %q", strings.Join(quoted, " or "), v)
+}
