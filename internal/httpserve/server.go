@@ -1,0 +1,80 @@
+package httpserve
+
+import (
+	"context"
+	"log"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Timeouts are an http.Server's timeouts. A zero field takes its default.
+type Timeouts struct {
+	// ReadHeader bounds reading a request's headers, from the connection's
+	// first byte (or the end of the previous request). Default 5s.
+	ReadHeader time.Duration
+	// Read bounds reading a whole request, body included. Default 30s.
+	Read time.Duration
+	// Write bounds the time from the end of the request's headers to the
+	// end of the answer. Default 60s.
+	Write time.Duration
+	// Idle bounds how long a keep-alive connection waits for its next
+	// request. Default 60s.
+	Idle time.Duration
+}
+
+// Default timeouts.
+const (
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultWriteTimeout      = 60 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
+)
+
+func (t Timeouts) withDefaults() Timeouts {
+	set := func(d *time.Duration, def time.Duration) {
+		if *d <= 0 {
+			*d = def
+		}
+	}
+	set(&t.ReadHeader, DefaultReadHeaderTimeout)
+	set(&t.Read, DefaultReadTimeout)
+	set(&t.Write, DefaultWriteTimeout)
+	set(&t.Idle, DefaultIdleTimeout)
+	return t
+}
+
+// Options configures New. Handler is required.
+type Options struct {
+	// Listener names the listener in metrics ("metadata", "ecs", "sts",
+	// "admin").
+	Listener string
+	Handler  http.Handler
+	// Hosts, when set, serves only requests whose Host it allows.
+	Hosts *Hosts
+	// Timeouts; zero fields take the defaults.
+	Timeouts    Timeouts
+	ConnContext func(ctx context.Context, c net.Conn) context.Context
+	ErrorLog    *log.Logger
+	// Metrics counts refused Host headers; nil counts nothing.
+	Metrics *Metrics
+}
+
+// New returns an http.Server for one listener, with every timeout set and,
+// when o.Hosts is set, the Host allowlist in front of o.Handler.
+func New(o Options) *http.Server {
+	t := o.Timeouts.withDefaults()
+	h := o.Handler
+	if o.Hosts != nil {
+		h = o.Hosts.Handler(o.Listener, h, o.Metrics)
+	}
+	return &http.Server{
+		Handler:           h,
+		ConnContext:       o.ConnContext,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
+		ErrorLog:          o.ErrorLog,
+	}
+}
