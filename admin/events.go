@@ -6,7 +6,14 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 )
+
+// streamWriteTimeout bounds each write of the event stream. The server's
+// WriteTimeout would end a stream that outlives it; instead every write
+// gets its own deadline, so a stream lasts as long as its reader reads,
+// and a reader that stops is dropped.
+const streamWriteTimeout = 30 * time.Second
 
 // events streams events as server-sent events (text/event-stream): one
 // "id:", "event:" (the type) and "data:" (the event as JSON) block per event.
@@ -35,6 +42,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
+	// Write deadlines are on the connection's wall clock, not s.opts.Now.
+	deadline := func() { _ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout)) }
+	deadline()
 	w.WriteHeader(http.StatusOK)
 	// A comment, so that clients see the stream open at once.
 	fmt.Fprint(w, ": imdsemu events\n\n")
@@ -46,6 +56,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		case ev, ok := <-sub.C:
 			if !ok {
 				if sub.Dropped() {
+					deadline()
 					fmt.Fprint(w, "event: dropped\ndata: {\"error\":\"this stream fell too far behind and was dropped; reconnect\"}\n\n")
 					_ = rc.Flush()
 				}
@@ -58,6 +69,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			if err != nil {
 				continue
 			}
+			deadline()
 			if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.ID, ev.Type, data); err != nil {
 				return
 			}

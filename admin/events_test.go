@@ -176,9 +176,34 @@ func TestHub(t *testing.T) {
 }
 
 // waitSubscribers waits for the handler goroutine to (un)subscribe.
+// waitSubscribers waits for the hub to have n subscribers, failing after a
+// minute rather than hanging until the test binary's timeout.
 func waitSubscribers(t *testing.T, h *Hub, n int) {
 	t.Helper()
+	deadline := time.Now().Add(time.Minute)
 	for h.Subscribers() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("hub has %d subscribers after a minute, want %d", h.Subscribers(), n)
+		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestEvents_OutlivesWriteTimeout: the stream keeps going past the
+// server's WriteTimeout (each write sets its own deadline), as it must on
+// the admin listener, whose server has one.
+func TestEvents_OutlivesWriteTimeout(t *testing.T) {
+	e := newEnv(t)
+	ts := httptest.NewUnstartedServer(e.srv)
+	ts.Config.WriteTimeout = 50 * time.Millisecond
+	ts.Start()
+	defer ts.Close()
+	resp, sse := openStream(t, context.Background(), ts.URL+"/v1/events")
+	defer resp.Body.Close()
+	waitSubscribers(t, e.hub, 1)
+	time.Sleep(4 * ts.Config.WriteTimeout) // at least; no upper bound is asserted
+	e.hub.Publish(Event{Type: EventServed, Client: "10.0.0.9"})
+	if b := sse.next(t); b["event"] != EventServed {
+		t.Fatalf("event after the server's WriteTimeout = %v, want served", b)
 	}
 }

@@ -80,6 +80,9 @@ func (r *rule) matches(q *request) bool {
 	return true
 }
 
+// afterDelayWrite bounds writing the answer once an injected delay is over.
+const afterDelayWrite = 30 * time.Second
+
 func (h *handler) serveRules(w http.ResponseWriter, r *http.Request, rules []*rule) {
 	in := h.in
 	q := newRequest(r)
@@ -110,6 +113,12 @@ func (h *handler) serveRules(w http.ResponseWriter, r *http.Request, rules []*ru
 		}
 		terminal = fr
 		break
+	}
+	if delay > 0 {
+		// The server's WriteTimeout counts from the request; an injected
+		// delay longer than it must still be answered. (The connection's
+		// deadline is wall-clock, not in.now.)
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(delay + afterDelayWrite))
 	}
 	if delay > 0 && !in.sleep(r.Context(), delay) {
 		// The client gave up or the server is stopping: no answer at all

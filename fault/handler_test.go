@@ -578,13 +578,53 @@ func TestHandler_BlackholeClientGivesUp(t *testing.T) {
 		defer in.mu.Unlock()
 		return len(in.held) == 0
 	})
+	// The rule is used up and the listener serves again.
+	resp, err := http.Get("http://" + ln.Addr().String() + "/")
+	if err != nil {
+		t.Fatalf("GET after the blackholed client gave up: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("GET after the blackholed client gave up = %d, want 200", resp.StatusCode)
+	}
+	if got := in.Rules(); len(got) != 0 {
+		t.Errorf("rules after the blackhole's one time = %+v, want none", got)
+	}
 }
 
-// waitFor polls cond: it waits for another goroutine to reach a state,
-// with no time limit of its own (the test binary's -timeout is the limit).
+// TestHandler_LatencyOutlivesWriteTimeout: an injected delay longer than
+// the server's WriteTimeout is still answered (the handler moves the
+// connection's write deadline past the delay).
+func TestHandler_LatencyOutlivesWriteTimeout(t *testing.T) {
+	in := newInjector(t, Options{})
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: in.Handler(&backend{}), WriteTimeout: 50 * time.Millisecond}
+	done := make(chan struct{})
+	go func() { srv.Serve(in.Listener(raw)); close(done) }()
+	defer func() { srv.Close(); <-done }()
+	mustAdd(t, in, Rule{Action: ActionLatency, Delay: Duration(200 * time.Millisecond), Times: 1})
+	resp, err := http.Get("http://" + raw.Addr().String() + "/")
+	if err != nil {
+		t.Fatalf("GET delayed past the WriteTimeout: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("GET delayed past the WriteTimeout = %d, want 200", resp.StatusCode)
+	}
+}
+
+// waitFor waits for cond, failing after a minute rather than hanging until
+// the test binary's timeout.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
+	deadline := time.Now().Add(time.Minute)
 	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition still false after a minute")
+		}
 		time.Sleep(time.Millisecond)
 	}
 }
