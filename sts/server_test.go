@@ -256,6 +256,40 @@ func TestServer_MFA(t *testing.T) {
 	}
 }
 
+// TestServer_MFAWindow: a TOTP code is accepted one 30-second step either
+// side of now, as AWS does, and not two.
+func TestServer_MFAWindow(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	alice := f.client(longTerm(aliceKeyID, aliceSec))
+	serial := rolestore.MFASerial(acct, "alice")
+	// One second into a step, so that no step boundary falls between
+	// generating a code and the server checking it.
+	now := f.clock.Now()
+	f.clock.Advance(30*time.Second - now.Sub(now.Truncate(30*time.Second)) + time.Second)
+	inWindow := map[string]bool{}
+	for _, d := range []time.Duration{-30 * time.Second, 0, 30 * time.Second} {
+		code, _ := totp.GenerateCode(mfaSeed, f.clock.At(d))
+		inWindow[code] = true
+	}
+	for _, tc := range []struct {
+		at   time.Duration
+		want bool
+	}{{-90 * time.Second, false}, {-60 * time.Second, false}, {-30 * time.Second, true}, {0, true}, {30 * time.Second, true}, {60 * time.Second, false}, {90 * time.Second, false}} {
+		code, err := totp.GenerateCode(mfaSeed, f.clock.At(tc.at))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !tc.want && inWindow[code] {
+			continue // the same six digits as a code in the window: 1 in 10^6
+		}
+		_, err = alice.GetSessionToken(ctx, &awssts.GetSessionTokenInput{SerialNumber: aws.String(serial), TokenCode: aws.String(code), DurationSeconds: aws.Int32(900)})
+		if got := err == nil; got != tc.want {
+			t.Errorf("GetSessionToken(code of now%+v) accepted = %v (%v), want %v", tc.at, got, err, tc.want)
+		}
+	}
+}
+
 func TestServer_GetFederationToken(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
