@@ -89,3 +89,43 @@ func TestLoadOrCreate_AnotherProcessCreatedItFirst(t *testing.T) {
 		t.Error("LoadOrCreate replaced the key another process created")
 	}
 }
+
+// racingReader plays another process that creates the key file while this
+// one is generating its own: its Read writes theirs at path first.
+type racingReader struct {
+	path   string
+	theirs []byte
+	t      *testing.T
+}
+
+func (r racingReader) Read(p []byte) (int, error) {
+	if err := os.WriteFile(r.path, r.theirs, 0o600); err != nil {
+		r.t.Fatal(err)
+	}
+	for i := range p {
+		p[i] = 0xAA
+	}
+	return len(p), nil
+}
+
+// TestLoadOrCreate_AnotherProcessFirst: when another process creates the
+// key between this one's look and its link, both end up with theirs, and
+// no temporary file is left.
+func TestLoadOrCreate_AnotherProcessFirst(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sealing.key")
+	theirs := bytes.Repeat([]byte{0x55}, 32)
+	got, err := LoadOrCreate(path, 32, racingReader{path: path, theirs: theirs, t: t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, theirs) {
+		t.Errorf("LoadOrCreate = %x, want the other process's key %x", got, theirs)
+	}
+	if onDisk, _ := os.ReadFile(path); !bytes.Equal(onDisk, theirs) {
+		t.Errorf("file holds %x, want the other process's key", onDisk)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Errorf("directory holds %d entries, want only the key", len(entries))
+	}
+}
