@@ -88,8 +88,11 @@ func (e *emulator) cli(t *testing.T, args ...string) (string, error) {
 	return string(out), err
 }
 
-// metric returns the value of one series on /metrics, 0 when absent.
-// series is written as Prometheus prints it: name{label="value",...}.
+// metric returns the value of one series on /metrics. series is written as
+// Prometheus prints it: name{label="value",...}. A labelled series appears
+// only once counted, so an absent one reads 0, but only when the metric's
+// name is one imdsemu defines: a renamed metric fails the test instead of
+// reading 0 for ever.
 func (e *emulator) metric(t *testing.T, series string) float64 {
 	t.Helper()
 	code, body := e.apiAt(t, e.admin, http.MethodGet, "/metrics", "", "")
@@ -104,6 +107,10 @@ func (e *emulator) metric(t *testing.T, series string) float64 {
 			}
 			return f
 		}
+	}
+	name, _, labelled := strings.Cut(series, "{")
+	if !labelled || !definedMetric(t, name) {
+		t.Fatalf("metric %s is not on /metrics, and imdsemu defines no labelled metric %s (renamed?)", series, name)
 	}
 	return 0
 }

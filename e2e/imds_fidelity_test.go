@@ -291,11 +291,22 @@ func TestIMDS_ErrorDocument(t *testing.T) {
 	})
 	t.Run("AWS CLI", func(t *testing.T) {
 		aws := requireTool(t, "/usr/bin/aws")
+		// The CLI must have read the error document (not failed for some
+		// other reason, such as never reaching the emulator) and found no
+		// credentials in it.
+		const served = `imdsemu_imds_requests_total{code="200",route="/latest/meta-data/iam/security-credentials/{role}",version="v2"}`
+		before := e.metric(t, served)
 		cmd := exec.Command(aws, "configure", "export-credentials", "--format", "process")
 		cmd.Env = cleanEnv(t, "AWS_EC2_METADATA_SERVICE_ENDPOINT="+e.endpoint)
 		out, err := cmd.CombinedOutput()
 		if err == nil {
 			t.Errorf("aws configure export-credentials succeeded: %s", out)
+		}
+		if !strings.Contains(string(out), "no credentials found") {
+			t.Errorf("aws configure export-credentials = %v, %q; want it to find no credentials", err, out)
+		}
+		if n := e.metric(t, served) - before; n < 1 {
+			t.Errorf("the CLI read the error document %v times, want at least once", n)
 		}
 	})
 }
