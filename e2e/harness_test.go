@@ -214,6 +214,17 @@ func (e *emulator) token(t *testing.T) string {
 
 // requireTool returns the path of a client the tests need. CI installs every
 // one of them (.ci/run); elsewhere a missing tool skips the test.
+// cannotRun stops a test that cannot run here: under CI (CI set, as
+// .ci/run runs) it fails with the reason, since CI must run every test;
+// elsewhere it skips.
+func cannotRun(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf("cannot run under CI: "+format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
 func requireTool(t *testing.T, path string) string {
 	t.Helper()
 	if _, err := os.Stat(path); err != nil {

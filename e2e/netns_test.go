@@ -22,11 +22,12 @@ import (
 // network namespace (DESIGN.md, "Safety rule"); nothing here touches them
 // in the machine's namespace.
 
-// requireNetns skips unless the test can make network namespaces.
+// requireNetns stops the test (cannotRun: a failure under CI) unless it
+// can make network namespaces.
 func requireNetns(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("network namespace tests need root")
+		cannotRun(t, "network namespace tests need root")
 	}
 	for _, tool := range []string{"ip", "curl", "sysctl"} {
 		lookTool(t, tool)
@@ -34,13 +35,14 @@ func requireNetns(t *testing.T) {
 }
 
 // netns makes a network namespace with its loopback up and deletes it
-// when the test ends. It skips the test if the namespace cannot be made.
+// when the test ends. It stops the test (cannotRun) if the namespace
+// cannot be made.
 func netns(t *testing.T, name string) string {
 	t.Helper()
 	requireNetns(t)
 	ns := fmt.Sprintf("imdsemu-test-%d-%s", os.Getpid(), name)
 	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		t.Skipf("cannot make a network namespace (ip netns add %s: %v: %s)", ns, err, strings.TrimSpace(string(out)))
+		cannotRun(t, "cannot make a network namespace (ip netns add %s: %v: %s)", ns, err, strings.TrimSpace(string(out)))
 	}
 	t.Cleanup(func() {
 		if out, err := exec.Command("ip", "netns", "delete", ns).CombinedOutput(); err != nil {
@@ -114,7 +116,7 @@ type sdkResult struct {
 	Took time.Duration
 }
 
-// goSDKIn runs TestNetnsHelper (this test binary, re-executed) inside ns:
+// goSDKIn runs TestHelperProcess_NetnsGoSDK (this test binary, re-executed) inside ns:
 // aws-sdk-go-v2's unmodified default chain with env added to the clean
 // environment, and no endpoint unless env sets one.
 func goSDKIn(t *testing.T, ns string, env ...string) sdkResult {
@@ -143,7 +145,7 @@ func goSDKIn(t *testing.T, ns string, env ...string) sdkResult {
 		t.Fatal(err)
 	}
 	env = append(env, netnsHelperEnv+"=1", netnsHelperOut+"="+outFile, netnsHelperHost+"="+host, "GOPROXY=off", "GOTOOLCHAIN=local")
-	cmd := nsCommand(t, ns, env, self, "-test.run=^TestNetnsHelper$", "-test.count=1")
+	cmd := nsCommand(t, ns, env, self, "-test.run=^TestHelperProcess_NetnsGoSDK$", "-test.count=1")
 	cmd.Dir = wd
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("Go SDK helper in %s: %v\n%s", ns, err, out)
@@ -167,9 +169,10 @@ const (
 	netnsHelperHost = "IMDSEMU_E2E_NETNS_HELPER_HOST"
 )
 
-// TestNetnsHelper is not a test: goSDKIn runs it inside a test's network
+// TestHelperProcess_NetnsGoSDK is not a test (hence the name; it does
+// nothing without its environment variable): goSDKIn runs it inside a test's network
 // namespace to use aws-sdk-go-v2's default chain there.
-func TestNetnsHelper(t *testing.T) {
+func TestHelperProcess_NetnsGoSDK(t *testing.T) {
 	if os.Getenv(netnsHelperEnv) != "1" {
 		t.Skip("helper process for the network namespace tests")
 	}
