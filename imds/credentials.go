@@ -5,38 +5,19 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/imdsemu/imdsemu/credential"
 )
 
-// CodeSuccess is the Code of a credential document that holds credentials.
-const CodeSuccess = "Success"
-
-// Credentials are the role credentials served at
-// /latest/meta-data/iam/security-credentials/ROLE.
-//
-// A Code other than "" or CodeSuccess makes the document an error document,
-// as EC2 serves when it cannot get credentials for the role (for example
-// "AssumeRoleUnauthorizedAccess" when the role's trust policy does not let
-// ec2.amazonaws.com assume it): HTTP 200 with Code, Message and LastUpdated
-// only. The key fields are then ignored.
-type Credentials struct {
-	AccessKeyID, SecretAccessKey, Token string
-	LastUpdated, Expiration             time.Time
-	Code, Message                       string
-}
-
-// ok reports whether c holds credentials rather than an error.
-func (c *Credentials) ok() bool { return c.Code == "" || c.Code == CodeSuccess }
-
-// LogValue keeps the secret and the token out of logs.
-func (c Credentials) LogValue() slog.Value {
-	if !c.ok() {
-		return slog.GroupValue(slog.String("code", c.Code), slog.Time("last_updated", c.LastUpdated))
-	}
-	return slog.GroupValue(
-		slog.String("access_key_id", c.AccessKeyID),
-		slog.Time("last_updated", c.LastUpdated),
-		slog.Time("expiration", c.Expiration),
-	)
+// ErrorDocument is what EC2 serves in place of role credentials when it
+// cannot get them (for example "AssumeRoleUnauthorizedAccess" when the
+// role's trust policy does not let ec2.amazonaws.com assume it): HTTP 200
+// with Code, Message and LastUpdated only. The ECS endpoint answers 400
+// with its Code and Message.
+type ErrorDocument struct {
+	Code, Message string
+	// Since is when the failure began, served as LastUpdated.
+	Since time.Time
 }
 
 // Attachment is the instance profile attached to the instance and its
@@ -45,17 +26,30 @@ type Attachment struct {
 	ProfileARN, ProfileID, Role string
 	// RoleARN is the role's ARN, served by the ECS endpoint. "" means
 	// arn:aws:iam::ACCOUNT:role/Role with ProfileARN's account.
-	RoleARN     string
-	Credentials Credentials
+	RoleARN string
+	// Credentials are the role's current credentials, unless Error is set.
+	Credentials credential.Value
+	// Error, when set, is served in place of Credentials.
+	Error *ErrorDocument
+}
+
+// lastUpdated is the LastUpdated of the credential document and iam/info.
+func (a *Attachment) lastUpdated() time.Time {
+	if a.Error != nil {
+		return a.Error.Since
+	}
+	return a.Credentials.Issued
 }
 
 // LogValue keeps the secret and the token out of logs.
 func (a Attachment) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("profile_arn", a.ProfileARN),
-		slog.String("role", a.Role),
-		slog.Any("credentials", a.Credentials),
-	)
+	attrs := []slog.Attr{slog.String("profile_arn", a.ProfileARN), slog.String("role", a.Role)}
+	if a.Error != nil {
+		attrs = append(attrs, slog.String("code", a.Error.Code), slog.Time("last_updated", a.Error.Since))
+	} else {
+		attrs = append(attrs, slog.Any("credentials", a.Credentials))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // CredentialSource tells the server which instance profile is attached and
@@ -163,20 +157,23 @@ func (s *Server) serveRoleCredentials(w http.ResponseWriter, r *http.Request, ve
 	if !ok || a.Role != strings.TrimPrefix(r.URL.Path, prefix) {
 		return writeError(w, r, http.StatusNotFound)
 	}
+	if a.Error != nil {
+		return writeText(w, r, appendErrorDocument(nil, a.Error))
+	}
 	c := &a.Credentials
 	account := ""
 	if extended {
 		account = accountOf(a.ProfileARN, s.inst.AccountID)
 	}
-	buf := make([]byte, 0, credentialsDocSize+extendedDocSize+len(account)+len(c.AccessKeyID)+len(c.SecretAccessKey)+len(c.Token)+len(c.Message))
+	buf := make([]byte, 0, credentialsDocSize+extendedDocSize+len(account)+len(c.AccessKeyID)+len(c.SecretAccessKey)+len(c.SessionToken))
 	code := writeText(w, r, appendCredentials(buf, c, account))
 	s.served(r, version, a.Role, c)
 	return code
 }
 
 // served reports a credential document to OnCredentialsServed.
-func (s *Server) served(r *http.Request, version, role string, c *Credentials) {
-	if s.onServed == nil || r.Method == http.MethodHead || !c.ok() {
+func (s *Server) served(r *http.Request, version, role string, c *credential.Value) {
+	if s.onServed == nil || r.Method == http.MethodHead {
 		return
 	}
 	s.onServed(ServedEvent{
@@ -214,33 +211,17 @@ const (
 //
 // with "AccountId" after Expiration when account is not empty (the extended
 // document). aws-sdk-go-v2 refuses the document unless Code is "Success".
-// An error document (c.Code set) is
-//
-//	{
-//	  "Code" : "AssumeRoleUnauthorizedAccess",
-//	  "Message" : "EC2 cannot assume the role …",
-//	  "LastUpdated" : "2020-05-29T07:39:33Z"
-//	}
-func appendCredentials(b []byte, c *Credentials, account string) []byte {
-	if !c.ok() {
-		b = append(b, "{\n  \"Code\" : "...)
-		b = appendJSONString(b, c.Code)
-		b = append(b, ",\n  \"Message\" : "...)
-		b = appendJSONString(b, c.Message)
-		b = append(b, ",\n  \"LastUpdated\" : \""...)
-		b = appendTimestamp(b, c.LastUpdated)
-		return append(b, "\"\n}"...)
-	}
+func appendCredentials(b []byte, c *credential.Value, account string) []byte {
 	b = append(b, "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : \""...)
-	b = appendTimestamp(b, c.LastUpdated)
+	b = appendTimestamp(b, c.Issued)
 	b = append(b, "\",\n  \"Type\" : \"AWS-HMAC\",\n  \"AccessKeyId\" : "...)
 	b = appendJSONString(b, c.AccessKeyID)
 	b = append(b, ",\n  \"SecretAccessKey\" : "...)
 	b = appendJSONString(b, c.SecretAccessKey)
 	b = append(b, ",\n  \"Token\" : "...)
-	b = appendJSONString(b, c.Token)
+	b = appendJSONString(b, c.SessionToken)
 	b = append(b, ",\n  \"Expiration\" : \""...)
-	b = appendTimestamp(b, c.Expiration)
+	b = appendTimestamp(b, c.Expires)
 	if account != "" {
 		b = append(b, "\",\n  \"AccountId\" : "...)
 		b = appendJSONString(b, account)
@@ -249,10 +230,28 @@ func appendCredentials(b []byte, c *Credentials, account string) []byte {
 	return append(b, "\"\n}"...)
 }
 
+// appendErrorDocument renders EC2's error document in place of the
+// credentials:
+//
+//	{
+//	  "Code" : "AssumeRoleUnauthorizedAccess",
+//	  "Message" : "EC2 cannot assume the role …",
+//	  "LastUpdated" : "2020-05-29T07:39:33Z"
+//	}
+func appendErrorDocument(b []byte, e *ErrorDocument) []byte {
+	b = append(b, "{\n  \"Code\" : "...)
+	b = appendJSONString(b, e.Code)
+	b = append(b, ",\n  \"Message\" : "...)
+	b = appendJSONString(b, e.Message)
+	b = append(b, ",\n  \"LastUpdated\" : \""...)
+	b = appendTimestamp(b, e.Since)
+	return append(b, "\"\n}"...)
+}
+
 // appendIAMInfo renders iam/info. LastUpdated is the credentials' own.
 func appendIAMInfo(b []byte, a *Attachment) []byte {
 	b = append(b, "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : \""...)
-	b = appendTimestamp(b, a.Credentials.LastUpdated)
+	b = appendTimestamp(b, a.lastUpdated())
 	b = append(b, "\",\n  \"InstanceProfileArn\" : "...)
 	b = appendJSONString(b, a.ProfileARN)
 	b = append(b, ",\n  \"InstanceProfileId\" : "...)
@@ -261,9 +260,9 @@ func appendIAMInfo(b []byte, a *Attachment) []byte {
 }
 
 // currentIdentity returns the instance identity role credentials, if any.
-func (s *Server) currentIdentity() (Credentials, bool) {
+func (s *Server) currentIdentity() (credential.Value, bool) {
 	if s.identity == nil {
-		return Credentials{}, false
+		return credential.Value{}, false
 	}
 	return s.identity()
 }
@@ -288,7 +287,7 @@ func (s *Server) serveIdentityInfo(w http.ResponseWriter, r *http.Request, _ str
 		return writeError(w, r, http.StatusNotFound)
 	}
 	b := append([]byte(nil), "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : \""...)
-	b = appendTimestamp(b, c.LastUpdated)
+	b = appendTimestamp(b, c.Issued)
 	b = append(b, "\",\n  \"AccountId\" : "...)
 	b = appendJSONString(b, s.inst.AccountID)
 	return writeText(w, r, append(b, "\n}"...))
@@ -303,6 +302,6 @@ func (s *Server) serveIdentityCredentials(w http.ResponseWriter, r *http.Request
 	if !ok {
 		return writeError(w, r, http.StatusNotFound)
 	}
-	buf := make([]byte, 0, credentialsDocSize+len(c.AccessKeyID)+len(c.SecretAccessKey)+len(c.Token)+len(c.Message))
+	buf := make([]byte, 0, credentialsDocSize+len(c.AccessKeyID)+len(c.SecretAccessKey)+len(c.SessionToken))
 	return writeText(w, r, appendCredentials(buf, &c, ""))
 }

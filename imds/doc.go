@@ -77,8 +77,11 @@
 //
 // The Server does not mint credentials. It reads the attached profile and its
 // current credentials from a [CredentialSource] on every request that needs
-// them; the source must answer from memory. A [Credentials] with a Code
-// other than Success is served as EC2's error document (HTTP 200 with Code,
+// them; the source must answer from memory. The credentials are a
+// credential.Value, the one type temporary credentials have from the
+// issuer to this server's documents (its Issued is served as LastUpdated,
+// Expires as Expiration, SessionToken as Token). An [Attachment] with an
+// [ErrorDocument] is served as EC2's error document (HTTP 200 with Code,
 // Message and LastUpdated), as when a role's trust policy does not let EC2
 // assume it. [Options.OnCredentialsServed] hears of every credential
 // document served.

@@ -64,25 +64,25 @@ func (h *ecsHandler) serve(w http.ResponseWriter, r *http.Request) (int, string)
 	if !ok {
 		return writeECSError(w, r, http.StatusNotFound, "NotFound", "no role is attached to the instance profile"), "no role"
 	}
-	c := &a.Credentials
-	if !c.ok() {
+	if e := a.Error; e != nil {
 		// EC2 serves such errors as 200 documents; a container endpoint has
 		// only its status to say the credentials are not there.
-		return writeECSError(w, r, http.StatusBadRequest, c.Code, c.Message), c.Code
+		return writeECSError(w, r, http.StatusBadRequest, e.Code, e.Message), e.Code
 	}
+	c := &a.Credentials
 	roleARN := a.RoleARN
 	if roleARN == "" {
 		roleARN = "arn:aws:iam::" + accountOf(a.ProfileARN, h.s.inst.AccountID) + ":role/" + a.Role
 	}
-	b := make([]byte, 0, 128+len(c.AccessKeyID)+len(c.SecretAccessKey)+len(c.Token)+len(roleARN))
+	b := make([]byte, 0, 128+len(c.AccessKeyID)+len(c.SecretAccessKey)+len(c.SessionToken)+len(roleARN))
 	b = append(b, `{"AccessKeyId":`...)
 	b = appendJSONString(b, c.AccessKeyID)
 	b = append(b, `,"SecretAccessKey":`...)
 	b = appendJSONString(b, c.SecretAccessKey)
 	b = append(b, `,"Token":`...)
-	b = appendJSONString(b, c.Token)
+	b = appendJSONString(b, c.SessionToken)
 	b = append(b, `,"Expiration":"`...)
-	b = appendTimestamp(b, c.Expiration)
+	b = appendTimestamp(b, c.Expires)
 	b = append(b, `","RoleArn":`...)
 	b = appendJSONString(b, roleARN)
 	b = append(b, '}')

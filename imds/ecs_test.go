@@ -84,7 +84,7 @@ func TestECSHandler_Responses(t *testing.T) {
 		t.Errorf("no role: %d %s, want 404 NotFound", w.Code, w.Body.String())
 	}
 	a := testAttachment()
-	a.Credentials = imds.Credentials{Code: "AssumeRoleUnauthorizedAccess", Message: "EC2 cannot assume the role web-role."}
+	a.Error = &imds.ErrorDocument{Code: "AssumeRoleUnauthorizedAccess", Message: "EC2 cannot assume the role web-role."}
 	f.src.set(&a)
 	w = serveRequest(t, withServer(h), withHeader(httptest.NewRequest("GET", "/v2/credentials/x", nil), "Authorization", testECSToken))
 	if w.Code != 400 || w.Body.String() != `{"code":"AssumeRoleUnauthorizedAccess","message":"EC2 cannot assume the role web-role."}` {

@@ -43,7 +43,8 @@ func newMetrics(reg prometheus.Registerer, src CredentialSource, now func() time
 
 // credentialsCollector computes the credential gauges at scrape time from
 // the source, like a GaugeFunc, but reports nothing rather than a made-up
-// value while no role is attached.
+// value while no role is attached or an error document stands in for the
+// credentials.
 type credentialsCollector struct {
 	src            CredentialSource
 	now            func() time.Time
@@ -57,10 +58,10 @@ func (c *credentialsCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *credentialsCollector) Collect(ch chan<- prometheus.Metric) {
 	a, ok := c.src.Current()
-	if !ok || a.Role == "" {
+	if !ok || a.Role == "" || a.Error != nil {
 		return
 	}
 	now := c.now()
-	ch <- prometheus.MustNewConstMetric(c.remaining, prometheus.GaugeValue, a.Credentials.Expiration.Sub(now).Seconds())
-	ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, now.Sub(a.Credentials.LastUpdated).Seconds())
+	ch <- prometheus.MustNewConstMetric(c.remaining, prometheus.GaugeValue, a.Credentials.Expires.Sub(now).Seconds())
+	ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, now.Sub(a.Credentials.Issued).Seconds())
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/imdsemu/imdsemu/credential"
 	"github.com/imdsemu/imdsemu/imds"
 )
 
@@ -98,7 +99,7 @@ func TestServer_HeadEverywhere(t *testing.T) {
 		o.ExtendedCredentials = true
 		o.InstanceMetadataTags = true
 		o.Instance = imds.Instance{Tags: map[string]string{"Name": "web"}, UserData: []byte("#!/bin/sh\n")}
-		o.IdentityCredentials = func() (imds.Credentials, bool) { return testAttachment().Credentials, true }
+		o.IdentityCredentials = func() (credential.Value, bool) { return testAttachment().Credentials, true }
 	})
 	tok := f.token(t, "60")
 	paths := []string{
@@ -292,14 +293,14 @@ func TestServer_PublicIPv4(t *testing.T) {
 func TestServer_IdentityCredentials(t *testing.T) {
 	var mu sync.Mutex
 	var present bool
-	c := imds.Credentials{
-		AccessKeyID: "ASIAIDENTITY00000001", SecretAccessKey: "identitysecret", Token: "identity-token",
-		LastUpdated: t0.Add(-time.Minute), Expiration: t0.Add(time.Hour),
+	c := credential.Value{
+		AccessKeyID: "ASIAIDENTITY00000001", SecretAccessKey: "identitysecret", SessionToken: "identity-token",
+		Issued: t0.Add(-time.Minute), Expires: t0.Add(time.Hour),
 	}
 	events := &recorder{}
 	f := newFixture(t, func(o *imds.Options) {
 		o.OnCredentialsServed = events.record
-		o.IdentityCredentials = func() (imds.Credentials, bool) {
+		o.IdentityCredentials = func() (credential.Value, bool) {
 			mu.Lock()
 			defer mu.Unlock()
 			return c, present
@@ -366,13 +367,13 @@ func TestServer_ErrorDocument(t *testing.T) {
 		o.OnCredentialsServed = events.record
 	})
 	a := testAttachment()
-	a.Credentials = imds.Credentials{
-		Code:        "AssumeRoleUnauthorizedAccess",
-		Message:     "EC2 cannot assume the role web-role. Please see documentation at http://docs.amazonwebservices.com/IAM/latest/UserGuide/RolesTroubleshooting.html.",
-		LastUpdated: t0.Add(-10 * time.Minute),
-		// Key fields are ignored in an error document.
-		AccessKeyID: "ASIASHOULDNOTAPPEAR0", SecretAccessKey: "nope",
+	a.Error = &imds.ErrorDocument{
+		Code:    "AssumeRoleUnauthorizedAccess",
+		Message: "EC2 cannot assume the role web-role. Please see documentation at http://docs.amazonwebservices.com/IAM/latest/UserGuide/RolesTroubleshooting.html.",
+		Since:   t0.Add(-10 * time.Minute),
 	}
+	// Credentials are ignored while an error document stands in for them.
+	a.Credentials = credential.Value{AccessKeyID: "ASIASHOULDNOTAPPEAR0", SecretAccessKey: "nope"}
 	f.src.set(&a)
 	for _, p := range []string{
 		"/latest/meta-data/iam/security-credentials/" + testRole,

@@ -215,16 +215,16 @@ func TestSDK_TokenSurvivesRestart(t *testing.T) {
 func TestSDK_ErrorDocument(t *testing.T) {
 	f := newFixture(t, nil)
 	a := testAttachment()
-	a.Credentials = imds.Credentials{
-		Code:        "AssumeRoleUnauthorizedAccess",
-		Message:     "EC2 cannot assume the role web-role. Please see documentation at http://docs.amazonwebservices.com/IAM/latest/UserGuide/RolesTroubleshooting.html.",
-		LastUpdated: t0,
+	a.Error = &imds.ErrorDocument{
+		Code:    "AssumeRoleUnauthorizedAccess",
+		Message: "EC2 cannot assume the role web-role. Please see documentation at http://docs.amazonwebservices.com/IAM/latest/UserGuide/RolesTroubleshooting.html.",
+		Since:   t0,
 	}
 	f.src.set(&a)
 	c, _ := sdkServer(t, f.srv, true)
 	_, err := ec2rolecreds.New(func(o *ec2rolecreds.Options) { o.Client = c }).Retrieve(context.Background())
 	var api smithy.APIError
-	if !errors.As(err, &api) || api.ErrorCode() != "AssumeRoleUnauthorizedAccess" || api.ErrorMessage() != a.Credentials.Message {
+	if !errors.As(err, &api) || api.ErrorCode() != "AssumeRoleUnauthorizedAccess" || api.ErrorMessage() != a.Error.Message {
 		t.Fatalf("Retrieve error = %v, want API error AssumeRoleUnauthorizedAccess with the message", err)
 	}
 	if want := "api error AssumeRoleUnauthorizedAccess: EC2 cannot assume the role web-role."; !strings.Contains(err.Error(), want) {

@@ -17,6 +17,8 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/imdsemu/imdsemu/credential"
 )
 
 // Mode is the IMDSv2 token requirement, as in the EC2 HttpTokens setting.
@@ -79,7 +81,7 @@ type Options struct {
 	// identity-credentials/ is not listed and answers 404. Like
 	// [CredentialSource.Current], it is called on the request path and must
 	// not block on I/O.
-	IdentityCredentials func() (Credentials, bool)
+	IdentityCredentials func() (credential.Value, bool)
 
 	// OnCredentialsServed, when set, is called after each credential
 	// document is served with Code Success: legacy, extended, or in the ECS
@@ -136,7 +138,7 @@ type Server struct {
 	opts     Options // effective options without keys; the switches' initial values
 	inst     Instance
 	creds    CredentialSource
-	identity func() (Credentials, bool)
+	identity func() (credential.Value, bool)
 	onServed func(ServedEvent)
 	tokens   *tokenCodec
 	now      func() time.Time

@@ -480,16 +480,16 @@ func TestServer_CredentialsDocument(t *testing.T) {
 
 	// Values that need escaping still make valid JSON, and times are UTC.
 	a := testAttachment()
-	a.Credentials.Token = "quote\" backslash\\ newline\n tab\t unicode é <>&"
-	a.Credentials.Expiration = time.Date(2030, 1, 2, 3, 4, 5, 999_000_000, time.FixedZone("X", 5*3600))
+	a.Credentials.SessionToken = "quote\" backslash\\ newline\n tab\t unicode é <>&"
+	a.Credentials.Expires = time.Date(2030, 1, 2, 3, 4, 5, 999_000_000, time.FixedZone("X", 5*3600))
 	f.src.set(&a)
 	w = f.do(t, "GET", "/latest/meta-data/iam/security-credentials/"+testRole)
 	var got struct{ Token, Expiration string }
 	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
 		t.Fatalf("document with escapes is not JSON: %v\n%s", err, w.Body.String())
 	}
-	if got.Token != a.Credentials.Token {
-		t.Errorf("Token differs from the source's (%d bytes, want %d)", len(got.Token), len(a.Credentials.Token))
+	if got.Token != a.Credentials.SessionToken {
+		t.Errorf("Token differs from the source's (%d bytes, want %d)", len(got.Token), len(a.Credentials.SessionToken))
 	}
 	if want := "2030-01-01T22:04:05Z"; got.Expiration != want {
 		t.Errorf("Expiration = %q, want %q", got.Expiration, want)

@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/imdsemu/imdsemu/credential"
 	"github.com/imdsemu/imdsemu/imds"
 )
 
@@ -34,12 +35,12 @@ func testAttachment() imds.Attachment {
 		ProfileARN: "arn:aws:iam::123456789012:instance-profile/web",
 		ProfileID:  "AIPAEXAMPLE000000001",
 		Role:       testRole,
-		Credentials: imds.Credentials{
+		Credentials: credential.Value{
 			AccessKeyID:     testAccessKeyID,
 			SecretAccessKey: testSecretAccessKey,
-			Token:           testSessionToken,
-			LastUpdated:     t0.Add(-10 * time.Minute),
-			Expiration:      t0.Add(6 * time.Hour),
+			SessionToken:    testSessionToken,
+			Issued:          t0.Add(-10 * time.Minute),
+			Expires:         t0.Add(6 * time.Hour),
 		},
 	}
 }

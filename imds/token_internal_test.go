@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/imdsemu/imdsemu/credential"
 )
 
 var (
@@ -137,7 +139,7 @@ func FuzzToken(f *testing.F) {
 }
 
 func TestCredentialsDocSize(t *testing.T) {
-	c := Credentials{AccessKeyID: "AKID", SecretAccessKey: "secret", Token: "token", LastUpdated: fuzzNow, Expiration: fuzzNow}
+	c := credential.Value{AccessKeyID: "AKID", SecretAccessKey: "secret", SessionToken: "token", Issued: fuzzNow, Expires: fuzzNow}
 	if got, want := len(appendCredentials(nil, &c, "")), credentialsDocSize+4+6+5; got != want {
 		t.Errorf("credentials document is %d bytes, want credentialsDocSize+values = %d", got, want)
 	}

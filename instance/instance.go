@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/imdsemu/imdsemu/credential"
 	"github.com/imdsemu/imdsemu/imds"
 	"github.com/imdsemu/imdsemu/refresher"
 	"github.com/imdsemu/imdsemu/rolestore"
@@ -196,24 +197,24 @@ func (in *Instance) IdentityRoleKey() string {
 // the profile's role, checks that the role trusts EC2 (a *TrustError if
 // not, after which Current serves EC2's error document), and asks STS for a
 // session named after the instance. It implements refresher.Issuer.
-func (in *Instance) Issue(ctx context.Context, profileARN string, lifetime time.Duration) (refresher.Credentials, error) {
+func (in *Instance) Issue(ctx context.Context, profileARN string, lifetime time.Duration) (credential.Value, error) {
 	account, name, err := splitProfileARN(profileARN)
 	if err != nil {
-		return refresher.Credentials{}, err
+		return credential.Value{}, err
 	}
 	prof, err := in.store.InstanceProfile(ctx, account, name)
 	if err != nil {
-		return refresher.Credentials{}, err
+		return credential.Value{}, err
 	}
 	if len(prof.Roles) == 0 {
-		return refresher.Credentials{}, fmt.Errorf("instance profile %s has no role", profileARN)
+		return credential.Value{}, fmt.Errorf("instance profile %s has no role", profileARN)
 	}
 	role, err := in.store.Role(ctx, account, prof.Roles[0])
 	if err != nil {
-		return refresher.Credentials{}, err
+		return credential.Value{}, err
 	}
 	if err := in.trust.check(profileARN, role); err != nil {
-		return refresher.Credentials{}, err
+		return credential.Value{}, err
 	}
 	c, err := in.sts.Issue(ctx, sts.Request{
 		Action:                 sts.ActionInstanceProfile,
@@ -224,16 +225,13 @@ func (in *Instance) Issue(ctx context.Context, profileARN string, lifetime time.
 		Duration:               lifetime,
 		RoleMaxSessionDuration: role.MaxSessionDuration,
 	})
-	if err != nil {
-		return refresher.Credentials{}, err
-	}
-	return refresherCredentials(c), nil
+	return c.Value, err
 }
 
 // issueIdentityRole mints the instance identity role credentials. EC2 User
 // Guide, "Instance identity roles": a session of the service role
 // aws:ec2-instance named after the instance, with no permissions.
-func (in *Instance) issueIdentityRole(ctx context.Context, _ string, lifetime time.Duration) (refresher.Credentials, error) {
+func (in *Instance) issueIdentityRole(ctx context.Context, _ string, lifetime time.Duration) (credential.Value, error) {
 	c, err := in.sts.Issue(ctx, sts.Request{
 		Action:       sts.ActionInstanceProfile,
 		AccountID:    in.meta.AccountID,
@@ -241,30 +239,7 @@ func (in *Instance) issueIdentityRole(ctx context.Context, _ string, lifetime ti
 		SessionName:  in.meta.ID,
 		Duration:     lifetime,
 	})
-	if err != nil {
-		return refresher.Credentials{}, err
-	}
-	return refresherCredentials(c), nil
-}
-
-func refresherCredentials(c sts.Credentials) refresher.Credentials {
-	return refresher.Credentials{
-		AccessKeyID:     c.AccessKeyID,
-		SecretAccessKey: c.SecretAccessKey,
-		SessionToken:    c.SessionToken,
-		Issued:          c.Session.IssuedAt,
-		Expires:         c.Expires,
-	}
-}
-
-func imdsCredentials(g *refresher.Generation) imds.Credentials {
-	return imds.Credentials{
-		AccessKeyID:     g.Credentials.AccessKeyID,
-		SecretAccessKey: g.Credentials.SecretAccessKey,
-		Token:           g.Credentials.SessionToken,
-		LastUpdated:     g.Credentials.Issued,
-		Expiration:      g.Credentials.Expires,
-	}
+	return c.Value, err
 }
 
 // Current is the attached profile with its current credentials, or with
@@ -283,18 +258,18 @@ func (in *Instance) Current() (imds.Attachment, bool) {
 	if g == nil {
 		return imds.Attachment{}, false
 	}
-	att.Credentials = imdsCredentials(g)
+	att.Credentials = g.Credentials
 	return att, true
 }
 
 // IdentityCredentials are the current instance identity role credentials,
 // for imds.Options.IdentityCredentials.
-func (in *Instance) IdentityCredentials() (imds.Credentials, bool) {
+func (in *Instance) IdentityCredentials() (credential.Value, bool) {
 	g := in.sched.Current(in.IdentityRoleKey())
 	if g == nil {
-		return imds.Credentials{}, false
+		return credential.Value{}, false
 	}
-	return imdsCredentials(g), true
+	return g.Credentials, true
 }
 
 // RoleARN is the ARN of the role whose credentials the scheduler keeps

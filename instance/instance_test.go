@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/imdsemu/imdsemu/admin"
+	"github.com/imdsemu/imdsemu/credential"
 	"github.com/imdsemu/imdsemu/imds"
 	"github.com/imdsemu/imdsemu/refresher"
 	"github.com/imdsemu/imdsemu/rolestore"
@@ -175,13 +176,13 @@ func (f *fixture) instance(t *testing.T, id, profile string) *Instance {
 }
 
 // session opens the token of c with the fixture's issuer.
-func (f *fixture) session(t *testing.T, c imds.Credentials) sts.Session {
+func (f *fixture) session(t *testing.T, c credential.Value) sts.Session {
 	t.Helper()
-	s, err := f.issuer.Open(c.Token)
+	s, err := f.issuer.Open(c.SessionToken)
 	if err != nil {
 		t.Fatalf("served token does not open: %v", err)
 	}
-	if s.AccessKeyID != c.AccessKeyID || s.SecretAccessKey != c.SecretAccessKey || !s.Expires.Equal(c.Expiration) || !s.IssuedAt.Equal(c.LastUpdated) {
+	if s.AccessKeyID != c.AccessKeyID || s.SecretAccessKey != c.SecretAccessKey || !s.Expires.Equal(c.Expires) || !s.IssuedAt.Equal(c.Issued) {
 		t.Errorf("served credentials do not match their session")
 	}
 	return s
@@ -290,7 +291,7 @@ func TestInstance_TrustDenied(t *testing.T) {
 		t.Error("not ready after the trust decision")
 	}
 	a, ok := in.Current()
-	if !ok || a.Role != "lambda" || a.Credentials.Code != "AssumeRoleUnauthorizedAccess" || a.Credentials.AccessKeyID != "" {
+	if !ok || a.Role != "lambda" || a.Error == nil || a.Error.Code != "AssumeRoleUnauthorizedAccess" {
 		t.Errorf("Current = %+v, %t; want EC2's error document", a, ok)
 	}
 
@@ -298,7 +299,7 @@ func TestInstance_TrustDenied(t *testing.T) {
 	if _, err := in.Attach(t.Context(), "web"); err != nil {
 		t.Fatal(err)
 	}
-	if a, ok := in.Current(); !ok || a.Credentials.Code != "" || a.Credentials.AccessKeyID == "" {
+	if a, ok := in.Current(); !ok || a.Error != nil || a.Credentials.AccessKeyID == "" {
 		t.Errorf("after attaching web: Current = %+v, %t", a, ok)
 	}
 }
@@ -423,10 +424,10 @@ func TestInstance_Many(t *testing.T) {
 		}
 	}
 	// one trusts its role; two's refuses EC2, which one does not see.
-	if a, ok := one.Current(); !ok || a.Role != "web" || a.Credentials.Code != "" {
+	if a, ok := one.Current(); !ok || a.Role != "web" || a.Error != nil {
 		t.Errorf("one: Current = %+v, %t", a, ok)
 	}
-	if a, ok := two.Current(); !ok || a.Role != "lambda" || a.Credentials.Code != "AssumeRoleUnauthorizedAccess" {
+	if a, ok := two.Current(); !ok || a.Role != "lambda" || a.Error == nil || a.Error.Code != "AssumeRoleUnauthorizedAccess" {
 		t.Errorf("two: Current = %+v, %t; want the error document", a, ok)
 	}
 	if _, ok := one.trust.attachment(imds.Attachment{ProfileARN: batchARN, Role: "lambda"}); ok {

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/imdsemu/imdsemu/internal/atomicfile"
 	"github.com/imdsemu/imdsemu/internal/keyfile"
 )
 
@@ -44,7 +45,7 @@ func LoadOrCreateSigningKey(dir, account string, now time.Time) (*rsa.PrivateKey
 		if merr != nil {
 			return nil, nil, fmt.Errorf("identity key: %w", merr)
 		}
-		if werr := writeNew(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); werr != nil && !errors.Is(werr, fs.ErrExist) {
+		if werr := atomicfile.Create(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); werr != nil && !errors.Is(werr, fs.ErrExist) {
 			return nil, nil, werr
 		}
 		key, err = loadSigningKey(keyPath) // another process may have won the race
@@ -70,7 +71,7 @@ func LoadOrCreateSigningKey(dir, account string, now time.Time) (*rsa.PrivateKey
 		if cerr != nil {
 			return nil, nil, fmt.Errorf("identity certificate: %w", cerr)
 		}
-		if werr := writeNew(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); werr != nil && !errors.Is(werr, fs.ErrExist) {
+		if werr := atomicfile.Create(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); werr != nil && !errors.Is(werr, fs.ErrExist) {
 			return nil, nil, werr
 		}
 		cert, err = loadCert(certPath)
@@ -122,32 +123,6 @@ func loadCert(path string) (*x509.Certificate, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, nil
-}
-
-// writeNew creates path with data and mode, failing with fs.ErrExist if it
-// exists. It writes a temporary file and links it into place.
-func writeNew(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Link(tmp.Name(), path)
 }
 
 // LoadOrCreateECSToken returns the ECS container endpoint's authorization

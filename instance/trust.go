@@ -105,6 +105,6 @@ func (g *trustGate) attachment(att imds.Attachment) (imds.Attachment, bool) {
 	if !ok {
 		return imds.Attachment{}, false
 	}
-	att.Credentials = imds.Credentials{Code: d.code, Message: d.message, LastUpdated: d.since}
+	att.Error = &imds.ErrorDocument{Code: d.code, Message: d.message, Since: d.since}
 	return att, true
 }

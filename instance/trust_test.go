@@ -42,12 +42,12 @@ func TestTrustGate(t *testing.T) {
 				t.Fatalf("check = %v, want a *TrustError", err)
 			}
 			a, ok := g.attachment(att)
-			want := imds.Credentials{
-				Code:        "AssumeRoleUnauthorizedAccess",
-				Message:     "EC2 cannot assume the role web. Please see documentation at http://docs.amazonwebservices.com/IAM/latest/UserGuide/RolesTroubleshooting.html.",
-				LastUpdated: now,
+			want := imds.ErrorDocument{
+				Code:    "AssumeRoleUnauthorizedAccess",
+				Message: "EC2 cannot assume the role web. Please see documentation at http://docs.amazonwebservices.com/IAM/latest/UserGuide/RolesTroubleshooting.html.",
+				Since:   now,
 			}
-			if !ok || a.Credentials != want || a.ProfileARN != profile || a.Role != "web" {
+			if !ok || a.Error == nil || *a.Error != want || a.ProfileARN != profile || a.Role != "web" {
 				t.Errorf("attachment = %+v, %t; want the error document", a, ok)
 			}
 			if !g.denied(profile) || g.denied("arn:aws:iam::123456789012:instance-profile/other") {
@@ -61,8 +61,8 @@ func TestTrustGate(t *testing.T) {
 			later := now.Add(time.Hour)
 			g.now = func() time.Time { return later }
 			_ = g.check(profile, bad)
-			if a, _ := g.attachment(att); !a.Credentials.LastUpdated.Equal(now) {
-				t.Errorf("LastUpdated moved to %v on a repeated denial", a.Credentials.LastUpdated)
+			if a, _ := g.attachment(att); !a.Error.Since.Equal(now) {
+				t.Errorf("LastUpdated moved to %v on a repeated denial", a.Error.Since)
 			}
 			if err := g.check(profile, role); err != nil || g.denied(profile) {
 				t.Errorf("after fixing the trust policy: check = %v, denied = %t", err, g.denied(profile))

@@ -11,31 +11,22 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/imdsemu/imdsemu/credential"
 )
-
-// Credentials are one generation's temporary credentials.
-type Credentials struct {
-	AccessKeyID, SecretAccessKey, SessionToken string
-	Issued, Expires                            time.Time
-}
-
-// LogValue keeps the secret and token out of logs.
-func (c Credentials) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("access_key_id", c.AccessKeyID), slog.Time("expires", c.Expires))
-}
 
 // Issuer mints the credentials of one entry. It is declared here, where it
 // is used; each entry has its own (an instance profile's, an instance
 // identity role's), and key is the entry's key.
 type Issuer interface {
-	Issue(ctx context.Context, key string, lifetime time.Duration) (Credentials, error)
+	Issue(ctx context.Context, key string, lifetime time.Duration) (credential.Value, error)
 }
 
 // IssuerFunc adapts a function to Issuer.
-type IssuerFunc func(ctx context.Context, key string, lifetime time.Duration) (Credentials, error)
+type IssuerFunc func(ctx context.Context, key string, lifetime time.Duration) (credential.Value, error)
 
 // Issue calls f.
-func (f IssuerFunc) Issue(ctx context.Context, key string, lifetime time.Duration) (Credentials, error) {
+func (f IssuerFunc) Issue(ctx context.Context, key string, lifetime time.Duration) (credential.Value, error) {
 	return f(ctx, key, lifetime)
 }
 
@@ -44,7 +35,7 @@ func (f IssuerFunc) Issue(ctx context.Context, key string, lifetime time.Duratio
 type Generation struct {
 	Key         string
 	Seq         uint64 // 1 for the first generation of an entry
-	Credentials Credentials
+	Credentials credential.Value
 }
 
 // EventKind says what happened to a generation.
@@ -60,10 +51,12 @@ const (
 
 // Event reports a change to an entry's generations.
 type Event struct {
-	Kind        EventKind
-	Key         string
-	Seq         uint64
-	AccessKeyID string
+	Kind EventKind
+	Key  string
+	Seq  uint64
+	// Credentials are the generation's, without their secrets; zero for
+	// EventMintFailed.
+	Credentials credential.Public
 	At          time.Time
 	Err         error // for EventMintFailed
 }
@@ -324,7 +317,7 @@ func (s *Scheduler) runDue(ctx context.Context) {
 		}
 		s.mu.Unlock()
 		for _, g := range expired {
-			s.emit(Event{Kind: EventExpired, Key: g.Key, Seq: g.Seq, AccessKeyID: g.Credentials.AccessKeyID, At: now})
+			s.emit(Event{Kind: EventExpired, Key: g.Key, Seq: g.Seq, Credentials: g.Credentials.Public(), At: now})
 		}
 		if mint {
 			s.mint(ctx, e)
@@ -380,15 +373,15 @@ func (s *Scheduler) mint(ctx context.Context, e *entry) {
 	s.metrics.lastSuccess.Set(float64(now.Unix()))
 	s.log.Info("new credential generation", "key", e.key, "seq", g.Seq, "credentials", creds)
 	if prev != nil {
-		s.emit(Event{Kind: EventSuperseded, Key: e.key, Seq: prev.Seq, AccessKeyID: prev.Credentials.AccessKeyID, At: now})
+		s.emit(Event{Kind: EventSuperseded, Key: e.key, Seq: prev.Seq, Credentials: prev.Credentials.Public(), At: now})
 	}
-	s.emit(Event{Kind: EventIssued, Key: e.key, Seq: g.Seq, AccessKeyID: creds.AccessKeyID, At: now})
+	s.emit(Event{Kind: EventIssued, Key: e.key, Seq: g.Seq, Credentials: creds.Public(), At: now})
 }
 
 // nextMint is when the generation after c is due: after Interval, and never
 // later than five minutes (a quarter of the lifetime, for short demo
 // lifetimes) before c expires.
-func (s *Scheduler) nextMint(c Credentials, now time.Time) time.Time {
+func (s *Scheduler) nextMint(c credential.Value, now time.Time) time.Time {
 	next := now.Add(s.opts.Interval)
 	life := c.Expires.Sub(now)
 	lead := min(5*time.Minute, life/4)

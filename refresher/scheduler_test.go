@@ -11,6 +11,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/imdsemu/imdsemu/credential"
 )
 
 // fakeIssuer mints numbered credentials, or fails while fail is set.
@@ -21,16 +23,16 @@ type fakeIssuer struct {
 	calls int
 }
 
-func (f *fakeIssuer) Issue(ctx context.Context, profile string, lifetime time.Duration) (Credentials, error) {
+func (f *fakeIssuer) Issue(ctx context.Context, profile string, lifetime time.Duration) (credential.Value, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
 	if f.fail {
-		return Credentials{}, errors.New("issuer down")
+		return credential.Value{}, errors.New("issuer down")
 	}
 	f.n++
 	now := time.Now()
-	return Credentials{AccessKeyID: fmt.Sprintf("ASIA%s%012d", profile[:4], f.n), Issued: now, Expires: now.Add(lifetime)}, nil
+	return credential.Value{AccessKeyID: fmt.Sprintf("ASIA%s%012d", profile[:4], f.n), Issued: now, Expires: now.Add(lifetime)}, nil
 }
 
 func (f *fakeIssuer) setFail(v bool) {
@@ -226,7 +228,7 @@ func TestScheduler_IssuerPerEntry(t *testing.T) {
 		s, stop := start(t, Options{})
 		defer stop()
 		s.Add("arn:aws:iam::123456789012:instance-profile/web", profiles)
-		s.Add("arn:aws:sts::123456789012:assumed-role/aws:ec2-instance/i-0", IssuerFunc(func(ctx context.Context, key string, life time.Duration) (Credentials, error) {
+		s.Add("arn:aws:sts::123456789012:assumed-role/aws:ec2-instance/i-0", IssuerFunc(func(ctx context.Context, key string, life time.Duration) (credential.Value, error) {
 			keys = append(keys, key)
 			return identity.Issue(ctx, "iden", life)
 		}))

@@ -16,6 +16,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/imdsemu/imdsemu/credential"
 )
 
 // Errors returned by [Issuer.Open]. Each is wrapped with detail; test with errors.Is.
@@ -95,13 +97,12 @@ func (s Session) LogValue() slog.Value {
 	)
 }
 
-// Credentials are temporary credentials as handed to a client.
+// Credentials are temporary credentials as handed to a client, with the
+// session their token seals. Value.Issued is Session.IssuedAt and
+// Value.Expires is Session.Expires.
 type Credentials struct {
-	AccessKeyID     string
-	SecretAccessKey string
-	SessionToken    string
-	Expires         time.Time
-	Session         Session
+	credential.Value
+	Session Session
 }
 
 // LogValue keeps the secret and token out of logs.
@@ -246,7 +247,13 @@ func (i *Issuer) Issue(ctx context.Context, r Request) (Credentials, error) {
 	if err != nil {
 		return Credentials{}, err
 	}
-	return Credentials{AccessKeyID: akid, SecretAccessKey: secret, SessionToken: token, Expires: s.Expires, Session: s}, nil
+	return Credentials{
+		Value: credential.Value{
+			AccessKeyID: akid, SecretAccessKey: secret, SessionToken: token,
+			Issued: s.IssuedAt, Expires: s.Expires,
+		},
+		Session: s,
+	}, nil
 }
 
 // Open verifies and decrypts a session token. A token past its expiry returns

@@ -150,7 +150,7 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 	if err := inst.KeepAll(ctx); err != nil {
 		return err
 	}
-	ctl.setInstance(inst, sched)
+	ctl.setInstance(inst)
 
 	metadata, err := imds.New(ctl.metadataOptions(ix.options(imds.Options{
 		Credentials:         inst,

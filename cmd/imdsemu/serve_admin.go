@@ -37,9 +37,7 @@ type controlPlane struct {
 	token        string
 	tokenCreated bool
 
-	// Set by setInstance before the scheduler runs.
-	inst  *instance.Instance
-	sched *refresher.Scheduler
+	inst *instance.Instance // set by setInstance before the scheduler runs
 }
 
 func newControlPlane(s config.Settings, log *slog.Logger, reg prometheus.Registerer) (*controlPlane, error) {
@@ -66,25 +64,21 @@ func newControlPlane(s config.Settings, log *slog.Logger, reg prometheus.Registe
 	return c, nil
 }
 
-// setInstance gives the control plane the instance and the scheduler.
-// Call it before the scheduler runs.
-func (c *controlPlane) setInstance(inst *instance.Instance, sched *refresher.Scheduler) {
-	c.inst, c.sched = inst, sched
-}
+// setInstance gives the control plane the instance. Call it before the
+// scheduler runs.
+func (c *controlPlane) setInstance(inst *instance.Instance) { c.inst = inst }
 
 // onRefresherEvent feeds a refresher event to the tracker and the hub. It
 // runs on the scheduler's goroutine and does not block.
 func (c *controlPlane) onRefresherEvent(ev refresher.Event) {
 	c.inst.OnEvent(ev)
-	e := admin.Event{Type: string(ev.Kind), At: ev.At, Profile: ev.Key, Seq: ev.Seq, AccessKeyID: ev.AccessKeyID, Role: c.inst.RoleARN(ev.Key)}
+	e := admin.Event{Type: string(ev.Kind), At: ev.At, Profile: ev.Key, Seq: ev.Seq, AccessKeyID: ev.Credentials.AccessKeyID, Role: c.inst.RoleARN(ev.Key)}
 	if ev.Err != nil {
 		e.Error = ev.Err.Error()
 	}
 	if ev.Kind == refresher.EventIssued {
-		if g := c.sched.Current(ev.Key); g != nil && g.Seq == ev.Seq {
-			exp := g.Credentials.Expires
-			e.Expires = &exp
-		}
+		exp := ev.Credentials.Expires
+		e.Expires = &exp
 	}
 	c.tracker.Record(e)
 	c.hub.Publish(e)
