@@ -374,7 +374,7 @@ func TestParse_Full(t *testing.T) {
 	}
 
 	// The seed goes into a store unchanged.
-	s, err := rolestore.OpenSQLite(filepath.Join(t.TempDir(), "db"), rolestore.Options{})
+	s, err := rolestore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "db"), rolestore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

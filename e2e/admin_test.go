@@ -307,7 +307,7 @@ instance-profiles:
 		t.Errorf("after attach batch: principal %q, want %q", principal, want)
 	}
 	// The store has it too: a restart keeps the new role.
-	st, err := rolestore.OpenSQLite(filepath.Join(e.dataDir, "imdsemu.db"), rolestore.Options{})
+	st, err := rolestore.OpenSQLite(t.Context(), filepath.Join(e.dataDir, "imdsemu.db"), rolestore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +358,7 @@ func TestAdmin_RotateFreezeGenerations(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Revoke the role's sessions in the store (what `imdsemu revoke` does).
-	st, err := rolestore.OpenSQLite(filepath.Join(e.dataDir, "imdsemu.db"), rolestore.Options{})
+	st, err := rolestore.OpenSQLite(t.Context(), filepath.Join(e.dataDir, "imdsemu.db"), rolestore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -135,7 +135,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	store, err := rolestore.OpenSQLite(filepath.Join(t.TempDir(), "imdsemu.db"), rolestore.Options{})
+	store, err := rolestore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "imdsemu.db"), rolestore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,10 @@
 // profiles; IAM users with their long-term access keys and virtual MFA
 // devices; OIDC and SAML identity providers; and role session revocations.
 // It holds the model and its validation (model.go, users.go, keys.go,
-// providers.go; no SQL), the Store interface, and SQLite, the embedded Store
-// on a single SQLite file (modernc.org/sqlite, pure Go, WAL mode).
+// providers.go; no SQL), the Store interface that implementations fulfil
+// (consumers declare the few methods they use instead), and SQLite, the
+// embedded Store on a single SQLite file (modernc.org/sqlite, pure Go, WAL
+// mode).
 //
 // # Users, keys and revocations
 //

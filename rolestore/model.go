@@ -565,12 +565,12 @@ func (s Seed) validate(k known) error {
 			}
 		}
 	}
-	return s.validateIdentities(fail, accountExists)
+	return s.validateUsersAndProviders(fail, accountExists)
 }
 
-// validateIdentities checks the seed's users and identity providers: each
+// validateUsersAndProviders checks the seed's users and identity providers: each
 // valid, in a known account, declared once.
-func (s Seed) validateIdentities(fail func(int, error) error, accountExists func(string) bool) error {
+func (s Seed) validateUsersAndProviders(fail func(int, error) error, accountExists func(string) bool) error {
 	users := make(map[roleKey]bool, len(s.Users))
 	for i, u := range s.Users {
 		if err := u.Validate(); err != nil {

@@ -61,7 +61,7 @@ func TestOpenSQLite_RefusesReadableByOthers(t *testing.T) {
 			mustPutAccount(t, s, acct)
 			s.Close() // SQLite removes -wal and -shm on a clean close
 			tc.setup(t, dir, path)
-			_, err := rolestore.OpenSQLite(path, rolestore.Options{})
+			_, err := rolestore.OpenSQLite(t.Context(), path, rolestore.Options{})
 			if err == nil {
 				t.Fatalf("OpenSQLite with %s = nil error, want a refusal", tc.name)
 			}

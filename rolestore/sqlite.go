@@ -16,9 +16,14 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
-// Store keeps accounts, roles and instance profiles. Implementations are safe
-// for concurrent use. Every write validates its input before touching storage
-// and either writes everything or nothing.
+// Store is everything a store implementation provides: the contract that
+// SQLite (and a future shared store) fulfils and that one test suite checks.
+// Implementations are safe for concurrent use. Every write validates its
+// input before touching storage and either writes everything or nothing.
+//
+// Consumers do not take a Store: each declares the few methods it uses
+// (sts.Directory, instance.Store, the admin API's Revocations), which
+// *SQLite satisfies.
 type Store interface {
 	// PutAccount creates or updates an account.
 	PutAccount(ctx context.Context, a Account) error
@@ -132,8 +137,8 @@ const busyTimeout = 5 * time.Second
 // version. path may be ":memory:" for a private in-memory database.
 // A new database file is created 0600; a database, -wal or -shm file, or a
 // directory, that group or others can read is an error naming the chmod
-// that fixes it.
-func OpenSQLite(path string, opts Options) (*SQLite, error) {
+// that fixes it. ctx bounds the connection check and the migration.
+func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error) {
 	if path == "" {
 		return nil, errors.New("rolestore: open sqlite: empty path")
 	}
@@ -162,7 +167,6 @@ func OpenSQLite(path string, opts Options) (*SQLite, error) {
 		// Every connection to ":memory:" is a different database.
 		db.SetMaxOpenConns(1)
 	}
-	ctx := context.Background()
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("rolestore: open sqlite %s: %w", path, err)

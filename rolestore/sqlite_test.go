@@ -26,7 +26,7 @@ func openStore(t testing.TB, path string) *rolestore.SQLite {
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "imdsemu.db")
 	}
-	s, err := rolestore.OpenSQLite(path, rolestore.Options{Now: func() time.Time { return epoch }})
+	s, err := rolestore.OpenSQLite(t.Context(), path, rolestore.Options{Now: func() time.Time { return epoch }})
 	if err != nil {
 		t.Fatalf("OpenSQLite(%q) = %v", path, err)
 	}
@@ -559,14 +559,24 @@ func TestOpenSQLite(t *testing.T) {
 	if _, err := db.Exec(`INSERT INTO schema_version (version) VALUES (99)`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rolestore.OpenSQLite(path, rolestore.Options{}); err == nil {
+	if _, err := rolestore.OpenSQLite(t.Context(), path, rolestore.Options{}); err == nil {
 		t.Errorf("OpenSQLite(schema 99) = nil error, want error")
 	}
 
 	for _, bad := range []string{"", "a?b"} {
-		if _, err := rolestore.OpenSQLite(bad, rolestore.Options{}); err == nil {
+		if _, err := rolestore.OpenSQLite(t.Context(), bad, rolestore.Options{}); err == nil {
 			t.Errorf("OpenSQLite(%q) = nil error, want error", bad)
 		}
+	}
+	// A cancelled context stops the open before the schema is touched.
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	fresh := filepath.Join(t.TempDir(), "cancelled.sqlite")
+	if s, err := rolestore.OpenSQLite(cancelled, fresh, rolestore.Options{}); !errors.Is(err, context.Canceled) {
+		if s != nil {
+			s.Close()
+		}
+		t.Errorf("OpenSQLite(cancelled) = %v, want context.Canceled", err)
 	}
 	mem := openStore(t, ":memory:")
 	mustPutAccount(t, mem, acct)

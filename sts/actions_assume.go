@@ -191,7 +191,7 @@ func (s *Server) assumeRole(rc *request) (any, *Error) {
 	if e != nil {
 		return nil, e
 	}
-	id, e := s.identityOf(rc.ctx, c)
+	id, e := s.permissionsOf(rc.ctx, c)
 	if e != nil {
 		return nil, e
 	}

@@ -273,8 +273,10 @@ func (s *Server) callerContext(rc *request, pc *policy.Context, tags []Tag) {
 	}
 }
 
-// identity is what a caller's permissions are made of.
-type identity struct {
+// permissions are what a caller's own permissions are made of (not to be
+// confused with the caller's identity, the principal in caller, nor with
+// IAM identities, the users).
+type permissions struct {
 	// policies are the identity-based policies: the user's inline policies,
 	// or the role's for a role session.
 	policies []*policy.Document
@@ -285,11 +287,11 @@ type identity struct {
 	tags []Tag
 }
 
-// identityOf loads the caller's policies and tags. Stored documents that
+// permissionsOf loads the caller's policies and tags. Stored documents that
 // the policy package rejects are skipped with a warning (they allow
 // nothing), as a broken policy never grants anything in AWS.
-func (s *Server) identityOf(ctx context.Context, c *caller) (identity, *Error) {
-	var id identity
+func (s *Server) permissionsOf(ctx context.Context, c *caller) (permissions, *Error) {
+	var id permissions
 	addUser := func(u *rolestore.User) {
 		for _, name := range sortedNames(u.Policies) {
 			if d := s.docs.parse(s, policy.KindInlineUser, "inline:"+name, u.Policies[name]); d != nil {
@@ -311,7 +313,7 @@ func (s *Server) identityOf(ctx context.Context, c *caller) (identity, *Error) {
 			// The role is gone: its sessions keep no permissions.
 		case err != nil:
 			s.log.Error("sts: role lookup", "role", c.session.RoleARN, "err", err)
-			return identity{}, errInternal()
+			return permissions{}, errInternal()
 		default:
 			for _, name := range sortedNames(role.Policies) {
 				if d := s.docs.parse(s, policy.KindInlineRole, "inline:"+name, role.Policies[name]); d != nil {

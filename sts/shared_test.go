@@ -79,7 +79,7 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{clock: &clock{}, reg: prometheus.NewRegistry(), roles: map[string]rolestore.Role{}}
-	store, err := rolestore.OpenSQLite(filepath.Join(t.TempDir(), "imdsemu.db"), rolestore.Options{})
+	store, err := rolestore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "imdsemu.db"), rolestore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

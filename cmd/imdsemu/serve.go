@@ -90,7 +90,7 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 	if err := os.MkdirAll(s.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	store, err := rolestore.OpenSQLite(filepath.Join(s.DataDir, dbFile), rolestore.Options{})
+	store, err := rolestore.OpenSQLite(ctx, filepath.Join(s.DataDir, dbFile), rolestore.Options{})
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,6 @@ import (
 	"github.com/imdsemu/imdsemu/imds"
 	"github.com/imdsemu/imdsemu/instance"
 	"github.com/imdsemu/imdsemu/refresher"
-	"github.com/imdsemu/imdsemu/rolestore"
 )
 
 // adminTokenFile holds the control API's bearer token in the data directory.
@@ -127,7 +126,7 @@ func (c *controlPlane) metadataListener(ln net.Listener) net.Listener { return c
 
 // adminHandler is the admin listener's handler: the control API, with
 // open (the /metrics and /healthz router) answering those two paths.
-func (c *controlPlane) adminHandler(open http.Handler, metadata *imds.Server, store rolestore.Store) (http.Handler, error) {
+func (c *controlPlane) adminHandler(open http.Handler, metadata *imds.Server, revocations admin.Revocations) (http.Handler, error) {
 	if c.inst == nil {
 		return nil, errors.New("control plane: instance not set")
 	}
@@ -139,7 +138,7 @@ func (c *controlPlane) adminHandler(open http.Handler, metadata *imds.Server, st
 		Attacher:    c.inst,
 		Tracker:     c.tracker,
 		Hub:         c.hub,
-		Revocations: store,
+		Revocations: revocations,
 		Metrics:     open,
 		Health:      open,
 		Logger:      c.log.With("component", "admin"),

@@ -13,7 +13,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/imdsemu/imdsemu/config"
-	"github.com/imdsemu/imdsemu/rolestore"
 	"github.com/imdsemu/imdsemu/sts"
 )
 
@@ -24,10 +23,10 @@ type stsListener struct {
 	url string
 }
 
-// startSTS listens on s.STSAddr and builds the STS server on the store and
-// issuer, with the built-in OIDC IdP (issuer: the listener's URL) mounted
+// startSTS listens on s.STSAddr and builds the STS server on the store's
+// directory and the issuer, with the built-in OIDC IdP (issuer: the listener's URL) mounted
 // beside it. Nothing is served until run.
-func startSTS(s config.Settings, store *rolestore.SQLite, issuer *sts.Issuer, log *slog.Logger, reg prometheus.Registerer) (*stsListener, error) {
+func startSTS(s config.Settings, dir sts.Directory, issuer *sts.Issuer, log *slog.Logger, reg prometheus.Registerer) (*stsListener, error) {
 	ln, err := net.Listen("tcp", s.STSAddr)
 	if err != nil {
 		return nil, fmt.Errorf("sts listener: %w", err)
@@ -40,7 +39,7 @@ func startSTS(s config.Settings, store *rolestore.SQLite, issuer *sts.Issuer, lo
 	}
 	api, err := sts.NewServer(sts.Options{
 		Issuer:     issuer,
-		Directory:  store,
+		Directory:  dir,
 		IdP:        idp.Handler(),
 		Logger:     log.With("component", "sts"),
 		Registerer: reg,

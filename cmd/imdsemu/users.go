@@ -45,7 +45,7 @@ func openStore(ctx context.Context, f storeFlags, getenv func(string) string) (*
 	if err != nil {
 		return nil, err
 	}
-	store, err := rolestore.OpenSQLite(filepath.Join(dir, dbFile), rolestore.Options{})
+	store, err := rolestore.OpenSQLite(ctx, filepath.Join(dir, dbFile), rolestore.Options{})
 	if err != nil {
 		return nil, err
 	}

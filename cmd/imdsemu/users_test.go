@@ -125,7 +125,7 @@ func TestIdentityCmds(t *testing.T) {
 	}
 
 	// revoke needs a role: put one as serve would.
-	store, err := rolestore.OpenSQLite(filepath.Join(dir, dbFile), rolestore.Options{})
+	store, err := rolestore.OpenSQLite(t.Context(), filepath.Join(dir, dbFile), rolestore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func (s *Server) decodeAuthorizationMessage(rc *request) (any, *Error) {
 // limited by session policies) for an action on resource.
 func (s *Server) authorize(rc *request, act, resource string) *Error {
 	c := rc.caller
-	id, e := s.identityOf(rc.ctx, c)
+	id, e := s.permissionsOf(rc.ctx, c)
 	if e != nil {
 		return e
 	}

@@ -326,7 +326,7 @@ func TestSQLite_Revocations(t *testing.T) {
 	}
 }
 
-func TestSQLite_ApplyIdentities(t *testing.T) {
+func TestSQLite_ApplyUsersAndProviders(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t, "")
 	seed := rolestore.Seed{
