@@ -96,6 +96,11 @@ func TestScheduler_RotatesAndKeepsOldValid(t *testing.T) {
 		if got := first.Credentials.Expires.Sub(first.Credentials.Issued); got != 6*time.Hour {
 			t.Errorf("lifetime = %v, want the 6h default", got)
 		}
+		rec.mu.Lock()
+		if ev := rec.events[0]; ev.Kind != EventIssued || ev.Key != "web-profile" || ev.Credentials != first.Credentials.Public() {
+			t.Errorf("issued event = %+v, want the generation's public credentials", ev)
+		}
+		rec.mu.Unlock()
 
 		time.Sleep(time.Hour - time.Second)
 		synctest.Wait()
