@@ -304,7 +304,9 @@ func (f *Flags) Resolve(getenv func(string) string) (Settings, rolestore.Seed, e
 	if s.Instance.Account == "" && len(file.Seed.Accounts) > 0 {
 		s.Instance.Account = file.Seed.Accounts[0].ID
 	}
+	profile := s.Instance.Profile // "" is no profile, not "unset"
 	fillZero(reflect.ValueOf(&s).Elem(), reflect.ValueOf(Default().Settings))
+	s.Instance.Profile = profile
 	applyDefaults(&s)
 	if err := f.Apply(&s); err != nil {
 		return Settings{}, rolestore.Seed{}, err

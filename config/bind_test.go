@@ -110,6 +110,14 @@ func TestFlags_Resolve(t *testing.T) {
 		t.Errorf("Resolve() seed (-want +got)\n%s", diff)
 	}
 
+	// An instance without a profile keeps none.
+	if err := os.WriteFile(path, yamlLines("instance: {profile: ''}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s, _, err := newFlags(t, "--config", path, "--data-dir", dir).Resolve(func(string) string { return "" }); err != nil || s.Instance.Profile != "" {
+		t.Errorf("Resolve(profile: '') = %v, profile %q", err, s.Instance.Profile)
+	}
+
 	// Without a file or a data directory anywhere, XDG_DATA_HOME decides.
 	env = map[string]string{"XDG_DATA_HOME": "/xdg"}
 	if s, _, err := newFlags(t).Resolve(func(k string) string { return env[k] }); err != nil || s.DataDir != "/xdg/imdsemu" {

@@ -646,3 +646,40 @@ func TestParse_ExampleFile(t *testing.T) {
 		t.Errorf("Parse(imdsemu.example.yaml) = %+v", f)
 	}
 }
+
+func TestParse_Shapes(t *testing.T) {
+	f, err := config.Parse("ok.yaml", yamlLines(
+		"http-tokens: ~", // null is the same as leaving the key out
+		"instance: {profile: ~}",
+		"roles:",
+		"  - name: web",
+		"    trust-policy: ~",
+		"instance-profiles:",
+		"  - {name: web, roles: web}", // one name or a list
+		"users:",
+		"  - {name: alice, groups: developers}",
+	))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Settings.HTTPTokens != config.HTTPTokensOptional || f.Settings.Instance.Profile != "web" ||
+		f.Seed.Roles[0].TrustPolicy != ec2Trust || len(f.Seed.InstanceProfiles[0].Roles) != 1 || f.Seed.Users[0].Groups[0] != "developers" {
+		t.Errorf("Parse() = %+v", f)
+	}
+
+	for _, tc := range []struct{ data, want string }{
+		{"instance-profiles: [{name: p, roles: [a, [b]]}]", `ok.yaml:1:42: instance-profiles[0].roles[1]: must be a role name, got a list`},
+		{"users: [{name: a, groups: {x: y}}]", `ok.yaml:1:27: users[0].groups: must be a group name or a list of them, got a mapping`},
+		{"roles: [~]", `ok.yaml:1:9: roles[0].name: is required`},
+		{"throttle: {rps: fast}", `ok.yaml:1:17: throttle.rps: must be a number, got "fast"`},
+		{"instance-metadata-tags: yes", `ok.yaml:1:25: instance-metadata-tags: must be true or false, got "yes"`},
+		{"instance: {tags: {a: [1]}}", `ok.yaml:1:22: instance.tags.a: must be a string, got a list`},
+		{"scenarios: {s: [{fault: {action: reset, dealy: 1s}}]}", `ok.yaml:1:41: scenarios.s[0].fault.dealy: unknown field "dealy" (did you mean "delay"?)`},
+	} {
+		_, err := config.Parse("ok.yaml", []byte(tc.data))
+		var ce *config.Error
+		if !errors.As(err, &ce) || ce.Error() != tc.want {
+			t.Errorf("Parse(%s) = %v\nwant %s", tc.data, err, tc.want)
+		}
+	}
+}

@@ -32,7 +32,7 @@ var (
 func (s Settings) Validate() error {
 	var errs []error
 	add := func(field, msg string) { errs = append(errs, &Error{Field: field, Msg: msg}) }
-	s.checkTags(reflect.ValueOf(s), "", add)
+	checkTags(reflect.ValueOf(s), "", add)
 
 	r := s.Rotation
 	intervalOK, sessionOK := r.Interval >= time.Second, r.SessionDuration >= time.Second
@@ -54,9 +54,16 @@ func (s Settings) Validate() error {
 	if s.Throttle.Burst < 0 {
 		add("throttle.burst", fmt.Sprintf("must be 0 (the rate rounded up) or more, got %d", s.Throttle.Burst))
 	}
-	in := s.Instance
+	s.Instance.validate("instance", add)
+	s.validateFaults(add)
+	return errors.Join(errs...)
+}
+
+// validate checks what the tags of in's fields cannot: tags and user data.
+// path is the instance's YAML path.
+func (in Instance) validate(path string, add func(field, msg string)) {
 	for _, k := range slices.Sorted(maps.Keys(in.Tags)) {
-		field := "instance.tags." + k
+		field := path + ".tags." + k
 		if !tagKeyRe.MatchString(k) || k == "." || k == ".." || k == "_index" {
 			add(field, fmt.Sprintf(`tag key %q cannot be served in instance metadata: use letters, digits and + - = . , _ : @ (no spaces or /), at most 128 characters, and not ".", ".." or "_index"`, k))
 		}
@@ -65,25 +72,29 @@ func (s Settings) Validate() error {
 		}
 	}
 	if in.UserData != "" && in.UserDataFile != "" {
-		add("instance.user-data-file", `give either "user-data" or "user-data-file", not both`)
+		add(path+".user-data-file", `give either "user-data" or "user-data-file", not both`)
 	}
 	if len(in.UserData) > MaxUserData {
-		add("instance.user-data", fmt.Sprintf("must be at most %d bytes (EC2's limit), got %d", MaxUserData, len(in.UserData)))
+		add(path+".user-data", fmt.Sprintf("must be at most %d bytes (EC2's limit), got %d", MaxUserData, len(in.UserData)))
 	}
-	s.validateFaults(add)
-	return errors.Join(errs...)
 }
 
-// checkTags checks the string fields of v (Settings or a struct in it) by
-// their tags: enum lists the allowed values ("|"-separated); match is a
-// regular expression and must says, for the message, what a match is; check
-// names a check below (addr, ipv4, mac, zone).
-func (s Settings) checkTags(v reflect.Value, prefix string, add func(field, msg string)) {
+// checkTags checks the string fields of v, a struct, and of the structs in
+// it, by their tags: enum lists the allowed values ("|"-separated); match is
+// a regular expression and must says, for the message, what a match is;
+// check names a check below (addr, ipv4, mac, zone: one of the sibling
+// Region's zones).
+func checkTags(v reflect.Value, prefix string, add func(field, msg string)) {
 	for i := range v.NumField() {
 		sf, f := v.Type().Field(i), v.Field(i)
 		path := join(prefix, strings.Split(sf.Tag.Get("yaml"), ",")[0])
-		if f.Kind() == reflect.Struct {
-			s.checkTags(f, path, add)
+		switch {
+		case f.Kind() == reflect.Struct:
+			checkTags(f, path, add)
+		case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.Struct:
+			for i := range f.Len() {
+				checkTags(f.Index(i), index(path, i), add)
+			}
 		}
 		if f.Kind() != reflect.String {
 			continue
@@ -113,7 +124,7 @@ func (s Settings) checkTags(v reflect.Value, prefix string, add func(field, msg 
 				msg = fmt.Sprintf("must be a MAC address such as 0e:00:0a:00:00:01, got %q", val)
 			}
 		case "zone":
-			region := s.Instance.Region
+			region := v.FieldByName("Region").String()
 			if suffix, ok := strings.CutPrefix(val, region); !ok || region == "" || !zoneSuffixRe.MatchString(suffix) {
 				msg = fmt.Sprintf("must be a zone of region %q such as %q, got %q", region, region+"a", val)
 			}
