@@ -231,8 +231,9 @@ func startProbes(t *testing.T, root string, env []string, args func(probes.Probe
 
 // TestProbes_DefaultChains runs each probe that offers it with its SDK's
 // default credential chain under the lab's safety environment: the chain
-// finds nothing before IMDS and gets the instance's credentials there.
-// (The Ruby SDK's chain cannot reach a metadata endpoint off port 80.)
+// finds nothing before IMDS and gets the instance's credentials there, and
+// keeps them after the role's sessions are revoked. (The Ruby SDK's chain
+// cannot reach a metadata endpoint off port 80.)
 func TestProbes_DefaultChains(t *testing.T) {
 	root, err := filepath.Abs("..")
 	if err != nil {
@@ -249,23 +250,36 @@ func TestProbes_DefaultChains(t *testing.T) {
 		}
 		return []string{"default"}, p.Name != "ruby"
 	})
-	results := make([]probes.Result, len(lanes))
-	var wg sync.WaitGroup
-	for i, pp := range lanes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i], _ = pp.retrieve(true)
-		}()
+	retrieveAll := func() []probes.Result {
+		results := make([]probes.Result, len(lanes))
+		var wg sync.WaitGroup
+		for i, pp := range lanes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i], _ = pp.retrieve(true)
+			}()
+		}
+		wg.Wait()
+		return results
 	}
-	wg.Wait()
 	current := e.generations(t)[0]
-	for i, pp := range lanes {
-		if r := results[i]; r.Error != "" || r.AccessKeyID != current.AccessKeyID || r.Check != "ok" || r.Source != probes.SourceFetch {
+	for i, r := range retrieveAll() {
+		pp := lanes[i]
+		if r.Error != "" || r.AccessKeyID != current.AccessKeyID || r.Check != "ok" || r.Source != probes.SourceFetch {
 			t.Errorf("%s (%s): %+v; want %s, fetched, check ok", pp.name, pp.ready.Provider, r, current.AccessKeyID)
 		}
 		if pp.ready.Provider == "" || strings.Contains(pp.ready.Provider, "InstanceMetadata") || pp.ready.Provider == "ec2rolecreds" {
 			t.Errorf("%s: ready names provider %q, want the default chain", pp.name, pp.ready.Provider)
+		}
+	}
+
+	// Revoke the role's sessions: the six-hour credentials stay in every
+	// cache, and each SDK's STS client reports STS's AccessDenied.
+	imdsemu(t, "revoke", "imdsemu-demo", "--data-dir", e.dataDir)
+	for i, r := range retrieveAll() {
+		if r.Error != "" || r.AccessKeyID != current.AccessKeyID || r.Source != probes.SourceCache || r.Check != "AccessDenied" {
+			t.Errorf("%s after revocation: %+v; want %s from the cache, check AccessDenied", lanes[i].name, r, current.AccessKeyID)
 		}
 	}
 }
