@@ -31,7 +31,7 @@ e2e:
 
 # Benchmarks; results and the machine they ran on are in docs/performance.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./imds/ ./sts/ ./policy/ ./fault/ ./federation/
+	$(GO) test -run '^$$' -bench . -benchmem ./imds/ ./sts/ ./policy/ ./fault/ ./federation/ ./credprovider/
 
 # imdsemu's metadata listener against a bare net/http server and
 # amazon-ec2-metadata-mock, interleaved, with wrk (apt-get install wrk); writes

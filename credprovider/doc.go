@@ -1,47 +1,50 @@
-// Package credprovider provides client-side AWS credential providers and a
-// runner that uses several of them side by side.
+// Package credprovider holds client-side models of the AWS SDK for Java
+// credential providers, each named after the release whose source it
+// follows, for the provider lab (package lab, "imdsemu compare").
 //
 // It is the client half of imdsemu and imports none of its server packages:
-// only the AWS SDK for Go v2 and the standard library, as an SDK would. The
-// two providers follow the AWS SDK for Java v1 classes that made the
-// "embedded key or instance role" choice famous:
+// only the AWS SDK for Go v2 and the standard library. The Java SDKs cannot
+// run here (no Maven access), so their providers are rebuilt from their
+// source, constant by constant:
 //
-//   - [Profile], like ProfileCredentialsProvider: static keys from a shared
-//     credentials file. They never expire; the file is re-read when its
-//     modification time advances, checked at most every RefreshInterval
-//     (5 minutes by default).
-//   - [IMDS], like InstanceProfileCredentialsProvider: role credentials from
-//     the EC2 instance metadata service, fetched with the SDK's own IMDS
-//     client (feature/ec2/imds: IMDSv2 tokens, IMDSv1 fallback). They are
-//     refreshed within PrefetchWindow (15 minutes by default) of their
-//     expiry, either by the caller that notices (RefreshSync, Java's
-//     default) or by a background goroutine (RefreshAsync, Java's
-//     refreshCredentialsAsync(true)).
+//   - [Profile]: Java v1's ProfileCredentialsProvider and its file dialect
+//     ('#' comments only, no inline comments, case-sensitive keys), the
+//     5-minute modification-time check and the 10-minute forced reload;
+//     deleting the file leaves the keys.
+//   - [JavaV1]: Java v1's InstanceProfileCredentialsProvider with
+//     BaseCredentialsFetcher, as of 1.11.x (a failed refresh throws even
+//     with valid cached credentials) or the 2024 1.12.x release (cached,
+//     even expired, credentials served; the next attempt 50-70 s later);
+//     synchronous, or with refreshCredentialsAsync's 1-minute thread.
+//   - [JavaV2]: Java v2's InstanceProfileCredentialsProvider with
+//     CachedSupplier as of 2.20.x: prefetch at max(½ of the time left,
+//     5 min) with jitter, stale at expiry − 1 s, OneCallerBlocks or
+//     (asyncCredentialUpdateEnabled) NonBlocking, StaleValueBehavior.ALLOW.
 //
-// [Compare] retrieves from several providers every Interval for a Duration,
-// optionally checks each credential (the imdsemu CLI calls STS
-// GetCallerIdentity), and returns a [Report] that renders as a text table or
-// JSON.
+// The instance-profile models talk to IMDS as Java does (see
+// NewJavaHTTPClient and the models' docs): a token PUT with TTL 21600 per
+// request (v1) or per refresh (v2), IMDSv1 fallback per request, no
+// retries, Java's timeouts. Each model's doc comment names the source
+// files and constants it follows; its tests cite them.
+//
+// Every model is an [Observed] aws.CredentialsProvider: RetrieveOutcome
+// also says whether the credentials came from the cache, a fetch, or were
+// served stale, and whether the caller waited.
 //
 // # Concurrency and goroutines
 //
-// Profile and IMDS are safe for concurrent use and cache their credentials
-// themselves: do not wrap them in aws.CredentialsCache, which would cache
-// until expiry and bypass the prefetch window. Concurrent callers of
-// IMDS.Retrieve share one fetch.
+// All providers are safe for concurrent use. JavaV1 with Async starts one
+// goroutine at construction (as Java's constructor schedules its thread);
+// JavaV2 starts goroutines for background refreshes and timers for its
+// deadlines. Close stops them and waits. Profile starts none. Between
+// refreshes the async models' Retrieve reads no clock: a timer marks the
+// cached value's next deadline (docs/performance.md).
 //
-// An IMDS in RefreshAsync mode starts one goroutine after its first
-// successful fetch; Close stops it and waits for it. Fetches run under the
-// provider's own context, not the caller's, so one caller giving up does not
-// cancel a fetch other callers wait for; Close cancels them. Profile starts no
-// goroutines. Compare runs on the caller's goroutine.
+// Tests fake time with testing/synctest, so the models read the time
+// package's clock; Profile also takes a Now option.
 //
 // # Secrets
 //
 // Errors and logs name files, profiles, roles and access key ids, never
 // secret keys or session tokens.
-//
-// See the AWS SDKs and Tools reference guide, "Shared config and credentials
-// files", and the EC2 user guide, "Retrieve security credentials from
-// instance metadata".
 package credprovider

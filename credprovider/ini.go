@@ -1,17 +1,18 @@
 package credprovider
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"strings"
 )
 
-// iniFile is a parsed shared credentials file: profile name → property
-// (lower-cased) → value.
-type iniFile map[string]map[string]string
+// profiles is a parsed credentials file: profile name → key → value.
+type profiles map[string]map[string]string
 
 // syntaxError is a malformed line. It carries the line number and never the
-// line itself, which may hold a secret.
+// line itself, which may hold a secret (Java's message quotes the line; we
+// do not).
 type syntaxError struct {
 	Line int
 	Msg  string
@@ -19,90 +20,50 @@ type syntaxError struct {
 
 func (e *syntaxError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
 
-// parseINI parses the shared credentials file format as the AWS SDKs do
-// (the SDKs and Tools reference guide, "Shared config and credentials files";
-// Java v2's ProfileFileReader):
+// parseJavaV1 parses a credentials file in the dialect of Java v1's
+// AbstractProfilesConfigFileScanner.run (aws-java-sdk-core 1.11/1.12):
 //
-//   - a line whose first non-blank character is '#' or ';' is a comment;
-//   - "[name]" starts a profile; text after the ']' must be a comment, and
-//     the name is trimmed but otherwise literal and case-sensitive;
-//   - "key = value" sets a property; keys are case-insensitive, whitespace
-//     around key and value is dropped, and " #" or " ;" (after a space or
-//     tab) starts a trailing comment;
-//   - a line indented deeper than the property before it continues that
-//     property (sub-properties such as "s3 =\n  max_concurrent_requests =
-//     10"), as Python's configparser reads it;
+//   - each line is trimmed; an empty line or one starting with '#' is a
+//     comment (';' is not);
+//   - a line that starts with '[' and ends with ']' starts a profile, its
+//     name trimmed ("[default] # x" does not end with ']': it is a
+//     property line without '=', an error);
+//   - any other line is split at its first '=' into a trimmed key and a
+//     trimmed value: no inline comments ("AKIA # x" is the value), and keys
+//     keep their case (BasicProfile reads "aws_access_key_id" exactly);
+//   - a property before the first profile, or a line without '=', is an
+//     error;
 //   - a profile that appears twice is merged; a repeated key keeps its last
 //     value.
-func parseINI(data []byte) (iniFile, error) {
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	file := iniFile{}
-	var (
-		section   map[string]string // nil before the first profile
-		key       string            // the property continuation lines extend
-		keyIndent int
-		lines     = strings.Split(string(data), "\n")
-	)
-	for i, line := range lines {
-		n := i + 1
-		line = strings.TrimSuffix(line, "\r")
-		trimmed := strings.TrimSpace(line)
-		if trimmed == "" || trimmed[0] == '#' || trimmed[0] == ';' {
+func parseJavaV1(data []byte) (profiles, error) {
+	out := profiles{}
+	var cur map[string]string
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
 			continue
 		}
-		indent := len(line) - len(strings.TrimLeft(line, " \t"))
-		if key != "" && indent > keyIndent {
-			value := stripComment(trimmed)
-			if section[key] == "" {
-				section[key] = value
-			} else {
-				section[key] += "\n" + value
+		if strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]") {
+			name := strings.TrimSpace(line[1 : len(line)-1])
+			if out[name] == nil {
+				out[name] = map[string]string{}
 			}
+			cur = out[name]
 			continue
 		}
-		if trimmed[0] == '[' {
-			end := strings.IndexByte(trimmed, ']')
-			if end < 0 {
-				return nil, &syntaxError{n, "profile header has no closing ']'"}
-			}
-			if rest := strings.TrimSpace(trimmed[end+1:]); rest != "" && rest[0] != '#' && rest[0] != ';' {
-				return nil, &syntaxError{n, "unexpected text after the profile header's ']'"}
-			}
-			name := strings.TrimSpace(trimmed[1:end])
-			if name == "" {
-				return nil, &syntaxError{n, "empty profile name"}
-			}
-			if file[name] == nil {
-				file[name] = map[string]string{}
-			}
-			section, key = file[name], ""
-			continue
-		}
-		k, v, ok := strings.Cut(trimmed, "=")
+		k, v, ok := strings.Cut(line, "=")
 		if !ok {
-			return nil, &syntaxError{n, "expected a [profile] header or a key = value property"}
+			return nil, &syntaxError{n, "invalid property format: no '=' character is found in the line"}
 		}
-		k = strings.ToLower(strings.TrimSpace(k))
-		if k == "" {
-			return nil, &syntaxError{n, "property has no name before '='"}
+		if cur == nil {
+			return nil, &syntaxError{n, "property is defined without a preceding profile name"}
 		}
-		if section == nil {
-			return nil, &syntaxError{n, "property before the first [profile] header"}
-		}
-		section[k] = stripComment(v)
-		key, keyIndent = k, indent
+		cur[strings.TrimSpace(k)] = strings.TrimSpace(v)
 	}
-	return file, nil
-}
-
-// stripComment cuts a trailing comment, '#' or ';' preceded by a space or a
-// tab, and trims what is left: "a #b" is "a", "a#b" stays "a#b".
-func stripComment(v string) string {
-	for i := 1; i < len(v); i++ {
-		if (v[i] == '#' || v[i] == ';') && (v[i-1] == ' ' || v[i-1] == '\t') {
-			v = v[:i]
-			break
-		}
+	if err := sc.Err(); err != nil {
+		return nil, err
 	}
-	return strings.TrimSpace(v)
+	return out, nil
 }

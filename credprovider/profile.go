@@ -15,10 +15,18 @@ import (
 // ProfileSource is the Source of credentials from a [Profile].
 const ProfileSource = "credprovider.Profile"
 
-// DefaultProfileRefreshInterval is how often a Profile checks its file's
-// modification time by default: Java v1's ProfileCredentialsProvider
-// DEFAULT_REFRESH_INTERVAL_NANOS.
-const DefaultProfileRefreshInterval = 5 * time.Minute
+// Intervals of Java v1's ProfileCredentialsProvider (aws-java-sdk-core
+// 1.11/1.12, auth/profile/ProfileCredentialsProvider.java).
+const (
+	// DefaultProfileRefreshInterval: after this long one caller checks the
+	// file while the others go on (DEFAULT_REFRESH_INTERVAL_NANOS, 5 min,
+	// refreshSemaphore.tryAcquire).
+	DefaultProfileRefreshInterval = 5 * time.Minute
+	// DefaultProfileForceInterval: after this long every caller checks,
+	// blocking (DEFAULT_FORCE_RELOAD_INTERVAL_NANOS, 2 × the refresh
+	// interval).
+	DefaultProfileForceInterval = 10 * time.Minute
+)
 
 // ErrProfileNotFound is wrapped by the error for a profile the file lacks.
 var ErrProfileNotFound = errors.New("profile not found")
@@ -40,49 +48,53 @@ func (e *ProfileError) Unwrap() error { return e.Err }
 // ProfileOptions configures a [Profile]. The zero value reads profile
 // "default" (or $AWS_PROFILE) of the default shared credentials file.
 type ProfileOptions struct {
-	// Filename is the shared credentials file. Default: $AWS_SHARED_CREDENTIALS_FILE,
-	// else ~/.aws/credentials.
+	// Filename is the credentials file. Default:
+	// $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials. (Java v1
+	// reads AWS_CREDENTIAL_PROFILES_FILE; the lab names the file itself.)
 	Filename string
-
 	// Profile is the profile name. Default: $AWS_PROFILE, else "default".
 	Profile string
-
-	// RefreshInterval is how often Retrieve checks whether the file's
-	// modification time advanced. Default DefaultProfileRefreshInterval; a
-	// negative value checks on every call.
-	RefreshInterval time.Duration
-
+	// RefreshInterval and ForceInterval: see DefaultProfileRefreshInterval
+	// and DefaultProfileForceInterval, the defaults.
+	RefreshInterval, ForceInterval time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
-
 	// Getenv reads the environment. Default os.Getenv.
 	Getenv func(string) string
-
-	// HomeDir returns the home directory for ~/.aws/credentials. Default
-	// os.UserHomeDir.
+	// HomeDir returns the home directory. Default os.UserHomeDir.
 	HomeDir func() (string, error)
 }
 
-// Profile provides static credentials from a profile of a shared
-// credentials file, like Java v1's ProfileCredentialsProvider: the keys
-// (aws_access_key_id, aws_secret_access_key and an optional
-// aws_session_token) never expire, and the file is re-parsed only when its
-// modification time advanced, checked at most once per RefreshInterval. A
-// file that disappears after a successful read changes nothing, as in Java.
+// Profile models Java v1's ProfileCredentialsProvider over
+// ProfilesConfigFile (aws-java-sdk-core 1.11/1.12):
 //
-// Profile is safe for concurrent use.
+//   - the file is parsed in Java v1's dialect (see parseJavaV1: '#'
+//     comments only, no inline comments, case-sensitive keys) on the first
+//     call, which fails if the file is missing;
+//   - a call more than RefreshInterval after the last refresh lets one
+//     caller refresh (the others get the current keys at once); more than
+//     ForceInterval after, every caller refreshes, blocking;
+//   - a refresh re-parses only when the file's modification time grew
+//     (ProfilesConfigFile.refresh: lastModified() > profileFileLastModified).
+//     A deleted file's lastModified() is 0, so deleting it changes nothing:
+//     the keys survive. A re-parse that fails throws once, to the caller
+//     that refreshed; the modification time is already recorded, so later
+//     calls keep the previous keys;
+//   - the keys never expire.
+//
+// Profile is safe for concurrent use and starts no goroutine.
 type Profile struct {
-	opts ProfileOptions
+	opts    ProfileOptions
+	refresh chan struct{} // refreshSemaphore (1 permit): one refresher at a time
 
-	mu      sync.Mutex
-	loaded  bool            // a parse happened; creds/err hold its outcome
-	creds   aws.Credentials // valid when err is nil
-	err     error
-	modTime time.Time // of the file at the last parse
-	checked time.Time // last modification time check
+	mu        sync.Mutex
+	loaded    bool
+	all       profiles
+	modTime   time.Time // profileFileLastModified
+	refreshed time.Time // lastRefreshed
 }
 
-var _ aws.CredentialsProvider = (*Profile)(nil)
+var _ Observed = (*Profile)(nil)
 
 // NewProfile returns a Profile. It reads nothing until the first Retrieve.
 func NewProfile(optFns ...func(*ProfileOptions)) *Profile {
@@ -99,8 +111,11 @@ func NewProfile(optFns ...func(*ProfileOptions)) *Profile {
 	if o.HomeDir == nil {
 		o.HomeDir = os.UserHomeDir
 	}
-	if o.RefreshInterval == 0 {
+	if o.RefreshInterval <= 0 {
 		o.RefreshInterval = DefaultProfileRefreshInterval
+	}
+	if o.ForceInterval <= 0 {
+		o.ForceInterval = DefaultProfileForceInterval
 	}
 	if o.Profile == "" {
 		o.Profile = o.Getenv("AWS_PROFILE")
@@ -108,14 +123,13 @@ func NewProfile(optFns ...func(*ProfileOptions)) *Profile {
 	if o.Profile == "" {
 		o.Profile = "default"
 	}
-	return &Profile{opts: o}
+	return &Profile{opts: o, refresh: make(chan struct{}, 1)}
 }
 
 // Name is the profile this provider reads.
 func (p *Profile) Name() string { return p.opts.Profile }
 
-// Filename is the file this provider reads, or "" when neither the option,
-// the environment nor the home directory names one.
+// Filename is the file this provider reads, or "" when nothing names one.
 func (p *Profile) Filename() string {
 	f, _ := p.filename()
 	return f
@@ -135,75 +149,106 @@ func (p *Profile) filename() (string, error) {
 	return filepath.Join(home, ".aws", "credentials"), nil
 }
 
-// Retrieve returns the profile's static keys. It re-reads the file when its
-// modification time advanced since the last read, checking at most once per
-// RefreshInterval. Until the file exists it looks on every call; a parse
-// error is returned until the file changes again.
+// Retrieve is getCredentials.
 func (p *Profile) Retrieve(ctx context.Context) (aws.Credentials, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	now := p.opts.Now()
-	if p.loaded && now.Sub(p.checked) < p.opts.RefreshInterval {
-		return p.creds, p.err
-	}
-	file, err := p.filename()
-	if err != nil {
-		return aws.Credentials{}, err
-	}
-	fi, err := os.Stat(file)
-	if err != nil {
-		if p.loaded {
-			// Java v1 compares lastModified(), which is 0 for a missing
-			// file: a deleted file never looks newer, so the keys stay.
-			p.checked = now
-			return p.creds, p.err
-		}
-		return aws.Credentials{}, &ProfileError{File: file, Profile: p.opts.Profile, Err: err}
-	}
-	if p.loaded && !fi.ModTime().After(p.modTime) {
-		p.checked = now
-		return p.creds, p.err
-	}
-	creds, err := p.load(file)
-	if err != nil && !p.loaded && errors.Is(err, os.ErrNotExist) {
-		return aws.Credentials{}, err // removed between Stat and read: try again next call
-	}
-	p.loaded, p.creds, p.err = true, creds, err
-	p.modTime, p.checked = fi.ModTime(), now
-	return p.creds, p.err
+	c, _, err := p.RetrieveOutcome(ctx)
+	return c, err
 }
 
-// load parses file and extracts the profile's keys.
-func (p *Profile) load(file string) (aws.Credentials, error) {
-	fail := func(err error) (aws.Credentials, error) {
-		return aws.Credentials{}, &ProfileError{File: file, Profile: p.opts.Profile, Err: err}
-	}
-	data, err := os.ReadFile(file)
+// RetrieveOutcome is Retrieve; Source is "fetch" when this call parsed the
+// file.
+func (p *Profile) RetrieveOutcome(context.Context) (aws.Credentials, Outcome, error) {
+	file, err := p.filename()
 	if err != nil {
-		return fail(err)
+		return aws.Credentials{}, Outcome{}, err
 	}
-	ini, err := parseINI(data)
-	if err != nil {
-		return fail(err)
+	out := Outcome{Source: SourceCache}
+	p.mu.Lock()
+	loaded, age := p.loaded, p.opts.Now().Sub(p.refreshed)
+	p.mu.Unlock()
+	switch {
+	case !loaded || age > p.opts.ForceInterval:
+		out.Blocked = true
+		p.refresh <- struct{}{}
+		parsed, err := p.reload(file, !loaded)
+		<-p.refresh
+		if err != nil {
+			return aws.Credentials{}, out, &ProfileError{File: file, Profile: p.opts.Profile, Err: err}
+		}
+		if parsed {
+			out.Source = SourceFetch
+		}
+	case age > p.opts.RefreshInterval:
+		select {
+		case p.refresh <- struct{}{}:
+			out.Blocked = true
+			parsed, err := p.reload(file, false)
+			<-p.refresh
+			if err != nil {
+				return aws.Credentials{}, out, &ProfileError{File: file, Profile: p.opts.Profile, Err: err}
+			}
+			if parsed {
+				out.Source = SourceFetch
+			}
+		default:
+		}
 	}
-	props, ok := ini[p.opts.Profile]
+	p.mu.Lock()
+	props, ok := p.all[p.opts.Profile]
+	p.mu.Unlock()
 	if !ok {
-		return fail(ErrProfileNotFound)
+		return aws.Credentials{}, out, &ProfileError{File: file, Profile: p.opts.Profile, Err: ErrProfileNotFound}
 	}
+	c, err := staticKeys(props)
+	if err != nil {
+		return aws.Credentials{}, out, &ProfileError{File: file, Profile: p.opts.Profile, Err: err}
+	}
+	return c, out, nil
+}
+
+// reload is the first load (first) or ProfilesConfigFile.refresh; it
+// reports whether it parsed the file.
+func (p *Profile) reload(file string, first bool) (bool, error) {
+	now := p.opts.Now()
+	var mtime time.Time // zero for a missing file: Java's lastModified() = 0
+	if fi, err := os.Stat(file); err == nil {
+		mtime = fi.ModTime()
+	} else if first {
+		return false, err
+	}
+	p.mu.Lock()
+	if !first && !mtime.After(p.modTime) {
+		p.refreshed = now
+		p.mu.Unlock()
+		return false, nil
+	}
+	p.modTime = mtime
+	p.mu.Unlock()
+	data, err := os.ReadFile(file)
+	var all profiles
+	if err == nil {
+		all, err = parseJavaV1(data)
+	}
+	if err != nil {
+		return false, err // lastRefreshed stays: the next call refreshes again
+	}
+	p.mu.Lock()
+	p.all, p.loaded, p.refreshed = all, true, now
+	p.mu.Unlock()
+	return true, nil
+}
+
+// staticKeys is ProfileStaticCredentialsProvider: aws_access_key_id and
+// aws_secret_access_key, spelled exactly so, and aws_session_token.
+func staticKeys(props map[string]string) (aws.Credentials, error) {
 	id, secret := props["aws_access_key_id"], props["aws_secret_access_key"]
 	switch {
 	case id == "" && secret == "":
-		return fail(errors.New("no static keys (aws_access_key_id and aws_secret_access_key)"))
+		return aws.Credentials{}, errors.New("no static keys (aws_access_key_id and aws_secret_access_key)")
 	case id == "":
-		return fail(errors.New("aws_secret_access_key without aws_access_key_id"))
+		return aws.Credentials{}, errors.New("aws_secret_access_key without aws_access_key_id")
 	case secret == "":
-		return fail(errors.New("aws_access_key_id without aws_secret_access_key"))
+		return aws.Credentials{}, errors.New("aws_access_key_id without aws_secret_access_key")
 	}
-	return aws.Credentials{
-		AccessKeyID:     id,
-		SecretAccessKey: secret,
-		SessionToken:    props["aws_session_token"],
-		AccountID:       props["aws_account_id"],
-		Source:          ProfileSource,
-	}, nil
+	return aws.Credentials{AccessKeyID: id, SecretAccessKey: secret, SessionToken: props["aws_session_token"], Source: ProfileSource}, nil
 }

@@ -20,11 +20,10 @@ import (
 
 // compareFlags are the flags of "imdsemu compare".
 type compareFlags struct {
-	credsFile, profile         string
-	imdsEndpoint, stsEndpoint  string
-	async, json                bool
-	duration, interval         time.Duration
-	prefetchWindow, pollPeriod time.Duration
+	credsFile, profile        string
+	imdsEndpoint, stsEndpoint string
+	async, json               bool
+	duration, interval        time.Duration
 }
 
 func newCompareCmd(e env) *cobra.Command {
@@ -65,8 +64,6 @@ and "imdsemu revoke imdsemu-demo" while it runs. See docs/compare.md.`,
 	fl.BoolVar(&f.async, "async", false, "refresh the instance credentials in the background (Java's refreshCredentialsAsync) instead of on the caller")
 	fl.DurationVar(&f.duration, "duration", 2*time.Minute, "how long to run")
 	fl.DurationVar(&f.interval, "interval", 10*time.Second, "time between ticks")
-	fl.DurationVar(&f.prefetchWindow, "prefetch-window", credprovider.DefaultPrefetchWindow, "refresh instance credentials this long before they expire")
-	fl.DurationVar(&f.pollPeriod, "poll-interval", credprovider.DefaultPollInterval, "with --async: how often the background refresh looks")
 	fl.BoolVar(&f.json, "json", false, "print JSON lines instead of a table")
 	return cmd
 }
@@ -77,10 +74,6 @@ func (f compareFlags) validate() error {
 		return fmt.Errorf("--interval %v: must be positive", f.interval)
 	case f.duration < 0:
 		return fmt.Errorf("--duration %v: must not be negative", f.duration)
-	case f.prefetchWindow <= 0:
-		return fmt.Errorf("--prefetch-window %v: must be positive", f.prefetchWindow)
-	case f.pollPeriod <= 0:
-		return fmt.Errorf("--poll-interval %v: must be positive", f.pollPeriod)
 	}
 	return nil
 }
@@ -109,13 +102,12 @@ func runCompare(ctx context.Context, e env, stdout io.Writer, f compareFlags) er
 	if _, err := profile.Retrieve(ctx); err != nil {
 		return err
 	}
-	mode := credprovider.RefreshSync
+	mode := "sync"
 	if f.async {
-		mode = credprovider.RefreshAsync
+		mode = "async"
 	}
-	instance := credprovider.NewIMDS(func(o *credprovider.IMDSOptions) {
-		o.Endpoint, o.Getenv, o.Mode = imdsEndpoint, e.getenv, mode
-		o.PrefetchWindow, o.PollInterval = f.prefetchWindow, f.pollPeriod
+	instance := credprovider.NewJavaV1(func(o *credprovider.JavaV1Options) {
+		o.Endpoint, o.Getenv, o.Async = imdsEndpoint, e.getenv, f.async
 		o.Logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn, ReplaceAttr: redact}))
 	})
 	defer instance.Close()
@@ -143,10 +135,10 @@ func runCompare(ctx context.Context, e env, stdout io.Writer, f compareFlags) er
 		}
 		_, werr = fmt.Fprintf(stdout, `imdsemu compare: every %v for %v
   profile  static keys of profile %q in %s
-  imds     instance role credentials from %s (%s refresh, %v before expiry)
+  imds     instance role credentials from %s (Java v1 %s, %s refresh, %v before expiry)
   check    %s
 
-`, f.interval, f.duration, profile.Name(), profile.Filename(), imdsEndpoint, mode, f.prefetchWindow, check)
+`, f.interval, f.duration, profile.Name(), profile.Filename(), imdsEndpoint, instance.Release(), mode, credprovider.JavaV1ExpirationThreshold, check)
 	}
 	opts.OnRow = func(r credprovider.Row) {
 		var err error

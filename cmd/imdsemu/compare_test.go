@@ -97,7 +97,7 @@ func TestCompareCmd_Table(t *testing.T) {
 	}
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`(?m)^  profile  static keys of profile "leaked" in ` + regexp.QuoteMeta(creds) + `$`),
-		regexp.MustCompile(`(?m)^  imds     instance role credentials from ` + regexp.QuoteMeta(md.URL) + `/ \(sync refresh, 15m0s before expiry\)$`),
+		regexp.MustCompile(`(?m)^  imds     instance role credentials from ` + regexp.QuoteMeta(md.URL) + `/ \(Java v1 1\.12-2024, sync refresh, 15m0s before expiry\)$`),
 		regexp.MustCompile(`(?m)^TIME +PROVIDER +ACCESS KEY ID +EXPIRES +CHECK$`),
 		regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d  profile   AKIASTATIC +never +arn:aws:iam::123456789012:user/demo$`),
 		regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d  imds      ASIAROLE +\d\d:\d\d:\d\d \(in (1h0m0s|59m59s)\) +FAIL AccessDenied$`),
@@ -167,8 +167,6 @@ func TestCompareCmd_BadInput(t *testing.T) {
 		"missing file":     {nil, []string{"--credentials-file", creds + ".x", "--imds-endpoint", md.URL}, creds + ".x"},
 		"zero interval":    {nil, []string{"--interval", "0s", "--imds-endpoint", md.URL}, "--interval 0s: must be positive"},
 		"negative":         {nil, []string{"--duration", "-1s", "--imds-endpoint", md.URL}, "--duration -1s: must not be negative"},
-		"prefetch":         {nil, []string{"--prefetch-window", "0s", "--imds-endpoint", md.URL}, "--prefetch-window 0s: must be positive"},
-		"poll":             {nil, []string{"--poll-interval", "-1m", "--imds-endpoint", md.URL}, "--poll-interval -1m0s: must be positive"},
 		"default from env": {map[string]string{"AWS_SHARED_CREDENTIALS_FILE": creds, "AWS_PROFILE": "other"}, []string{"--imds-endpoint", md.URL}, `profile "other" in ` + creds},
 		"args":             {nil, []string{"extra"}, `unknown command "extra"`},
 	}
