@@ -59,5 +59,11 @@ fuzz:
 fuzz-ci:
 	$(MAKE) fuzz FUZZTIME=10s
 
+# The provider lab's SDK behaviour matrix: every shipped scenario with every
+# lane that runs here (real SDK probes included), written to docs/sdk-matrix.md.
+# About 3 minutes per batch of four scenarios, wall time.
+sdk-matrix: build
+	$(GO) run ./lab/sdkmatrix --imdsemu $(BIN) --out docs/sdk-matrix.md
+
 clean:
 	rm -rf bin
