@@ -104,6 +104,8 @@ func startProbe(ctx context.Context, lane, repo, metadata, sts, region string) (
 		return nil, err
 	case <-time.After(ProbeReadyTimeout):
 	case <-ctx.Done():
+		l.Close()
+		return nil, fmt.Errorf("lab: lane %s: %w", lane, ctx.Err())
 	}
 	l.Close()
 	return nil, fmt.Errorf("lab: lane %s: probe not ready within %v\n%s", lane, ProbeReadyTimeout, l.lastStderr())
