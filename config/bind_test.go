@@ -227,3 +227,33 @@ func TestSettings_EveryFieldHasAYAMLKey(t *testing.T) {
 	}
 	walk(reflect.TypeFor[config.Settings](), "Settings.")
 }
+
+// Any value of any variable either applies or is one *config.Error naming
+// the variable; what applies still validates.
+func FuzzApplyEnv(f *testing.F) {
+	f.Add(uint8(0), "127.0.0.1:9")
+	f.Add(uint8(6), "90")
+	f.Add(uint8(10), "NaN")
+	f.Add(uint8(11), "on")
+	f.Fuzz(func(t *testing.T, which uint8, value string) {
+		bs := config.Bindings()
+		b := bs[int(which)%len(bs)]
+		s := config.Default().Settings
+		s.MetadataAddr, s.AdminAddr = config.DefaultMetadataAddr, config.DefaultAdminAddr
+		err := config.ApplyEnv(&s, func(k string) string {
+			if k == b.Env {
+				return value
+			}
+			return ""
+		})
+		var ce *config.Error
+		if err != nil && (!errors.As(err, &ce) || ce.Field != b.Env) {
+			t.Fatalf("ApplyEnv(%s=%q) = %v, want a *config.Error for the variable", b.Env, value, err)
+		}
+		// (A session duration at or under the interval is reported by
+		// Validate at rotation.interval, a setting the variable did not set.)
+		if err := s.Validate(); err != nil && !strings.Contains(err.Error(), "rotation.interval") {
+			t.Fatalf("ApplyEnv(%s=%q) applied settings that do not validate: %v", b.Env, value, err)
+		}
+	})
+}
