@@ -25,7 +25,7 @@ const (
 
 // EventTypes lists the event types.
 func EventTypes() []string {
-	return []string{EventIssued, EventSuperseded, EventExpired, EventMintFailed, EventServed, EventFaultFired, EventOptionsChanged}
+	return []string{EventIssued, EventSuperseded, EventExpired, EventMintFailed, EventServed, EventFaultFired, EventOptionsChanged, EventNotice}
 }
 
 // Event is one thing that happened, as streamed by GET /v1/events. Fields
@@ -50,8 +50,8 @@ type Event struct {
 
 	Fault *fault.Fired `json:"fault,omitempty"` // fault_fired
 
-	Change string `json:"change,omitempty"` // options_changed: what changed
-	Detail any    `json:"detail,omitempty"` // options_changed: the new state
+	Change string `json:"change,omitempty"` // options_changed, notice: what changed
+	Detail any    `json:"detail,omitempty"` // options_changed, notice: the new state
 }
 
 // DefaultBuffer is how many events a subscriber may fall behind by before it

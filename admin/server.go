@@ -163,8 +163,8 @@ type Attacher interface {
 	Detach(ctx context.Context) (Attachment, error)
 }
 
-// Options configure a Server. Every field but Revocations, Metrics,
-// Health, Now, Logger and RotateWait is required.
+// Options configure a Server. Every field but Revocations, Notices,
+// Metrics, Health, Now, Logger and RotateWait is required.
 type Options struct {
 	// Token is the bearer token every /v1/ request must carry.
 	Token       string
@@ -175,6 +175,8 @@ type Options struct {
 	Tracker     *Tracker
 	Hub         *Hub
 	Revocations Revocations
+	// Notices, when set, serves /v1/notices.
+	Notices Notices
 
 	// Metrics and Health are served, without authentication, at /metrics
 	// and /healthz.
@@ -249,6 +251,7 @@ func (s *Server) routes() *mux.Router {
 	v1.Handle("/generations", methods{"GET": s.generations})
 	v1.Handle("/attachment", methods{"GET": s.getAttachment, "PUT": s.attach, "DELETE": s.detach})
 	v1.Handle("/events", methods{"GET": s.events})
+	s.noticeRoutes(v1)
 	v1.NotFoundHandler = s.authenticate(http.HandlerFunc(notFound))
 	r.NotFoundHandler = http.HandlerFunc(notFound)
 	return r

@@ -38,6 +38,9 @@ type Options struct {
 	OnFire func(Fired)
 	// Scenarios are the named timelines StartScenario can run.
 	Scenarios []Scenario
+	// Notices posts the notices of scenario steps, on the step's timer
+	// goroutine. Nil: a scenario with a notice step does not start.
+	Notices Notifier
 	// Logger gets one Info line per rule added, removed or ended. Nil
 	// discards.
 	Logger *slog.Logger
@@ -75,6 +78,7 @@ type Injector struct {
 	now     func() time.Time
 	rand    func() float64
 	onFire  func(Fired)
+	notices Notifier
 	log     *slog.Logger
 	metrics *metrics
 
@@ -113,6 +117,7 @@ func New(opts Options) (*Injector, error) {
 		now:       opts.Now,
 		rand:      opts.Rand,
 		onFire:    opts.OnFire,
+		notices:   opts.Notices,
 		log:       opts.Logger,
 		changed:   make(chan struct{}),
 		listeners: map[*Listener]struct{}{},

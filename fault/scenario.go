@@ -5,23 +5,26 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
 // Scenario is a named timeline of rules: each step adds its rule At after
-// the scenario starts (its For then counts from that moment), or, with
-// Clear, ends the rules the scenario added so far.
+// the scenario starts (its For then counts from that moment), posts an
+// instance notice, or, with Clear, ends the rules the scenario added so
+// far.
 type Scenario struct {
 	Name  string `json:"name"`
 	Steps []Step `json:"steps"`
 }
 
-// Step is one point of a scenario's timeline. Exactly one of Fault and
-// Clear is set.
+// Step is one point of a scenario's timeline. Exactly one of Fault,
+// Notice and Clear is set.
 type Step struct {
-	At    Duration `json:"at"`
-	Fault *Rule    `json:"fault,omitempty"`
-	Clear bool     `json:"clear,omitempty"`
+	At     Duration `json:"at"`
+	Fault  *Rule    `json:"fault,omitempty"`
+	Notice *Notice  `json:"notice,omitempty"`
+	Clear  bool     `json:"clear,omitempty"`
 }
 
 // ScenarioStatus is a scenario as listed.
@@ -52,11 +55,21 @@ func (s Scenario) Validate() error {
 		if st.At < 0 {
 			bad(p+".at", "must not be negative, got %s", st.At)
 		}
+		set := 0
+		for _, ok := range []bool{st.Fault != nil, st.Notice != nil, st.Clear} {
+			if ok {
+				set++
+			}
+		}
 		switch {
-		case st.Fault != nil && st.Clear:
-			bad(p, "give either fault or clear, not both")
-		case st.Fault == nil && !st.Clear:
-			bad(p, "needs a fault (a rule to add) or clear: true")
+		case set > 1:
+			bad(p, "give one of fault, notice and clear")
+		case set == 0:
+			bad(p, "needs a fault (a rule to add), a notice (to post) or clear: true")
+		case st.Notice != nil:
+			if err := st.Notice.Request().Validate(); err != nil {
+				bad(p+".notice", "%s", strings.TrimPrefix(err.Error(), "imds: "))
+			}
 		case st.Fault != nil:
 			var fe *FieldError
 			for _, e := range unjoin(st.Fault.Validate()) {
@@ -108,6 +121,10 @@ func (in *Injector) DefineScenario(s Scenario) error {
 			r := st.Fault.Normalize()
 			r.ID = ""
 			s.Steps[i].Fault = &r
+		}
+		if st.Notice != nil {
+			n := *st.Notice
+			s.Steps[i].Notice = &n
 		}
 	}
 	sort.SliceStable(s.Steps, func(i, j int) bool { return s.Steps[i].At < s.Steps[j].At })
@@ -169,6 +186,9 @@ func (in *Injector) StartScenario(name string) (ScenarioStatus, error) {
 	if !ok {
 		return ScenarioStatus{}, ErrUnknownScenario
 	}
+	if in.notices == nil && slices.ContainsFunc(s.Steps, func(st Step) bool { return st.Notice != nil }) {
+		return ScenarioStatus{}, ErrNoNotifier
+	}
 	in.stopScenarioLocked(name)
 	run := &scenarioRun{sc: s, started: in.now()}
 	in.running[name] = run
@@ -196,6 +216,14 @@ func (in *Injector) stepLocked(run *scenarioRun, st Step) {
 	run.done++
 	if st.Clear {
 		in.retireScenarioLocked(run.sc.Name, "scenario step clear")
+		return
+	}
+	if st.Notice != nil {
+		if _, err := in.notices.Fire(st.Notice.Request()); err != nil {
+			in.log.Warn("fault scenario notice failed", "scenario", run.sc.Name, "err", err)
+		} else {
+			in.log.Info("fault scenario posted a notice", "scenario", run.sc.Name, "kind", st.Notice.Kind)
+		}
 		return
 	}
 	if _, err := in.addLocked(*st.Fault, run.sc.Name); err != nil {

@@ -1,6 +1,7 @@
 package imds
 
 import (
+	cryptorand "crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -143,7 +144,17 @@ type Notices struct {
 	asg    *Notice   // lifecycle state other than InService
 }
 
-func newNotices(in Instance, now func() time.Time, rand io.Reader) *Notices {
+// NewNotices returns the notices of the instance in, none posted yet: the
+// notices of an instance that New serves when given as
+// [Options.Notices]. now is the clock (nil: time.Now) and rand the source
+// of maintenance event ids (nil: crypto/rand.Reader).
+func NewNotices(in Instance, now func() time.Time, rand io.Reader) *Notices {
+	if now == nil {
+		now = time.Now
+	}
+	if rand == nil {
+		rand = cryptorand.Reader
+	}
 	return &Notices{now: now, rand: rand, spot: in.LifeCycle == LifeCycleSpot, inASG: in.AutoScaling}
 }
 
@@ -205,7 +216,10 @@ func (n *Notices) Fire(r NoticeRequest) (Notice, error) {
 	return *no, nil
 }
 
-func (n *Notices) check(r NoticeRequest) error {
+// Validate reports the first problem with r that does not depend on the
+// instance: an unknown kind, a field the kind does not take, a value
+// outside its set.
+func (r NoticeRequest) Validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("imds: %s notice: "+format, append([]any{r.Kind}, args...)...)
 	}
@@ -234,7 +248,17 @@ func (n *Notices) check(r NoticeRequest) error {
 		return bad("takes no state (only %s does)", NoticeASGLifecycle)
 	case r.Kind == NoticeASGLifecycle && !slices.Contains(LifecycleStates(), r.State):
 		return bad("state must be one of %s, got %q", strings.Join(LifecycleStates(), ", "), r.State)
-	case (spotAction || r.Kind == NoticeRebalance) && !n.spot:
+	}
+	return nil
+}
+
+// check is Validate and whether the notice applies to this instance.
+func (n *Notices) check(r NoticeRequest) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case (r.Kind == NoticeSpotInterruption || r.Kind == NoticeRebalance) && !n.spot:
 		return fmt.Errorf("imds: %s notice: the instance is on-demand; Spot notices need a Spot instance (instance life cycle spot): %w", r.Kind, ErrNotApplicable)
 	case r.Kind == NoticeASGLifecycle && !n.inASG:
 		return fmt.Errorf("imds: %s notice: the instance is in no Auto Scaling group: %w", r.Kind, ErrNotApplicable)

@@ -96,6 +96,12 @@ type Options struct {
 	IdentityKey         crypto.Signer
 	IdentityCertificate *x509.Certificate
 
+	// Notices are the instance's notices (Spot interruption, rebalance,
+	// maintenance, Auto Scaling lifecycle), made with [NewNotices] from
+	// the same Instance. Nil: the server makes its own, which
+	// [Server.Notices] returns.
+	Notices *Notices
+
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 
@@ -220,7 +226,10 @@ func New(opts Options) (*Server, error) {
 		rand:     opts.Rand,
 		log:      opts.Logger,
 		bodies:   b,
-		notices:  newNotices(inst, opts.Now, opts.Rand),
+		notices:  opts.Notices,
+	}
+	if s.notices == nil {
+		s.notices = NewNotices(inst, opts.Now, opts.Rand)
 	}
 	opts.TokenKey, opts.IdentityKey = nil, nil // Options() never hands out keys
 	s.opts = opts

@@ -72,6 +72,9 @@ type Instance struct {
 	sts   STS
 	sched Scheduler
 	trust *trustGate
+	// notices are the instance's Spot, rebalance, maintenance and Auto
+	// Scaling notices (notices.go).
+	notices *imds.Notices
 
 	// att is the attached profile and its role as imds serves it;
 	// Attach and Detach swap it.
@@ -106,9 +109,10 @@ func New(ctx context.Context, opts Options) (*Instance, error) {
 	in := &Instance{
 		meta: opts.Metadata, key: opts.SigningKey, cert: opts.SigningCertificate,
 		store: opts.Store, sts: opts.STS, sched: opts.Scheduler,
-		trust: newTrustGate(opts.Now),
-		roles: map[string]string{},
-		ready: make(chan struct{}),
+		trust:   newTrustGate(opts.Now),
+		notices: imds.NewNotices(opts.Metadata, opts.Now, nil),
+		roles:   map[string]string{},
+		ready:   make(chan struct{}),
 	}
 	var att imds.Attachment
 	if opts.Profile != "" {

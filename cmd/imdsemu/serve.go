@@ -158,6 +158,7 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 		IdentityKey:         signingKey,
 		IdentityCertificate: signingCert,
 		IdentityCredentials: inst.IdentityCredentials,
+		Notices:             inst.Notices(),
 		HTTPTokens:          imds.Mode(s.HTTPTokens),
 		EndpointDisabled:    s.HTTPEndpoint == "disabled",
 		TokenKey:            tokenKey,

@@ -51,6 +51,7 @@ func newControlPlane(s config.Settings, log *slog.Logger, reg prometheus.Registe
 	}
 	c.faults, err = fault.New(fault.Options{
 		Scenarios:  s.Scenarios,
+		Notices:    scenarioNotices{c},
 		Logger:     log.With("component", "fault"),
 		Registerer: reg,
 		OnFire: func(f fault.Fired) {
@@ -139,6 +140,7 @@ func (c *controlPlane) adminHandler(open http.Handler, metadata *imds.Server, re
 		Tracker:     c.tracker,
 		Hub:         c.hub,
 		Revocations: revocations,
+		Notices:     noticeControl{c.inst.Notices()},
 		Metrics:     open,
 		Health:      open,
 		Logger:      c.log.With("component", "admin"),
