@@ -73,7 +73,7 @@ func TestParse_ScenarioErrors(t *testing.T) {
 		{"bad cidr", "scenarios:\n  s:\n    - fault: {action: reset, client: 10.0.0.0/33}\n",
 			`bad.yaml:3:38: scenarios.s[0].fault.client: must be an IP address or a CIDR prefix`},
 		{"empty step", "scenarios:\n  s:\n    - at: 1s\n",
-			`bad.yaml:3:7: scenarios.s[0]: needs a fault (a rule to add) or clear: true`},
+			`bad.yaml:3:7: scenarios.s[0]: needs a fault (a rule to add), a notice (to post) or clear: true`},
 		{"not a list", "scenarios:\n  s: {at: 1s}\n",
 			`bad.yaml:2:6: scenarios.s: must be a list, got a mapping`},
 		{"bad name", "scenarios:\n  has space:\n    - clear: true\n",
