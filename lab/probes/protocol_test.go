@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -150,6 +152,27 @@ func TestEnv(t *testing.T) {
 	for _, k := range []string{"AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"} {
 		if b, err := os.ReadFile(vars[k]); err != nil || len(b) != 0 || !strings.HasPrefix(vars[k], dir) {
 			t.Errorf("%s = %s: %v, %d bytes; want an empty file in %s", k, vars[k], err, len(b), dir)
+		}
+	}
+}
+
+// TestAvailable_Missing names what is missing and how to install it.
+func TestAvailable_Missing(t *testing.T) {
+	ctx := context.Background()
+	root := filepath.Join("..", "..")
+	for _, p := range []Probe{
+		{Name: "no-runtime", Program: "imdsemu-no-such-interpreter", Script: "x", Install: "install it"},
+		{Name: "no-sdk", Program: "node", Script: "x", Module: "lab/probes/js/node_modules/imdsemu-no-such-package", Install: "npm ci"},
+	} {
+		err := p.Available(ctx, root)
+		if !errors.Is(err, ErrMissing) || !strings.Contains(err.Error(), p.Install) {
+			t.Errorf("%s: Available = %v, want ErrMissing naming %q", p.Name, err, p.Install)
+		}
+	}
+	if _, err := exec.LookPath("python3"); err == nil {
+		p := Probe{Name: "no-module", Program: "python3", Script: "x", Module: "imdsemu_no_such_module", Install: "pip"}
+		if err := p.Available(ctx, root); !errors.Is(err, ErrMissing) || !strings.Contains(err.Error(), "imdsemu_no_such_module") {
+			t.Errorf("missing Python module: Available = %v", err)
 		}
 	}
 }
