@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -152,7 +153,7 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 	}
 	ctl.setInstance(inst)
 
-	metadata, err := imds.New(ctl.metadataOptions(ix.options(imds.Options{
+	metadata, err := imds.New(ix.options(imds.Options{
 		Credentials:         inst,
 		Instance:            inst.Metadata(),
 		IdentityKey:         signingKey,
@@ -162,9 +163,10 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 		HTTPTokens:          imds.Mode(s.HTTPTokens),
 		EndpointDisabled:    s.HTTPEndpoint == "disabled",
 		TokenKey:            tokenKey,
+		OnCredentialsServed: ctl.onServed,
 		Logger:              log.With("component", "imds"),
 		Registerer:          reg,
-	})))
+	}))
 	if err != nil {
 		return err
 	}
@@ -177,62 +179,58 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 		return err
 	}
 
-	stsL, err := startSTS(s, store, issuer, log, reg) // serve_sts.go: the STS Query API
+	ls := &listeners{errorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	defer ls.close() // all of them if serve fails before serving; harmless after Shutdown
+	stsL, err := ls.listen("sts", s.STSAddr, nil)
 	if err != nil {
 		return err
 	}
-	defer stsL.close()
-	metaLn, err := net.Listen("tcp", s.MetadataAddr)
-	if err != nil {
-		return fmt.Errorf("metadata listener: %w", err)
-	}
-	metaLn = ctl.metadataListener(metaLn) // outages close and re-bind it
-	adminLn, err := net.Listen("tcp", s.AdminAddr)
-	if err != nil {
-		metaLn.Close()
-		return fmt.Errorf("admin listener: %w", err)
-	}
-	extra, err := ix.listen(metadata, metaHandler, slog.NewLogLogger(log.Handler(), slog.LevelWarn)) // IPv6 and ECS, when set
-	if err != nil {
-		metaLn.Close()
-		adminLn.Close()
+	stsURL := "http://" + stsL.ln.Addr().String()
+	if stsL.srv.Handler, err = newSTS(s, stsURL, store, issuer, log, reg); err != nil { // serve_sts.go
 		return err
 	}
-	metaSrv := &http.Server{Handler: metaHandler, ConnContext: metadata.ConnContext, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	adminSrv := &http.Server{Handler: adminHandler, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	if err := ctl.start(metaSrv, adminSrv); err != nil {
-		metaLn.Close()
-		adminLn.Close()
-		extra.close()
+	meta, err := ls.listen("metadata", s.MetadataAddr, metaHandler)
+	if err != nil {
+		return err
+	}
+	meta.srv.ConnContext = metadata.ConnContext
+	meta.ln = ctl.faults.Listener(meta.ln) // outages close and re-bind it
+	adm, err := ls.listen("admin", s.AdminAddr, adminHandler)
+	if err != nil {
+		return err
+	}
+	extra, err := ix.listen(ls, metadata, metaHandler) // IPv6 and ECS, when set
+	if err != nil {
+		return err
+	}
+	if err := ctl.start(meta.srv, adm.srv); err != nil {
 		return err
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return sched.Run(gctx) })
-	g.Go(func() error { return serveUntilClosed(metaSrv, metaLn) })
-	g.Go(func() error { return serveUntilClosed(adminSrv, adminLn) })
-	extra.run(g)
-	stsL.run(g)
+	ls.run(g)
 	g.Go(func() error {
 		<-gctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 		defer cancel()
 		log.Info("shutting down")
-		return errors.Join(metaSrv.Shutdown(sctx), adminSrv.Shutdown(sctx), extra.shutdown(sctx), stsL.shutdown(sctx))
+		return ls.shutdown(sctx)
 	})
 
-	metaURL := "http://" + metaLn.Addr().String()
+	metaURL := "http://" + meta.ln.Addr().String()
 	att := inst.Attachment()
 	fmt.Fprintf(stdout, "imdsemu: data directory %s\n", s.DataDir)
 	fmt.Fprintf(stdout, "imdsemu: metadata service on %s (http-tokens %s, endpoint %s)\n", metaURL, s.HTTPTokens, s.HTTPEndpoint)
-	fmt.Fprintln(stdout, adminLine(adminLn.Addr()))
+	fmt.Fprintln(stdout, adminLine(adm.ln.Addr()))
 	ctl.print(stdout)
 	fmt.Fprintf(stdout, "imdsemu: instance %s, profile %s, role %s\n", inst.ID(), att.Profile, orNone(att.Role))
 	ix.print(stdout, extra)
 	// The trailing slash matters: botocore before 1.31 (the AWS CLI in Debian
 	// 12, for one) appends "latest/api/token" to the endpoint as it stands.
 	fmt.Fprintf(stdout, "export AWS_EC2_METADATA_SERVICE_ENDPOINT=%s/\n", metaURL)
-	stsL.print(stdout)
+	fmt.Fprintf(stdout, "imdsemu: STS on %s (SigV4-verified; OIDC discovery at %s/.well-known/openid-configuration)\n", stsURL, stsURL)
+	fmt.Fprintf(stdout, "export AWS_ENDPOINT_URL_STS=%s\n", stsURL)
 	select {
 	case <-inst.Ready():
 		fmt.Fprintln(stdout, "imdsemu: ready")
@@ -250,11 +248,56 @@ func orNone(s string) string {
 	return s
 }
 
-func serveUntilClosed(srv *http.Server, ln net.Listener) error {
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
+// listeners are serve's HTTP servers, each on its listener: one place
+// opens, runs and shuts them all down.
+type listeners struct {
+	errorLog *log.Logger
+	all      []*listener
+}
+
+type listener struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+// listen opens addr for a server of h (set later when nil); what names the
+// listener in errors. The caller may wrap ln and set the server's fields
+// before run.
+func (ls *listeners) listen(what, addr string, h http.Handler) (*listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s listener: %w", what, err)
 	}
-	return nil
+	l := &listener{srv: &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ErrorLog: ls.errorLog}, ln: ln}
+	ls.all = append(ls.all, l)
+	return l, nil
+}
+
+// run serves every listener in g until shutdown.
+func (ls *listeners) run(g *errgroup.Group) {
+	for _, l := range ls.all {
+		g.Go(func() error {
+			if err := l.srv.Serve(l.ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+	}
+}
+
+func (ls *listeners) shutdown(ctx context.Context) error {
+	var errs []error
+	for _, l := range ls.all {
+		errs = append(errs, l.srv.Shutdown(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// close closes every listener.
+func (ls *listeners) close() {
+	for _, l := range ls.all {
+		l.ln.Close()
+	}
 }
 
 func adminRouter(reg *prometheus.Registry, ready <-chan struct{}) http.Handler {

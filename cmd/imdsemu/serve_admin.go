@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -65,7 +64,7 @@ func newControlPlane(s config.Settings, log *slog.Logger, reg prometheus.Registe
 }
 
 // setInstance gives the control plane the instance. Call it before the
-// scheduler runs.
+// scheduler runs and before adminHandler.
 func (c *controlPlane) setInstance(inst *instance.Instance) { c.inst = inst }
 
 // onRefresherEvent feeds a refresher event to the tracker and the hub. It
@@ -99,19 +98,6 @@ func clientIP(remote string) string {
 	return remote
 }
 
-// metadataOptions adds the served-credentials hook to the metadata
-// server's options, keeping one already set.
-func (c *controlPlane) metadataOptions(o imds.Options) imds.Options {
-	prev := o.OnCredentialsServed
-	o.OnCredentialsServed = func(ev imds.ServedEvent) {
-		if prev != nil {
-			prev(ev)
-		}
-		c.onServed(ev)
-	}
-	return o
-}
-
 // metadataHandler wraps the metadata server: faults outside, the IMDSv1
 // counter inside (so requests a fault answers are not counted).
 func (c *controlPlane) metadataHandler(h http.Handler, reg prometheus.Registerer) (http.Handler, error) {
@@ -122,15 +108,9 @@ func (c *controlPlane) metadataHandler(h http.Handler, reg prometheus.Registerer
 	return c.faults.Handler(counted), nil
 }
 
-// metadataListener wraps the metadata listener for outages.
-func (c *controlPlane) metadataListener(ln net.Listener) net.Listener { return c.faults.Listener(ln) }
-
 // adminHandler is the admin listener's handler: the control API, with
 // open (the /metrics and /healthz router) answering those two paths.
 func (c *controlPlane) adminHandler(open http.Handler, metadata *imds.Server, revocations admin.Revocations) (http.Handler, error) {
-	if c.inst == nil {
-		return nil, errors.New("control plane: instance not set")
-	}
 	return admin.New(admin.Options{
 		Token:       c.token,
 		Metadata:    metadataControl{metadata},
