@@ -128,6 +128,37 @@ type Instance struct {
 	// whose contents are (relative to the config file). At most one.
 	UserData     string `yaml:"user-data"`
 	UserDataFile string `yaml:"user-data-file"`
+
+	// The rest of the tree (docs/metadata.md); zero values mean
+	// imds.Instance's defaults, or the category left out.
+	LifeCycle       string   `yaml:"life-cycle" match:"^(on-demand|spot)$" must:"be on-demand or spot"`
+	AutoScaling     bool     `yaml:"auto-scaling"`
+	AMILaunchIndex  int      `yaml:"ami-launch-index"`
+	AMIManifestPath string   `yaml:"ami-manifest-path" match:"^[ -~]+$" must:"be one line of printable ASCII"`
+	ReservationID   string   `yaml:"reservation-id" match:"^r-([0-9a-f]{8}|[0-9a-f]{17})$" must:"be \"r-\" followed by 8 or 17 lowercase hex digits"`
+	KernelID        string   `yaml:"kernel-id" match:"^aki-([0-9a-f]{8}|[0-9a-f]{17})$" must:"be \"aki-\" followed by 8 or 17 lowercase hex digits"`
+	RamdiskID       string   `yaml:"ramdisk-id" match:"^ari-([0-9a-f]{8}|[0-9a-f]{17})$" must:"be \"ari-\" followed by 8 or 17 lowercase hex digits"`
+	ProductCodes    []string `yaml:"product-codes"`
+	// SecurityGroups are names and SecurityGroupIDs their ids, in the same
+	// order; both left out means one group, default.
+	SecurityGroups   []string `yaml:"security-groups"`
+	SecurityGroupIDs []string `yaml:"security-group-ids"`
+	InterfaceID      string   `yaml:"interface-id" match:"^eni-([0-9a-f]{8}|[0-9a-f]{17})$" must:"be \"eni-\" followed by 8 or 17 lowercase hex digits"`
+	SubnetID         string   `yaml:"subnet-id" match:"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$" must:"be \"subnet-\" followed by 8 or 17 lowercase hex digits"`
+	VPCID            string   `yaml:"vpc-id" match:"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$" must:"be \"vpc-\" followed by 8 or 17 lowercase hex digits"`
+	SubnetCIDR       string   `yaml:"subnet-ipv4-cidr-block" check:"cidr4"`
+	VPCCIDR          string   `yaml:"vpc-ipv4-cidr-block" check:"cidr4"`
+	IPv6             string   `yaml:"ipv6" check:"ipv6"`
+	PlacementGroup   string   `yaml:"placement-group" match:"^[ -~]+$" must:"be one line of printable ASCII"`
+	PartitionNumber  int      `yaml:"partition-number"`
+	HostID           string   `yaml:"host-id" match:"^h-([0-9a-f]{8}|[0-9a-f]{17})$" must:"be \"h-\" followed by 8 or 17 lowercase hex digits"`
+	// KeyName and PublicKey are the launch key pair (public-keys/0).
+	KeyName            string   `yaml:"key-name" match:"^[ -~]+$" must:"be one line of printable ASCII"`
+	PublicKey          string   `yaml:"public-key"`
+	RootDevice         string   `yaml:"root-device" match:"^(/dev/)?[a-z][a-z0-9]*$" must:"be a device name such as /dev/xvda"`
+	EBSDevices         []string `yaml:"ebs-devices"`
+	EphemeralDevices   []string `yaml:"ephemeral-devices"`
+	DetailedMonitoring bool     `yaml:"detailed-monitoring"`
 }
 
 // File is a loaded config file: settings plus the entities to seed the store with.

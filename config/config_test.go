@@ -642,7 +642,7 @@ func TestParse_ExampleFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Parse(imdsemu.example.yaml) = %v", err)
 	}
-	if len(f.Settings.Scenarios) != 1 || len(f.Seed.Users) != 1 || len(f.Seed.SAMLProviders) != 1 || f.Settings.Instance.Tags["Name"] != "web-1" {
+	if len(f.Settings.Scenarios) != 2 || f.Settings.Scenarios[1].Steps[0].Notice == nil || len(f.Seed.Users) != 1 || len(f.Seed.SAMLProviders) != 1 || f.Settings.Instance.Tags["Name"] != "web-1" {
 		t.Errorf("Parse(imdsemu.example.yaml) = %+v", f)
 	}
 }

@@ -62,6 +62,39 @@ func TestParse_IMDSSettings(t *testing.T) {
 	}
 }
 
+func TestParse_InstanceTree(t *testing.T) {
+	data := yamlLines(
+		"instance:",
+		"  life-cycle: spot",
+		"  auto-scaling: true",
+		"  ami-launch-index: 2",
+		"  reservation-id: r-0efa1b2c3d4e5f607",
+		"  kernel-id: aki-919dcaf8",
+		"  product-codes: [aw0evgkw8e5c1q413zgy5pjce]",
+		"  security-groups: [web, ssh]",
+		"  security-group-ids: [sg-0123456789abcdef0, sg-0123456789abcdef1]",
+		"  subnet-ipv4-cidr-block: 10.0.0.0/20",
+		"  vpc-ipv4-cidr-block: 10.0.0.0/16",
+		"  ipv6: 2600:1f18::5",
+		"  placement-group: batch",
+		"  partition-number: 3",
+		"  key-name: laptop",
+		"  public-key: ssh-ed25519 AAAAC3Nza laptop",
+		"  ebs-devices: [sdb]",
+		"  detailed-monitoring: true",
+	)
+	f, err := config.Parse("imdsemu.yaml", data)
+	if err != nil {
+		t.Fatalf("Parse() = %v", err)
+	}
+	in := f.Settings.Instance
+	if in.LifeCycle != "spot" || !in.AutoScaling || in.AMILaunchIndex != 2 || in.ReservationID != "r-0efa1b2c3d4e5f607" ||
+		in.KernelID != "aki-919dcaf8" || len(in.SecurityGroupIDs) != 2 || in.SubnetCIDR != "10.0.0.0/20" ||
+		in.IPv6 != "2600:1f18::5" || in.PartitionNumber != 3 || in.PublicKey == "" || in.EBSDevices[0] != "sdb" || !in.DetailedMonitoring {
+		t.Errorf("instance = %+v", in)
+	}
+}
+
 func TestParse_IMDSErrors(t *testing.T) {
 	cases := []struct {
 		name string
@@ -77,6 +110,11 @@ func TestParse_IMDSErrors(t *testing.T) {
 		{"unknown throttle key", yamlLines("throttle:", "  bursts: 1"), `bad.yaml:2:3: throttle.bursts: unknown field "bursts" (did you mean "burst"?)`},
 		{"bad ami", yamlLines("instance:", "  ami-id: ami-xyz"), `bad.yaml:2:11: instance.ami-id: must be "ami-" followed by 8 or 17 lowercase hex digits, got "ami-xyz"`},
 		{"bad local ip", yamlLines("instance:", "  local-ipv4: 10.0.0"), `bad.yaml:2:15: instance.local-ipv4: must be an IPv4 address such as 10.0.0.1, got "10.0.0"`},
+		{"bad life cycle", yamlLines("instance:", "  life-cycle: reserved"), `bad.yaml:2:15: instance.life-cycle: must be on-demand or spot, got "reserved"`},
+		{"bad cidr", yamlLines("instance:", "  vpc-ipv4-cidr-block: 10.0.0.1/16"), `bad.yaml:2:24: instance.vpc-ipv4-cidr-block: must be an IPv4 CIDR block such as 10.0.0.0/16, got "10.0.0.1/16"`},
+		{"groups without ids", yamlLines("instance:", "  security-groups: [web]"), `bad.yaml:2:3: instance.security-group-ids: must give one id per name in security-groups (1 names), got 0`},
+		{"partition without group", yamlLines("instance:", "  partition-number: 2"), "bad.yaml:2:21: instance.partition-number: needs placement-group: the partition placement group's name"},
+		{"key without name", yamlLines("instance:", "  public-key: ssh-ed25519 AAAA"), `bad.yaml:2:15: instance.public-key: needs key-name: public-keys/0 is listed as 0=KEY-NAME`},
 		{"bad mac", yamlLines("instance:", "  mac: zz:00"), `bad.yaml:2:8: instance.mac: must be a MAC address such as 0e:00:0a:00:00:01, got "zz:00"`},
 		{"bad tag key", yamlLines("instance:", "  tags:", "    a/b: x"), `bad.yaml:3:10: instance.tags.a/b: tag key "a/b" cannot be served in instance metadata: use letters, digits and + - = . , _ : @ (no spaces or /), at most 128 characters, and not ".", ".." or "_index"`},
 		{"both user data", yamlLines("instance:", "  user-data: x", "  user-data-file: y"), `bad.yaml:3:19: instance.user-data-file: give either "user-data" or "user-data-file", not both`},

@@ -20,8 +20,11 @@ const MaxUserData = 16 << 10
 
 // Immutable after package initialisation and safe for concurrent use.
 var (
-	zoneSuffixRe = regexp.MustCompile(`^(-[a-z0-9-]+)?[a-z]$`)
-	tagKeyRe     = regexp.MustCompile(`^[A-Za-z0-9+\-=.,_:@]{1,128}$`)
+	zoneSuffixRe  = regexp.MustCompile(`^(-[a-z0-9-]+)?[a-z]$`)
+	tagKeyRe      = regexp.MustCompile(`^[A-Za-z0-9+\-=.,_:@]{1,128}$`)
+	sgIDRe        = regexp.MustCompile(`^sg-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	productCodeRe = regexp.MustCompile(`^[a-z0-9]+$`)
+	deviceRe      = regexp.MustCompile(`^(/dev/)?[a-z][a-z0-9]*$`)
 )
 
 // Validate checks the settings and returns every problem as a *Error whose
@@ -71,6 +74,40 @@ func (in Instance) validate(path string, add func(field, msg string)) {
 			add(field, fmt.Sprintf("must be at most 256 characters, got %d", len(in.Tags[k])))
 		}
 	}
+	if len(in.SecurityGroups) != len(in.SecurityGroupIDs) {
+		add(path+".security-group-ids", fmt.Sprintf("must give one id per name in security-groups (%d names), got %d", len(in.SecurityGroups), len(in.SecurityGroupIDs)))
+	}
+	for i, id := range in.SecurityGroupIDs {
+		if !sgIDRe.MatchString(id) {
+			add(index(path+".security-group-ids", i), fmt.Sprintf(`must be "sg-" followed by 8 or 17 lowercase hex digits, got %q`, id))
+		}
+	}
+	for i, c := range in.ProductCodes {
+		if !productCodeRe.MatchString(c) {
+			add(index(path+".product-codes", i), fmt.Sprintf("must be a product code (lowercase letters and digits), got %q", c))
+		}
+	}
+	for _, l := range []struct {
+		key  string
+		devs []string
+	}{{"ebs-devices", in.EBSDevices}, {"ephemeral-devices", in.EphemeralDevices}} {
+		for i, d := range l.devs {
+			if !deviceRe.MatchString(d) {
+				add(index(path+"."+l.key, i), fmt.Sprintf("must be a device name such as sdb, got %q", d))
+			}
+		}
+	}
+	if in.AMILaunchIndex < 0 {
+		add(path+".ami-launch-index", fmt.Sprintf("must be 0 or more, got %d", in.AMILaunchIndex))
+	}
+	if in.PartitionNumber < 0 || in.PartitionNumber > 7 {
+		add(path+".partition-number", fmt.Sprintf("must be from 1 to 7 (a partition placement group has at most 7), got %d", in.PartitionNumber))
+	} else if in.PartitionNumber > 0 && in.PlacementGroup == "" {
+		add(path+".partition-number", "needs placement-group: the partition placement group's name")
+	}
+	if in.PublicKey != "" && in.KeyName == "" {
+		add(path+".public-key", "needs key-name: public-keys/0 is listed as 0=KEY-NAME")
+	}
 	if in.UserData != "" && in.UserDataFile != "" {
 		add(path+".user-data-file", `give either "user-data" or "user-data-file", not both`)
 	}
@@ -118,6 +155,14 @@ func checkTags(v reflect.Value, prefix string, add func(field, msg string)) {
 		case "ipv4":
 			if ip, err := netip.ParseAddr(val); err != nil || !ip.Is4() {
 				msg = fmt.Sprintf("must be an IPv4 address such as 10.0.0.1, got %q", val)
+			}
+		case "cidr4":
+			if p, err := netip.ParsePrefix(val); err != nil || !p.Addr().Is4() || p != p.Masked() {
+				msg = fmt.Sprintf("must be an IPv4 CIDR block such as 10.0.0.0/16, got %q", val)
+			}
+		case "ipv6":
+			if ip, err := netip.ParseAddr(val); err != nil || !ip.Is6() || ip.Is4In6() {
+				msg = fmt.Sprintf("must be an IPv6 address such as 2600:1f18::5, got %q", val)
 			}
 		case "mac":
 			if hw, err := net.ParseMAC(val); err != nil || len(hw) != 6 {

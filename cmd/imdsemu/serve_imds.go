@@ -50,6 +50,14 @@ func (x *imdsSetup) metadata() imds.Instance {
 		ID: in.ID, Type: in.Type, Region: in.Region, AvailabilityZone: in.AvailabilityZone, AccountID: in.Account,
 		AMIID: in.AMIID, Hostname: in.Hostname, LocalIPv4: in.LocalIPv4, PublicIPv4: in.PublicIPv4,
 		MAC: in.MAC, AvailabilityZoneID: in.AvailabilityZoneID, Tags: in.Tags, UserData: x.userData,
+		LifeCycle: in.LifeCycle, AutoScaling: in.AutoScaling, AMILaunchIndex: in.AMILaunchIndex,
+		AMIManifestPath: in.AMIManifestPath, ReservationID: in.ReservationID, KernelID: in.KernelID,
+		RamdiskID: in.RamdiskID, ProductCodes: in.ProductCodes, SecurityGroups: in.SecurityGroups,
+		SecurityGroupIDs: in.SecurityGroupIDs, InterfaceID: in.InterfaceID, SubnetID: in.SubnetID, VPCID: in.VPCID,
+		SubnetCIDR: in.SubnetCIDR, VPCCIDR: in.VPCCIDR, IPv6: in.IPv6, PlacementGroup: in.PlacementGroup,
+		PartitionNumber: in.PartitionNumber, HostID: in.HostID, KeyName: in.KeyName, PublicKey: in.PublicKey,
+		RootDevice: in.RootDevice, EBS: in.EBSDevices, Ephemeral: in.EphemeralDevices,
+		DetailedMonitoring: in.DetailedMonitoring,
 	}
 }
 
