@@ -44,6 +44,7 @@ const (
 
 func newServeCmd(e env) *cobra.Command {
 	var flags *config.Flags
+	var linkLocal linkLocalFlags // serve_linklocal.go
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the metadata service with rotating instance-role credentials",
@@ -61,10 +62,13 @@ the same name.`,
 			if err != nil {
 				return err
 			}
-			return serve(cmd.Context(), cmd.OutOrStdout(), e.stderr, settings, seed)
+			return linkLocal.around(cmd.Flags(), &settings, cmd.OutOrStdout(), func() error {
+				return serve(cmd.Context(), cmd.OutOrStdout(), e.stderr, settings, seed)
+			})
 		},
 	}
 	flags = config.BindFlags(cmd.Flags())
+	addLinkLocalFlags(cmd.Flags(), &linkLocal)
 	return cmd
 }
 
