@@ -4,7 +4,7 @@ BIN     := bin/imdsemu
 PKGS    := ./...
 FUZZTIME ?= 30s
 
-.PHONY: all build run test vet unit e2e bench bench-http load fuzz fuzz-ci clean
+.PHONY: all build run test vet unit e2e bench bench-http load fuzz fuzz-ci clean image
 
 all: build
 
@@ -64,6 +64,14 @@ fuzz-ci:
 # About 3 minutes per batch of four scenarios, wall time.
 sdk-matrix: build
 	$(GO) run ./lab/sdkmatrix --imdsemu $(BIN) --out docs/sdk-matrix.md
+
+# The container image (deploy/container/Containerfile): a static binary FROM
+# scratch. IMAGE names it; PODMAN may be docker.
+IMAGE  ?= localhost/imdsemu:latest
+PODMAN ?= podman
+image:
+	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/imdsemu
+	$(PODMAN) build -f deploy/container/Containerfile -t $(IMAGE) .
 
 clean:
 	rm -rf bin

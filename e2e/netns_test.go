@@ -61,10 +61,15 @@ func ip(t *testing.T, args ...string) {
 	}
 }
 
-// nsCommand is a command run inside ns with the clean environment.
+// nsCommand is a command run inside ns with the clean environment. ns is
+// the name of a namespace made by netns, or the path of a container's
+// network namespace (/proc/PID/ns/net), which nsenter enters.
 func nsCommand(t *testing.T, ns string, env []string, name string, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command("ip", append([]string{"netns", "exec", ns, name}, args...)...)
+	if filepath.IsAbs(ns) {
+		cmd = exec.Command("nsenter", append([]string{"--net=" + ns, "--", name}, args...)...)
+	}
 	cmd.Env = cleanEnv(t, env...)
 	return cmd
 }
