@@ -44,7 +44,7 @@ func TestDeploy_ContainerImage(t *testing.T) {
 	if code, out := curlIn(t, ns, "-sf", "-m", "5", "http://127.0.0.1:1338/latest/meta-data/iam/security-credentials/"); code != 0 || out != "imdsemu-demo" {
 		t.Errorf("credentials listing in the container: curl exit %d %q", code, out)
 	}
-	if logs := p.must("logs", "imdsemu"); !strings.Contains(logs, "imdsemu: data directory /var/lib/imdsemu") {
+	if logs := p.must("logs", "imdsemu"); !strings.Contains(logs, "imdsemu: data directory /var/lib/imdsemu/data") {
 		t.Errorf("log lacks the data directory:\n%s", logs)
 	}
 
