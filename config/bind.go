@@ -42,6 +42,7 @@ const (
 	EnvThrottleBurst        = "IMDSEMU_THROTTLE_BURST"
 	EnvStartScenario        = "IMDSEMU_START_SCENARIO"
 	EnvSTSAddr              = "IMDSEMU_STS_ADDR"
+	EnvAdminTokenFile       = "IMDSEMU_ADMIN_TOKEN_FILE"
 )
 
 // The CLI's defaults for the listeners (also in Settings' default tags).

@@ -86,6 +86,11 @@ type Settings struct {
 
 	// STSAddr is the STS Query API listener; "" means the CLI's default.
 	STSAddr string `yaml:"sts-addr" env:"IMDSEMU_STS_ADDR" flag:"sts-addr" default:"127.0.0.1:1339" help:"address of the STS Query API listener" check:"addr"`
+
+	// AdminTokenFile, when set, holds the control API's bearer token (a
+	// mounted Kubernetes Secret, say); "" means admin.token in the data
+	// directory, created at the first start.
+	AdminTokenFile string `yaml:"admin-token-file" env:"IMDSEMU_ADMIN_TOKEN_FILE" flag:"admin-token-file" help:"read the control API's bearer token from this file (a mounted secret) instead of admin.token in the data directory"`
 }
 
 // Rotation says how often the refresher mints a new generation of

@@ -39,7 +39,14 @@ type controlPlane struct {
 }
 
 func newControlPlane(s config.Settings, log *slog.Logger, reg prometheus.Registerer) (*controlPlane, error) {
-	token, created, err := admin.LoadOrCreateToken(filepath.Join(s.DataDir, adminTokenFile), nil)
+	var token string
+	var created bool
+	var err error
+	if s.AdminTokenFile != "" { // a provisioned token: a mounted secret
+		token, err = admin.ReadToken(s.AdminTokenFile)
+	} else {
+		token, created, err = admin.LoadOrCreateToken(filepath.Join(s.DataDir, adminTokenFile), nil)
+	}
 	if err != nil {
 		return nil, err
 	}
