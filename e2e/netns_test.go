@@ -102,16 +102,28 @@ func curlIn(t *testing.T, ns string, args ...string) (int, string) {
 // ending in "/"), with an IMDSv2 token.
 func servedKeyIn(t *testing.T, ns, base string) string {
 	t.Helper()
+	_, key := servedRoleKeyIn(t, ns, base)
+	return key
+}
+
+// servedRoleKeyIn reads the role and its access key id served inside ns at
+// base, with an IMDSv2 token.
+func servedRoleKeyIn(t *testing.T, ns, base string) (role, key string) {
+	t.Helper()
 	code, tok := curlIn(t, ns, "-m", "5", "-X", "PUT", "-H", "X-aws-ec2-metadata-token-ttl-seconds: 60", base+"latest/api/token")
 	if code != 0 {
 		t.Fatalf("token PUT in %s: curl exit %d", ns, code)
 	}
-	code, out := curlIn(t, ns, "-m", "5", "-H", "X-aws-ec2-metadata-token: "+tok, base+"latest/meta-data/iam/security-credentials/imdsemu-demo")
+	code, role = curlIn(t, ns, "-m", "5", "-H", "X-aws-ec2-metadata-token: "+tok, base+"latest/meta-data/iam/security-credentials/")
+	if code != 0 || role == "" {
+		t.Fatalf("role listing in %s: curl exit %d", ns, code)
+	}
+	code, out := curlIn(t, ns, "-m", "5", "-H", "X-aws-ec2-metadata-token: "+tok, base+"latest/meta-data/iam/security-credentials/"+role)
 	var doc struct{ AccessKeyId string }
 	if code != 0 || json.Unmarshal([]byte(out), &doc) != nil {
 		t.Fatalf("credentials GET in %s: curl exit %d", ns, code)
 	}
-	return doc.AccessKeyId
+	return role, doc.AccessKeyId
 }
 
 // sdkResult is what the Go SDK helper reports.
