@@ -1,7 +1,10 @@
 package admin
 
 import (
+	"fmt"
+	"io"
 	"net/http"
+	"text/tabwriter"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -106,4 +109,39 @@ func (s *Server) clearNotices(w http.ResponseWriter, r *http.Request) {
 	c := NoticesCleared{Removed: s.opts.Notices.ClearNotices()}
 	s.opts.Hub.Publish(Event{Type: EventNotice, At: s.now(), Change: "cleared", Detail: c})
 	writeJSON(w, http.StatusOK, c)
+}
+
+// WriteNotices writes notices as `imdsemu notice list` shows them: one a
+// line, with what the metadata server serves for each.
+func WriteNotices(w io.Writer, notices []Notice) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tKIND\tPOSTED\tDETAIL")
+	for _, n := range notices {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n.ID, n.Kind, n.Posted.UTC().Format(time.RFC3339), noticeDetail(n))
+	}
+	return tw.Flush()
+}
+
+// WriteNotice writes one notice after what happened to it.
+func WriteNotice(w io.Writer, what string, n Notice) error {
+	_, err := fmt.Fprintf(w, "%s %s %s: %s\n", what, n.Kind, n.ID, noticeDetail(n))
+	return err
+}
+
+func noticeDetail(n Notice) string {
+	ts := func(t *time.Time) string {
+		if t == nil {
+			return "-"
+		}
+		return t.UTC().Format(time.RFC3339)
+	}
+	switch {
+	case n.Action != "":
+		return n.Action + " at " + ts(n.Time)
+	case n.Code != "":
+		return fmt.Sprintf("%s %s, %s to %s: %s", n.Code, n.State, ts(n.NotBefore), ts(n.NotAfter), n.Description)
+	case n.State != "":
+		return "target lifecycle state " + n.State
+	}
+	return "rebalance recommended"
 }

@@ -173,19 +173,30 @@ func TestNotices_SpotScenario(t *testing.T) {
 		t.Errorf("no notice event on the event stream")
 	}
 
-	// Rebalance and the Auto Scaling lifecycle, through the control API.
+	// Rebalance and the Auto Scaling lifecycle, with the CLI.
 	const rebalance = "/latest/meta-data/events/recommendations/rebalance"
 	e.getBoth(t, "before", rebalance, 404, "")
-	n := e.notice(t, `{"kind":"rebalance"}`)
+	out, err := e.cli(t, "notice", "rebalance", "--json")
+	var n map[string]any
+	if err != nil || json.Unmarshal([]byte(out), &n) != nil {
+		t.Fatalf("imdsemu notice rebalance --json: %v\n%s", err, out)
+	}
 	e.getBoth(t, "during", rebalance, 200, `{"noticeTime": "`+imdsTime(t, n["posted"])+`"}`)
 	const lifecycle = "/latest/meta-data/autoscaling/target-lifecycle-state"
 	e.getBoth(t, "before", lifecycle, 200, "InService")
-	e.notice(t, `{"kind":"asg-lifecycle","state":"Terminated"}`)
+	if out, err := e.cli(t, "notice", "asg-lifecycle", "Terminated"); err != nil || !strings.Contains(out, "posted asg-lifecycle") {
+		t.Errorf("imdsemu notice asg-lifecycle Terminated: %v\n%s", err, out)
+	}
 	e.getBoth(t, "during", lifecycle, 200, "Terminated")
+	out, err = e.cli(t, "notice", "list")
+	if err != nil || !regexp.MustCompile(`spot-interruption\s+spot-interruption\s+\S+\s+terminate at `+at).MatchString(out) ||
+		!strings.Contains(out, "target lifecycle state Terminated") || !strings.Contains(out, "rebalance recommended") {
+		t.Errorf("imdsemu notice list: %v\n%s", err, out)
+	}
 
 	// After: cleared, every item as before.
-	if code, b := e.api(t, http.MethodDelete, "/v1/notices", ""); code != 200 || !strings.Contains(string(b), `"removed": 3`) {
-		t.Errorf("DELETE /v1/notices = %d %s, want 3 removed", code, b)
+	if out, err := e.cli(t, "notice", "clear"); err != nil || out != "3 notices withdrawn\n" {
+		t.Errorf("imdsemu notice clear: %v %q, want 3 withdrawn", err, out)
 	}
 	e.getBoth(t, "after", action, 404, "")
 	e.getBoth(t, "after", rebalance, 404, "")
@@ -214,8 +225,8 @@ func TestNotices_Maintenance(t *testing.T) {
 			"    \"NotAfter\" : \"" + when("not_after") + "\",\n    \"State\" : \"" + state + "\"\n  } \n]"
 	}
 	e.getBoth(t, "during", sched, 200, doc("scheduled reboot", "active"))
-	if code, b := e.api(t, http.MethodDelete, "/v1/notices/"+id, ""); code != 200 {
-		t.Fatalf("DELETE /v1/notices/%s = %d %s", id, code, b)
+	if out, err := e.cli(t, "notice", "cancel", id); err != nil || !strings.Contains(out, "ended maintenance "+id+": system-reboot canceled") {
+		t.Fatalf("imdsemu notice cancel %s: %v\n%s", id, err, out)
 	}
 	e.getBoth(t, "after", sched, 200, "[]")
 	e.getBoth(t, "after", hist, 200, doc("[Canceled] scheduled reboot", "canceled"))
@@ -223,6 +234,9 @@ func TestNotices_Maintenance(t *testing.T) {
 	code, b := e.api(t, http.MethodPost, "/v1/notices", `{"kind":"spot-interruption"}`)
 	if code != http.StatusConflict || !strings.Contains(string(b), "Spot instance") {
 		t.Errorf("spot notice on an on-demand instance = %d %s, want 409 naming the Spot requirement", code, b)
+	}
+	if out, err := e.cli(t, "notice", "spot-interruption"); err == nil || !strings.Contains(err.Error()+out, "Spot instance") {
+		t.Errorf("imdsemu notice spot-interruption on an on-demand instance: %v %s, want the 409", err, out)
 	}
 }
 
