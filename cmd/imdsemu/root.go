@@ -31,7 +31,7 @@ and tested. Start with "imdsemu serve".`,
 	root.AddCommand(newServeCmd(e), newVersionCmd(), newPolicyCmd())
 	root.AddCommand(newControlCmds(e)...) // control.go: fault, scenario, options, rotate, …
 	root.AddCommand(newIdPCmd(e))
-	root.AddCommand(newIdentityCmds(e)...) // users.go: user, key, mfa, revoke
+	root.AddCommand(newStoreCmds(e)...) // users.go: user, key, mfa, revoke
 	root.AddCommand(newCompareCmd(e))      // compare.go: profile vs instance role, side by side
 	root.AddCommand(newLinkLocalCmd(e))    // serve_linklocal.go: the link-local address
 	return root

@@ -508,7 +508,7 @@ later, and long-term keys, are not affected. Running it again moves the time.`,
 	return cmd
 }
 
-// newIdentityCmds are the store commands, for root.AddCommand.
-func newIdentityCmds(e env) []*cobra.Command {
+// newStoreCmds are the store commands, for root.AddCommand.
+func newStoreCmds(e env) []*cobra.Command {
 	return []*cobra.Command{newUserCmd(e), newKeyCmd(e), newMFACmd(e), newRevokeCmd(e)}
 }

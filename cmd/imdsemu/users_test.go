@@ -16,12 +16,12 @@ import (
 	"github.com/imdsemu/imdsemu/rolestore"
 )
 
-// runIdentity executes "imdsemu ARGS..." with the store commands, in-process.
-func runIdentity(t *testing.T, dataDir string, args ...string) (string, error) {
+// runStoreCmd executes "imdsemu ARGS..." with the store commands, in-process.
+func runStoreCmd(t *testing.T, dataDir string, args ...string) (string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	root := &cobra.Command{Use: "imdsemu", SilenceErrors: true, SilenceUsage: true}
-	root.AddCommand(newIdentityCmds(env{stdout: &out, stderr: &errOut, getenv: func(k string) string {
+	root.AddCommand(newStoreCmds(env{stdout: &out, stderr: &errOut, getenv: func(k string) string {
 		if k == "IMDSEMU_DATA_DIR" {
 			return dataDir
 		}
@@ -34,23 +34,23 @@ func runIdentity(t *testing.T, dataDir string, args ...string) (string, error) {
 	return out.String(), err
 }
 
-func TestIdentityCmds(t *testing.T) {
+func TestStoreCmds(t *testing.T) {
 	dir := t.TempDir()
-	out, err := runIdentity(t, dir, "user", "create", "alice", "--tag", "team=blue")
+	out, err := runStoreCmd(t, dir, "user", "create", "alice", "--tag", "team=blue")
 	if err != nil {
 		t.Fatalf("user create: %v", err)
 	}
 	if !regexp.MustCompile(`^arn:aws:iam::123456789012:user/alice\tAIDA[A-Z2-7]{17}\n$`).MatchString(out) {
 		t.Errorf("user create printed %q", out)
 	}
-	if _, err := runIdentity(t, dir, "user", "create", "alice"); err == nil || !strings.Contains(err.Error(), "already exists") {
+	if _, err := runStoreCmd(t, dir, "user", "create", "alice"); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Errorf("user create twice = %v, want already exists", err)
 	}
-	if _, err := runIdentity(t, dir, "user", "create", "bad name"); err == nil {
+	if _, err := runStoreCmd(t, dir, "user", "create", "bad name"); err == nil {
 		t.Error("user create with a bad name succeeded")
 	}
 
-	out, err = runIdentity(t, dir, "key", "create", "alice")
+	out, err = runStoreCmd(t, dir, "key", "create", "alice")
 	if err != nil {
 		t.Fatalf("key create: %v", err)
 	}
@@ -67,7 +67,7 @@ func TestIdentityCmds(t *testing.T) {
 	if err := os.WriteFile(creds, []byte("[other]\naws_access_key_id = AKIAOTHER\naws_secret_access_key = x\n\n[alice]\naws_access_key_id = OLD\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err = runIdentity(t, dir, "key", "create", "alice", "--credentials-file", creds)
+	out, err = runStoreCmd(t, dir, "key", "create", "alice", "--credentials-file", creds)
 	if err != nil {
 		t.Fatalf("key create --credentials-file: %v", err)
 	}
@@ -88,31 +88,31 @@ func TestIdentityCmds(t *testing.T) {
 	if info, _ := os.Stat(creds); info.Mode().Perm() != 0o600 {
 		t.Errorf("credentials file mode = %v, want 0600", info.Mode().Perm())
 	}
-	if _, err := runIdentity(t, dir, "key", "create", "alice"); err == nil || !strings.Contains(err.Error(), "already has 2 access keys") {
+	if _, err := runStoreCmd(t, dir, "key", "create", "alice"); err == nil || !strings.Contains(err.Error(), "already has 2 access keys") {
 		t.Errorf("third key = %v, want the IAM limit", err)
 	}
-	if _, err := runIdentity(t, dir, "key", "create"); err == nil {
+	if _, err := runStoreCmd(t, dir, "key", "create"); err == nil {
 		t.Error("key create without a user or --root succeeded")
 	}
-	if out, err := runIdentity(t, dir, "key", "create", "--root"); err != nil || !strings.HasPrefix(out, "AccessKeyId     AKIA") {
+	if out, err := runStoreCmd(t, dir, "key", "create", "--root"); err != nil || !strings.HasPrefix(out, "AccessKeyId     AKIA") {
 		t.Errorf("key create --root = %v, or no AccessKeyId line", err)
 	}
 
-	if _, err := runIdentity(t, dir, "key", "deactivate", firstKey); err != nil {
+	if _, err := runStoreCmd(t, dir, "key", "deactivate", firstKey); err != nil {
 		t.Fatalf("key deactivate: %v", err)
 	}
-	out, err = runIdentity(t, dir, "key", "list", "alice")
+	out, err = runStoreCmd(t, dir, "key", "list", "alice")
 	if err != nil {
 		t.Fatalf("key list: %v", err)
 	}
 	if !strings.Contains(out, firstKey+"  Inactive") || strings.Count(out, "AKIA") != 2 || strings.Contains(out, m[2]) {
 		t.Errorf("key list =\n%s", out)
 	}
-	if _, err := runIdentity(t, dir, "key", "deactivate", "AKIANOSUCHKEY"); err == nil {
+	if _, err := runStoreCmd(t, dir, "key", "deactivate", "AKIANOSUCHKEY"); err == nil {
 		t.Error("deactivating an unknown key succeeded")
 	}
 
-	out, err = runIdentity(t, dir, "mfa", "create", "alice")
+	out, err = runStoreCmd(t, dir, "mfa", "create", "alice")
 	if err != nil {
 		t.Fatalf("mfa create: %v", err)
 	}
@@ -120,7 +120,7 @@ func TestIdentityCmds(t *testing.T) {
 	if mm == nil {
 		t.Fatalf("mfa create printed no SerialNumber and otpauth URI lines") // the URI holds the seed
 	}
-	if out, err := runIdentity(t, dir, "mfa", "code", mm[1]); err != nil || !regexp.MustCompile(`^\d{6}\n$`).MatchString(out) {
+	if out, err := runStoreCmd(t, dir, "mfa", "code", mm[1]); err != nil || !regexp.MustCompile(`^\d{6}\n$`).MatchString(out) {
 		t.Errorf("mfa code = %q, %v", out, err)
 	}
 
@@ -133,7 +133,7 @@ func TestIdentityCmds(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := time.Now().Add(-time.Second)
-	out, err = runIdentity(t, dir, "revoke", "web")
+	out, err = runStoreCmd(t, dir, "revoke", "web")
 	if err != nil || !strings.HasPrefix(out, "revoked sessions of arn:aws:iam::123456789012:role/web issued before ") {
 		t.Fatalf("revoke = %q, %v", out, err)
 	}
@@ -142,7 +142,7 @@ func TestIdentityCmds(t *testing.T) {
 		t.Errorf("RevokedBefore = %v, %v; want about now", at, err)
 	}
 	store.Close()
-	if _, err := runIdentity(t, dir, "revoke", "nope"); err == nil {
+	if _, err := runStoreCmd(t, dir, "revoke", "nope"); err == nil {
 		t.Error("revoking an unknown role succeeded")
 	}
 }
