@@ -32,8 +32,8 @@ and tested. Start with "imdsemu serve".`,
 	root.AddCommand(newControlCmds(e)...) // control.go: fault, scenario, options, rotate, …
 	root.AddCommand(newIdPCmd(e))
 	root.AddCommand(newStoreCmds(e)...) // users.go: user, key, mfa, revoke
-	root.AddCommand(newCompareCmd(e))      // compare.go: profile vs instance role, side by side
-	root.AddCommand(newLinkLocalCmd(e))    // serve_linklocal.go: the link-local address
+	root.AddCommand(newCompareCmd(e))   // compare.go: profile vs instance role, side by side
+	root.AddCommand(newLinkLocalCmd(e)) // serve_linklocal.go: the link-local address
 	return root
 }
 
