@@ -51,8 +51,27 @@ func (d *decoder) scenarios(n *yaml.Node, v reflect.Value, path string) {
 	v.Set(reflect.ValueOf(out))
 }
 
-// validateFaults checks that start-scenario names a scenario.
+// validateFaults checks that start-scenario names a scenario and that the
+// instance is one each scenario's notices apply to.
 func (s Settings) validateFaults(add func(field, msg string)) {
+	for _, sc := range s.Scenarios {
+		for i, st := range sc.Steps {
+			if st.Notice == nil {
+				continue
+			}
+			field := fmt.Sprintf("scenarios.%s[%d].notice", sc.Name, i)
+			switch st.Notice.Requires() {
+			case "spot":
+				if s.Instance.LifeCycle != "spot" {
+					add(field, fmt.Sprintf("a %s notice needs a Spot instance: set instance.life-cycle: spot", st.Notice.Kind))
+				}
+			case "auto-scaling":
+				if !s.Instance.AutoScaling {
+					add(field, fmt.Sprintf("an %s notice needs an instance in an Auto Scaling group: set instance.auto-scaling: true", st.Notice.Kind))
+				}
+			}
+		}
+	}
 	if s.StartScenario == "" {
 		return
 	}

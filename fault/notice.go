@@ -30,6 +30,20 @@ func (n Notice) Request() imds.NoticeRequest {
 	}
 }
 
+// Requires names what the instance needs for n to apply: "spot" (a Spot
+// instance) for a Spot interruption or a rebalance recommendation,
+// "auto-scaling" (membership of a group) for a lifecycle state, "" for a
+// maintenance event.
+func (n Notice) Requires() string {
+	switch n.Kind {
+	case imds.NoticeSpotInterruption, imds.NoticeRebalance:
+		return "spot"
+	case imds.NoticeASGLifecycle:
+		return "auto-scaling"
+	}
+	return ""
+}
+
 // Notifier posts notices; the instance's *imds.Notices is one.
 type Notifier interface {
 	Fire(imds.NoticeRequest) (imds.Notice, error)
