@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+
 	"github.com/imdsemu/imdsemu/credential"
 	"github.com/imdsemu/imdsemu/imds"
 	"github.com/imdsemu/imdsemu/refresher"
@@ -316,11 +318,10 @@ func (in *Instance) setReady() { in.readyOnce.Do(func() { close(in.ready) }) }
 
 // splitProfileARN returns the account and name of
 // arn:aws:iam::ACCOUNT:instance-profile/PATH/NAME.
-func splitProfileARN(arn string) (account, name string, err error) {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || !strings.HasPrefix(parts[5], "instance-profile/") {
-		return "", "", fmt.Errorf("%q is not an instance profile ARN", arn)
+func splitProfileARN(s string) (account, name string, err error) {
+	a, err := arn.Parse(s)
+	if err != nil || a.Service != "iam" || !strings.HasPrefix(a.Resource, "instance-profile/") {
+		return "", "", fmt.Errorf("%q is not an instance profile ARN", s)
 	}
-	res := parts[5]
-	return parts[4], res[strings.LastIndexByte(res, '/')+1:], nil
+	return a.AccountID, a.Resource[strings.LastIndexByte(a.Resource, '/')+1:], nil
 }

@@ -459,3 +459,24 @@ func TestNew_Rejects(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitProfileARN(t *testing.T) {
+	for _, tc := range []struct{ arn, account, name string }{
+		{"arn:aws:iam::123456789012:instance-profile/web", acct, "web"},
+		{"arn:aws:iam::123456789012:instance-profile/team/a/web", acct, "web"},
+		{"arn:aws-us-gov:iam::123456789012:instance-profile/web", acct, "web"},
+	} {
+		account, name, err := splitProfileARN(tc.arn)
+		if err != nil || account != tc.account || name != tc.name {
+			t.Errorf("splitProfileARN(%q) = %q, %q, %v; want %q, %q", tc.arn, account, name, err, tc.account, tc.name)
+		}
+	}
+	for _, bad := range []string{
+		"", "web", "arn:aws:iam::123456789012:role/web", "arn:aws:sts::123456789012:instance-profile/web",
+		"arn:aws:sts::123456789012:assumed-role/aws:ec2-instance/i-0", "aws:iam::123456789012:instance-profile/web",
+	} {
+		if _, _, err := splitProfileARN(bad); err == nil {
+			t.Errorf("splitProfileARN(%q) succeeded", bad)
+		}
+	}
+}
