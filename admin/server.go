@@ -252,6 +252,7 @@ func (s *Server) routes() *mux.Router {
 	v1.Handle("/attachment", methods{"GET": s.getAttachment, "PUT": s.attach, "DELETE": s.detach})
 	v1.Handle("/events", methods{"GET": s.events})
 	s.noticeRoutes(v1)
+	s.uiRoutes(r, v1) // ui.go: the dashboard
 	v1.NotFoundHandler = s.authenticate(http.HandlerFunc(notFound))
 	r.NotFoundHandler = http.HandlerFunc(notFound)
 	return r

@@ -97,7 +97,21 @@ func runCompare(cmd *cobra.Command, e env, f compareFlags) error {
 		o.OnRow = func(r lab.Row) { table.Row(r) }
 		o.OnEvent = func(ev lab.Event) { table.Event(ev) }
 	}
+	var pub *lab.Publisher
+	if o.Server != nil {
+		// Show the run on the server's dashboard (docs/dashboard.md).
+		pub = lab.NewPublisher(o.Server.Admin, o.Server.Token)
+		o = publishRun(o, sc.Name, pub)
+	}
 	res, err := lab.Run(cmd.Context(), o)
+	if pub != nil {
+		if res != nil {
+			pub.Done(len(res.Failures))
+		}
+		if n, perr := pub.Close(); n > 0 {
+			fmt.Fprintf(cmd.ErrOrStderr(), "imdsemu compare: %d lab item(s) not shown on the dashboard: %v\n", n, perr)
+		}
+	}
 	if res == nil {
 		return err
 	}
@@ -127,4 +141,28 @@ func firstNonEmpty(vs ...string) string {
 		}
 	}
 	return ""
+}
+
+// publishRun makes o's callbacks also send the run to pub.
+func publishRun(o lab.Options, scenario string, pub *lab.Publisher) lab.Options {
+	onLanes, onRow, onEvent := o.OnLanes, o.OnRow, o.OnEvent
+	o.OnLanes = func(start time.Time, l []lab.LaneInfo) {
+		pub.Lanes(scenario, start, l)
+		if onLanes != nil {
+			onLanes(start, l)
+		}
+	}
+	o.OnRow = func(r lab.Row) {
+		pub.Row(r)
+		if onRow != nil {
+			onRow(r)
+		}
+	}
+	o.OnEvent = func(ev lab.Event) {
+		pub.Event(ev)
+		if onEvent != nil {
+			onEvent(ev)
+		}
+	}
+	return o
 }
