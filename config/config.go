@@ -62,6 +62,12 @@ type Settings struct {
 	LogFormat string   `yaml:"log-format" env:"IMDSEMU_LOG_FORMAT" flag:"log-format" help:"log format: text or json" enum:"text|json"`
 	Rotation  Rotation `yaml:"rotation"`
 	Instance  Instance `yaml:"instance"`
+	// Instances, when given, are the instances the server emulates at once
+	// instead of Instance, each serving the clients its Match names
+	// (instances.go); DefaultInstance names the one that serves clients no
+	// instance matches ("": those get 404).
+	Instances       []InstanceEntry `yaml:"instances"`
+	DefaultInstance string          `yaml:"default-instance" match:"^i-([0-9a-f]{8}|[0-9a-f]{17})$" must:"be the id of one of instances"`
 
 	// IPv6Addr and ECSAddr are the optional IPv6 metadata listener (such as
 	// [fd00:ec2::254]:80) and ECS container credentials listener; "" means

@@ -117,6 +117,9 @@ func Parse(name string, data []byte) (*File, error) {
 	}
 	doc := fileDoc{Settings: f.Settings}
 	d.decodeStruct(root, reflect.ValueOf(&doc).Elem(), "")
+	if d.set("instance") && d.set("instances") {
+		d.errorAt(d.keys["instances"], "instances", `give either "instance" (one instance serving every client) or "instances", not both`)
+	}
 	f.Settings = doc.Settings
 	if in := &f.Settings.Instance; in.UserDataFile != "" && !filepath.IsAbs(in.UserDataFile) {
 		in.UserDataFile = filepath.Join(filepath.Dir(name), in.UserDataFile)
@@ -257,6 +260,10 @@ func (d *decoder) seed(doc *fileDoc, f *File) {
 		return
 	}
 	f.Seed = s
+	if len(f.Settings.Instances) > 0 {
+		d.instancesDefaults(f, declared, defaultAccount)
+		return
+	}
 	if declared {
 		d.instanceDefaults(f)
 	}

@@ -58,6 +58,7 @@ func (s Settings) Validate() error {
 		add("throttle.burst", fmt.Sprintf("must be 0 (the rate rounded up) or more, got %d", s.Throttle.Burst))
 	}
 	s.Instance.validate("instance", add)
+	s.validateInstances(add)
 	s.validateFaults(add)
 	return errors.Join(errs...)
 }
@@ -124,7 +125,10 @@ func (in Instance) validate(path string, add func(field, msg string)) {
 func checkTags(v reflect.Value, prefix string, add func(field, msg string)) {
 	for i := range v.NumField() {
 		sf, f := v.Type().Field(i), v.Field(i)
-		path := join(prefix, strings.Split(sf.Tag.Get("yaml"), ",")[0])
+		path := prefix
+		if name := strings.Split(sf.Tag.Get("yaml"), ",")[0]; name != "" {
+			path = join(prefix, name)
+		}
 		switch {
 		case f.Kind() == reflect.Struct:
 			checkTags(f, path, add)
