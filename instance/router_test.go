@@ -1,0 +1,110 @@
+package instance_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/imdsemu/imdsemu/instance"
+)
+
+func named(id string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, id) })
+}
+
+func pfx(ss ...string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range ss {
+		out = append(out, netip.MustParsePrefix(s))
+	}
+	return out
+}
+
+func get(t *testing.T, h http.Handler, remote string) (int, string) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, "/latest/meta-data/iam/security-credentials/", nil)
+	req.RemoteAddr = remote
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Code, rec.Body.String()
+}
+
+func TestRouter_BySourceLongestPrefix(t *testing.T) {
+	r := instance.NewRouter()
+	for _, rt := range []instance.Route{
+		{ID: "i-a", Sources: pfx("10.0.0.0/16", "fd00:1::/64"), Handler: named("i-a")},
+		{ID: "i-b", Sources: pfx("10.0.1.0/24"), Handler: named("i-b")},
+		{ID: "i-c", Sources: pfx("10.0.1.7/32", "::ffff:10.9.9.9/128"), Handler: named("i-c")},
+	} {
+		if err := r.Set(rt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for remote, want := range map[string]string{
+		"10.0.2.1:5000":          "i-a",
+		"10.0.1.1:5000":          "i-b",
+		"10.0.1.7:5000":          "i-c",
+		"[::ffff:10.0.1.7]:5000": "i-c", // IPv4-mapped: the IPv4 address
+		"10.9.9.9:1":             "i-c", // a mapped source serves the IPv4 client
+		"[fd00:1::5]:80":         "i-a",
+		"[fd00:1::5%eth0]:80":    "i-a",
+	} {
+		if code, body := get(t, r, remote); code != 200 || body != want {
+			t.Errorf("%s -> %d %q, want %s", remote, code, body, want)
+		}
+	}
+	// Unmatched clients get EC2's 404 page, never another instance.
+	for _, remote := range []string{"192.168.1.1:1", "[fd00:2::1]:1", "not-an-address"} {
+		if code, body := get(t, r, remote); code != 404 || !strings.Contains(body, "404 - Not Found") {
+			t.Errorf("%s -> %d %q, want 404", remote, code, body)
+		}
+	}
+	if err := r.SetDefault("i-b"); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := get(t, r, "192.168.1.1:1"); body != "i-b" {
+		t.Errorf("unmatched with default -> %q, want i-b", body)
+	}
+	if err := r.SetDefault("i-zzz"); err == nil {
+		t.Error("SetDefault(unknown) = nil")
+	}
+}
+
+func TestRouter_ChangesAtRuntime(t *testing.T) {
+	r := instance.NewRouter()
+	if err := r.Set(instance.Route{ID: "i-a", Sources: pfx("10.0.0.1/32"), Handler: named("i-a")}); err != nil {
+		t.Fatal(err)
+	}
+	// A source another instance serves is refused and changes nothing.
+	if err := r.Set(instance.Route{ID: "i-b", Sources: pfx("10.0.0.1/32"), Handler: named("i-b")}); err == nil || !strings.Contains(err.Error(), "both serve 10.0.0.1/32") {
+		t.Errorf("conflicting Set = %v", err)
+	}
+	if got := len(r.Routes()); got != 1 {
+		t.Errorf("routes after a refused Set = %d, want 1", got)
+	}
+	// Replacing a route moves its sources.
+	if err := r.Set(instance.Route{ID: "i-a", Sources: pfx("10.0.0.2/32"), Handler: named("i-a2")}); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := get(t, r, "10.0.0.1:1"); code != 404 {
+		t.Errorf("old source -> %d, want 404", code)
+	}
+	if _, body := get(t, r, "10.0.0.2:1"); body != "i-a2" {
+		t.Errorf("new source -> %q", body)
+	}
+	if err := r.SetDefault("i-a"); err != nil {
+		t.Fatal(err)
+	}
+	if !r.Remove("i-a") || r.Remove("i-a") {
+		t.Error("Remove should report true once")
+	}
+	if r.Default() != "" {
+		t.Errorf("default after removing it = %q", r.Default())
+	}
+	if code, _ := get(t, r, "10.0.0.2:1"); code != 404 {
+		t.Errorf("removed instance -> %d, want 404", code)
+	}
+}
