@@ -42,6 +42,10 @@
 //     only instance profile in that account (none if there is none). Set
 //     profile: "" for an instance without a profile.
 //
+// instances: replaces instance: with several instances (Settings.ServedInstances),
+// each an instance: section plus match: (sources, listen); each defaults its
+// account like a role does, and no two share an instance profile.
+//
 // Apply the seed with rolestore.Store.Apply; it upserts and deletes nothing.
 //
 // # Errors

@@ -32,6 +32,12 @@
 // ARN, so two instances with the same profile would share one session
 // (named after the instance that keeps it).
 //
+// A [Router] sends each metadata request to the instance that serves its
+// client, by source address (the longest prefix wins), else to a default
+// instance, else answers 404; instances can be added and removed while it
+// serves. [ECSByRole] routes the ECS container credentials endpoint by
+// path, /role/NAME to the instance holding role NAME.
+//
 // # Concurrency
 //
 // [Instance.Current], [Instance.IdentityCredentials] and

@@ -22,8 +22,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/imdsemu/imdsemu/config"
-	"github.com/imdsemu/imdsemu/imds"
-	"github.com/imdsemu/imdsemu/instance"
 	"github.com/imdsemu/imdsemu/internal/keyfile"
 	"github.com/imdsemu/imdsemu/refresher"
 	"github.com/imdsemu/imdsemu/rolestore"
@@ -136,51 +134,28 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 	if err != nil {
 		return err
 	}
-	signingKey, signingCert, err := instance.LoadOrCreateSigningKey(s.DataDir, s.Instance.Account, time.Now())
+	fl, err := newFleet(ctx, s, ix, fleetDeps{store: store, issuer: issuer, sched: sched, reg: reg, log: log, tokenKey: tokenKey, ctl: ctl}) // serve_instances.go
 	if err != nil {
 		return err
 	}
-	inst, err := instance.New(ctx, instance.Options{
-		Metadata:           ix.metadata(),
-		Profile:            s.Instance.Profile,
-		Store:              store,
-		STS:                issuer,
-		Scheduler:          sched,
-		SigningKey:         signingKey,
-		SigningCertificate: signingCert,
-	})
-	if err != nil {
-		return fmt.Errorf("instance.profile: %w", err)
-	}
-	if err := inst.KeepAll(ctx); err != nil {
-		return err
-	}
-	ctl.setInstance(inst)
-
-	metadata, err := imds.New(ix.options(imds.Options{
-		Credentials:         inst,
-		Instance:            inst.Metadata(),
-		IdentityKey:         signingKey,
-		IdentityCertificate: signingCert,
-		IdentityCredentials: inst.IdentityCredentials,
-		Notices:             inst.Notices(),
-		HTTPTokens:          imds.Mode(s.HTTPTokens),
-		EndpointDisabled:    s.HTTPEndpoint == "disabled",
-		TokenKey:            tokenKey,
-		OnCredentialsServed: ctl.onServed,
-		Logger:              log.With("component", "imds"),
-		Registerer:          reg,
-	}))
+	inst, metadata := fl.primary.inst, fl.primary.srv
+	ctl.setInstance(inst, fl.others()...)
+	metaHandler, err := ctl.metadataHandler(fl.handler(), reg) // faults, IMDSv1 counter
 	if err != nil {
 		return err
 	}
-	metaHandler, err := ctl.metadataHandler(metadata, reg) // faults, IMDSv1 counter
+	ready := fl.ready(ctx)
+	adminServer, err := ctl.adminHandler(adminRouter(reg, ready), metadata, store)
 	if err != nil {
 		return err
 	}
-	adminHandler, err := ctl.adminHandler(adminRouter(reg, inst.Ready()), metadata, store)
-	if err != nil {
-		return err
+	var adminHandler http.Handler = adminServer
+	if fl.multi {
+		set, err := ctl.instancesControl(fl, store)
+		if err != nil {
+			return err
+		}
+		adminHandler = adminServer.WithInstances(set)
 	}
 
 	ls := &listeners{errorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
@@ -203,10 +178,15 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 	if err != nil {
 		return err
 	}
-	extra, err := ix.listen(ls, metadata, metaHandler) // IPv6 and ECS, when set
+	extra, err := ix.listen(ls, metadata, metaHandler, fl.ecsHandler) // IPv6 and ECS, when set
 	if err != nil {
 		return err
 	}
+	own, err := fl.listen(ls, ctl.faults.Handler) // instances' own metadata listeners
+	if err != nil {
+		return err
+	}
+	extra = append(extra, own...)
 	if err := ctl.start(meta.srv, adm.srv); err != nil {
 		return err
 	}
@@ -223,12 +203,13 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 	})
 
 	metaURL := "http://" + meta.ln.Addr().String()
-	att := inst.Attachment()
 	fmt.Fprintf(stdout, "imdsemu: data directory %s\n", s.DataDir)
 	fmt.Fprintf(stdout, "imdsemu: metadata service on %s (http-tokens %s, endpoint %s)\n", metaURL, s.HTTPTokens, s.HTTPEndpoint)
 	fmt.Fprintln(stdout, adminLine(adm.ln.Addr()))
 	ctl.print(stdout)
-	fmt.Fprintf(stdout, "imdsemu: instance %s, profile %s, role %s\n", inst.ID(), att.Profile, orNone(att.Role))
+	for _, line := range fl.lines() {
+		fmt.Fprintln(stdout, line)
+	}
 	ix.print(stdout, extra)
 	// The trailing slash matters: botocore before 1.31 (the AWS CLI in Debian
 	// 12, for one) appends "latest/api/token" to the endpoint as it stands.
@@ -236,11 +217,11 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 	fmt.Fprintf(stdout, "imdsemu: STS on %s (SigV4-verified; OIDC discovery at %s/.well-known/openid-configuration)\n", stsURL, stsURL)
 	fmt.Fprintf(stdout, "export AWS_ENDPOINT_URL_STS=%s\n", stsURL)
 	select {
-	case <-inst.Ready():
+	case <-ready:
 		fmt.Fprintln(stdout, "imdsemu: ready")
 	case <-gctx.Done():
 	case <-time.After(firstMintTimeout):
-		log.Error("no credentials minted yet; serving anyway", "profile", att.Profile)
+		log.Error("no credentials minted yet; serving anyway", "profile", inst.Attachment().Profile)
 	}
 	return g.Wait()
 }

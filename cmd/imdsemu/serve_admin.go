@@ -35,7 +35,8 @@ type controlPlane struct {
 	token        string
 	tokenCreated bool
 
-	inst *instance.Instance // set by setInstance before the scheduler runs
+	inst   *instance.Instance   // set by setInstance before the scheduler runs
+	others []*instance.Instance // the other instances of several
 }
 
 func newControlPlane(s config.Settings, log *slog.Logger, reg prometheus.Registerer) (*controlPlane, error) {
@@ -70,15 +71,25 @@ func newControlPlane(s config.Settings, log *slog.Logger, reg prometheus.Registe
 	return c, nil
 }
 
-// setInstance gives the control plane the instance. Call it before the
-// scheduler runs and before adminHandler.
-func (c *controlPlane) setInstance(inst *instance.Instance) { c.inst = inst }
+// setInstance gives the control plane the instance (the default one of
+// several) and the others. Call it before the scheduler runs and before
+// adminHandler.
+func (c *controlPlane) setInstance(inst *instance.Instance, others ...*instance.Instance) {
+	c.inst, c.others = inst, others
+}
 
 // onRefresherEvent feeds a refresher event to the tracker and the hub. It
 // runs on the scheduler's goroutine and does not block.
 func (c *controlPlane) onRefresherEvent(ev refresher.Event) {
 	c.inst.OnEvent(ev)
-	e := admin.Event{Type: string(ev.Kind), At: ev.At, Profile: ev.Key, Seq: ev.Seq, AccessKeyID: ev.Credentials.AccessKeyID, Role: c.inst.RoleARN(ev.Key)}
+	role := c.inst.RoleARN(ev.Key)
+	for _, o := range c.others {
+		o.OnEvent(ev)
+		if role == "" {
+			role = o.RoleARN(ev.Key)
+		}
+	}
+	e := admin.Event{Type: string(ev.Kind), At: ev.At, Profile: ev.Key, Seq: ev.Seq, AccessKeyID: ev.Credentials.AccessKeyID, Role: role}
 	if ev.Err != nil {
 		e.Error = ev.Err.Error()
 	}
@@ -117,17 +128,23 @@ func (c *controlPlane) metadataHandler(h http.Handler, reg prometheus.Registerer
 
 // adminHandler is the admin listener's handler: the control API, with
 // open (the /metrics and /healthz router) answering those two paths.
-func (c *controlPlane) adminHandler(open http.Handler, metadata *imds.Server, revocations admin.Revocations) (http.Handler, error) {
+func (c *controlPlane) adminHandler(open http.Handler, metadata *imds.Server, revocations admin.Revocations) (*admin.Server, error) {
+	return c.adminServer(c.inst, metadata, revocations, open)
+}
+
+// adminServer is the control API of one instance, with its metadata
+// server; open answers /metrics and /healthz (nil: not served).
+func (c *controlPlane) adminServer(inst *instance.Instance, metadata *imds.Server, revocations admin.Revocations, open http.Handler) (*admin.Server, error) {
 	return admin.New(admin.Options{
 		Token:       c.token,
 		Metadata:    metadataControl{metadata},
 		Faults:      c.faults,
-		Profiles:    c.inst,
-		Attacher:    c.inst,
+		Profiles:    inst,
+		Attacher:    inst,
 		Tracker:     c.tracker,
 		Hub:         c.hub,
 		Revocations: revocations,
-		Notices:     noticeControl{c.inst.Notices()},
+		Notices:     noticeControl{inst.Notices()},
 		Metrics:     open,
 		Health:      open,
 		Logger:      c.log.With("component", "admin"),

@@ -43,6 +43,19 @@ func newIMDSSetup(s config.Settings) (*imdsSetup, error) {
 	return x, nil
 }
 
+// forInstance is the setup of one instance of several: its metadata and
+// user data, with the shared ECS token.
+func (x *imdsSetup) forInstance(in config.Instance) (*imdsSetup, error) {
+	s := x.s
+	s.Instance, s.ECSAddr = in, ""
+	y, err := newIMDSSetup(s)
+	if err != nil {
+		return nil, err
+	}
+	y.s.ECSAddr, y.ecsToken = x.s.ECSAddr, x.ecsToken
+	return y, nil
+}
+
 // metadata is the instance's metadata from the settings.
 func (x *imdsSetup) metadata() imds.Instance {
 	in := x.s.Instance
@@ -73,8 +86,9 @@ func (x *imdsSetup) options(o imds.Options) imds.Options {
 
 // listen opens the optional listeners and returns what to print about
 // them. The IPv6 one serves h (the metadata handler, with whatever wraps
-// it) with the hop limit; the ECS one serves only container credentials.
-func (x *imdsSetup) listen(ls *listeners, metadata *imds.Server, h http.Handler) ([]string, error) {
+// it) with the hop limit; the ECS one serves only container credentials,
+// from the handler ecs makes with the token.
+func (x *imdsSetup) listen(ls *listeners, metadata *imds.Server, h http.Handler, ecs func(token string) (http.Handler, error)) ([]string, error) {
 	var lines []string
 	if a := x.s.IPv6Addr; a != "" {
 		l, err := ls.listen("IPv6 metadata", a, h)
@@ -85,7 +99,7 @@ func (x *imdsSetup) listen(ls *listeners, metadata *imds.Server, h http.Handler)
 		lines = append(lines, fmt.Sprintf("imdsemu: metadata service also on http://%s", l.ln.Addr()))
 	}
 	if a := x.s.ECSAddr; a != "" {
-		h, err := metadata.ECSHandler(x.ecsToken)
+		h, err := ecs(x.ecsToken)
 		if err != nil {
 			return nil, err
 		}
@@ -93,9 +107,10 @@ func (x *imdsSetup) listen(ls *listeners, metadata *imds.Server, h http.Handler)
 		if err != nil {
 			return nil, err
 		}
-		url := "http://" + l.ln.Addr().String() + "/v2/credentials/imdsemu"
+		base := "http://" + l.ln.Addr().String()
+		url := base + "/v2/credentials/imdsemu"
 		lines = append(lines,
-			fmt.Sprintf("imdsemu: ECS container credentials on %s (token in %s)", url, filepath.Join(x.s.DataDir, instance.ECSTokenFile)),
+			fmt.Sprintf("imdsemu: ECS container credentials on %s, and each instance's role at %s%sNAME (token in %s)", url, base, instance.ECSRolePrefix, filepath.Join(x.s.DataDir, instance.ECSTokenFile)),
 			"export AWS_CONTAINER_CREDENTIALS_FULL_URI="+url,
 			"export AWS_CONTAINER_AUTHORIZATION_TOKEN="+x.ecsToken)
 	}
