@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+
 	"github.com/imdsemu/imdsemu/credential"
 )
 
@@ -381,13 +383,13 @@ func NewSecretAccessKey(r io.Reader) (string, error) {
 // arn:aws:iam::123456789012:role/path/web becomes
 // arn:aws:sts::123456789012:assumed-role/web/session (the path is dropped, as AWS does).
 func AssumedRoleARN(roleARN, sessionName string) (string, error) {
-	parts := strings.SplitN(roleARN, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "iam" || !strings.HasPrefix(parts[5], "role/") {
+	a, err := arn.Parse(roleARN)
+	if err != nil || a.Service != "iam" || !strings.HasPrefix(a.Resource, "role/") {
 		return "", fmt.Errorf("sts: %q is not a role ARN", roleARN)
 	}
-	name := parts[5][strings.LastIndexByte(parts[5], '/')+1:]
+	name := a.Resource[strings.LastIndexByte(a.Resource, '/')+1:]
 	if name == "" {
 		return "", fmt.Errorf("sts: %q is not a role ARN", roleARN)
 	}
-	return "arn:" + parts[1] + ":sts::" + parts[4] + ":assumed-role/" + name + "/" + sessionName, nil
+	return arn.ARN{Partition: a.Partition, Service: "sts", AccountID: a.AccountID, Resource: "assumed-role/" + name + "/" + sessionName}.String(), nil
 }

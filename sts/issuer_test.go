@@ -221,6 +221,7 @@ func TestAssumedRoleARN(t *testing.T) {
 		{"arn:aws-cn:iam::123456789012:role/web", "arn:aws-cn:sts::123456789012:assumed-role/web/s"},
 		{"arn:aws:iam::123456789012:user/bob", ""},
 		{"arn:aws:iam::123456789012:role/", ""},
+		{"arn:aws:sts::123456789012:role/web", ""},
 		{"role/web", ""},
 	}
 	for _, tc := range cases {
