@@ -3,7 +3,9 @@ package imds
 import (
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/imdsemu/imdsemu/credential"
@@ -161,14 +163,40 @@ func (s *Server) serveRoleCredentials(w http.ResponseWriter, r *http.Request, ve
 		return writeText(w, r, appendErrorDocument(nil, a.Error))
 	}
 	c := &a.Credentials
-	account := ""
+	cache, account := &s.credDoc, ""
 	if extended {
-		account = accountOf(a.ProfileARN, s.inst.AccountID)
+		cache, account = &s.extDoc, accountOf(a.ProfileARN, s.inst.AccountID)
 	}
-	buf := make([]byte, 0, credentialsDocSize+extendedDocSize+len(account)+len(c.AccessKeyID)+len(c.SecretAccessKey)+len(c.SessionToken))
-	code := writeText(w, r, appendCredentials(buf, c, account))
+	d := cache.get(c, account)
+	code := writeBodyLen(w, r, http.StatusOK, headerTextPlain, d.body, d.length)
 	s.served(r, version, a.Role, c)
 	return code
+}
+
+// renderedCache keeps the last credentials document rendered, so that the
+// requests of one generation of credentials share it and a credential GET
+// allocates nothing for its body. A new generation replaces it on its first
+// request.
+type renderedCache struct {
+	last atomic.Pointer[renderedDoc]
+}
+
+type renderedDoc struct {
+	c       credential.Value
+	account string
+	body    []byte   // never modified once stored
+	length  []string // Content-Length, shared
+}
+
+func (rc *renderedCache) get(c *credential.Value, account string) *renderedDoc {
+	if d := rc.last.Load(); d != nil && d.c == *c && d.account == account {
+		return d
+	}
+	buf := make([]byte, 0, credentialsDocSize+extendedDocSize+len(account)+len(c.AccessKeyID)+len(c.SecretAccessKey)+len(c.SessionToken))
+	d := &renderedDoc{c: *c, account: account, body: appendCredentials(buf, c, account)}
+	d.length = []string{strconv.Itoa(len(d.body))}
+	rc.last.Store(d)
+	return d
 }
 
 // served reports a credential document to OnCredentialsServed.

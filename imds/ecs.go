@@ -37,13 +37,14 @@ func (s *Server) ECSHandler(authToken string) (http.Handler, error) {
 }
 
 type ecsHandler struct {
-	s     *Server
-	token []byte
+	s        *Server
+	token    []byte
+	counters counterSet
 }
 
 func (h *ecsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	code, reason := h.serve(w, r)
-	h.s.observe(r, routeECS, versionECS, code, reason)
+	h.s.observe(r, &h.counters, routeECS, versionECS, code, reason)
 }
 
 func (h *ecsHandler) serve(w http.ResponseWriter, r *http.Request) (int, string) {

@@ -2,6 +2,8 @@ package imds
 
 import (
 	"fmt"
+	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,6 +14,83 @@ import (
 type metrics struct {
 	requests     *prometheus.CounterVec
 	tokensIssued prometheus.Counter
+}
+
+// counterSet resolves a route's request counters once: the first request
+// with a (version, code) pair calls WithLabelValues, later ones load the
+// counter it returned, which saves hashing and checking three label values
+// on every request. The table is allocated on the route's first request.
+type counterSet struct {
+	table atomic.Pointer[[numVersions * numCodes]atomic.Pointer[counterBox]]
+}
+
+type counterBox struct{ prometheus.Counter }
+
+// The version labels and the status codes the server sends, as indexes.
+const (
+	numVersions = 4
+	numCodes    = 8
+)
+
+func versionIndex(v string) int {
+	switch v {
+	case versionV1:
+		return 0
+	case versionV2:
+		return 1
+	case versionNone:
+		return 2
+	case versionECS:
+		return 3
+	}
+	return -1
+}
+
+func codeIndex(code int) int {
+	switch code {
+	case http.StatusOK:
+		return 0
+	case http.StatusBadRequest:
+		return 1
+	case http.StatusUnauthorized:
+		return 2
+	case http.StatusForbidden:
+		return 3
+	case http.StatusNotFound:
+		return 4
+	case http.StatusMethodNotAllowed:
+		return 5
+	case http.StatusTooManyRequests:
+		return 6
+	case http.StatusInternalServerError:
+		return 7
+	}
+	return -1
+}
+
+// countRequest counts one request of route in cs.
+func (m *metrics) countRequest(cs *counterSet, route, version string, code int) {
+	vi, ci := versionIndex(version), codeIndex(code)
+	if vi < 0 || ci < 0 {
+		m.requests.WithLabelValues(route, version, statusText(code)).Inc()
+		return
+	}
+	t := cs.table.Load()
+	if t == nil {
+		t = new([numVersions * numCodes]atomic.Pointer[counterBox])
+		if !cs.table.CompareAndSwap(nil, t) {
+			t = cs.table.Load()
+		}
+	}
+	slot := &t[vi*numCodes+ci]
+	b := slot.Load()
+	if b == nil {
+		// Two requests may both get here: WithLabelValues gives both the
+		// same counter.
+		b = &counterBox{m.requests.WithLabelValues(route, version, statusText(code))}
+		slot.Store(b)
+	}
+	b.Inc()
 }
 
 func newMetrics(reg prometheus.Registerer, src CredentialSource, now func() time.Time) (*metrics, error) {

@@ -163,6 +163,10 @@ type Server struct {
 	limiter  atomic.Pointer[limiter] // nil: no throttle
 	bodies   bodies
 	notices  *Notices
+	putTTL   intHeader // the TTL header of token PUTs
+	getTTL   intHeader // the remaining-TTL header of token-bearing GETs
+	credDoc  renderedCache
+	extDoc   renderedCache
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -409,10 +413,11 @@ type serveFunc func(w http.ResponseWriter, r *http.Request, version string) int
 
 // endpoint is one route's handler.
 type endpoint struct {
-	s     *Server
-	route string
-	kind  kind
-	serve serveFunc
+	s        *Server
+	route    string
+	kind     kind
+	serve    serveFunc
+	counters counterSet
 }
 
 func (s *Server) routes() *mux.Router {
@@ -488,7 +493,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // ServeHTTP serves a request already matched to e's route.
 func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	code, version, reason := e.handle(w, r)
-	e.s.observe(r, e.route, version, code, reason)
+	e.s.observe(r, &e.counters, e.route, version, code, reason)
 }
 
 // handle runs the checks in this order: endpoint switch (403), throttle
@@ -526,7 +531,7 @@ func (e *endpoint) handle(w http.ResponseWriter, r *http.Request) (code int, ver
 	if version == versionV2 {
 		// Real IMDS tells a token-bearing request how long its token has
 		// left (seen in captures; no SDK reads it).
-		w.Header()[headerTokenTTL] = []string{strconv.FormatInt(remainingSeconds(expires, s.now()), 10)}
+		w.Header()[headerTokenTTL] = s.getTTL.values(remainingSeconds(expires, s.now()))
 	}
 	if e.kind != kindMetadata {
 		return writeError(w, r, http.StatusNotFound), version, ""
@@ -545,7 +550,7 @@ func remainingSeconds(expires, now time.Time) int64 {
 // request may be served in the current mode; expires is a valid token's
 // expiry.
 func (s *Server) authenticate(r *http.Request) (version string, expires time.Time, ok bool, reason string) {
-	vals := r.Header.Values(headerToken)
+	vals := r.Header[headerToken] // canonical, so no Values (which canonicalises)
 	if len(vals) == 0 {
 		if s.required.Load() {
 			return versionV1, time.Time{}, false, "token required"
@@ -561,9 +566,9 @@ func (s *Server) authenticate(r *http.Request) (version string, expires time.Tim
 	return versionV2, exp, true, ""
 }
 
-func (s *Server) observe(r *http.Request, route, version string, code int, reason string) {
+func (s *Server) observe(r *http.Request, cs *counterSet, route, version string, code int, reason string) {
 	if s.metrics != nil {
-		s.metrics.requests.WithLabelValues(route, version, statusText(code)).Inc()
+		s.metrics.countRequest(cs, route, version, code)
 	}
 	ctx := r.Context()
 	if !s.log.Enabled(ctx, slog.LevelDebug) {
@@ -625,9 +630,15 @@ var (
 
 // writeBody writes a complete response. HEAD gets the same headers and no body.
 func writeBody(w http.ResponseWriter, r *http.Request, code int, contentType []string, body []byte) int {
+	return writeBodyLen(w, r, code, contentType, body, []string{strconv.Itoa(len(body))})
+}
+
+// writeBodyLen is writeBody with the Content-Length header value made in
+// advance (shared, never modified).
+func writeBodyLen(w http.ResponseWriter, r *http.Request, code int, contentType []string, body []byte, contentLength []string) int {
 	h := w.Header()
 	h["Content-Type"] = contentType
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	h["Content-Length"] = contentLength
 	w.WriteHeader(code)
 	if r.Method != http.MethodHead && len(body) > 0 {
 		_, _ = w.Write(body)
@@ -653,15 +664,22 @@ func writeEmpty(w http.ResponseWriter, r *http.Request, code int) int {
 func writeError(w http.ResponseWriter, r *http.Request, code int) int {
 	page, ok := errorPages[code]
 	if !ok {
-		page = ErrorPage(code)
+		return writeBody(w, r, code, headerTextHTML, ErrorPage(code))
 	}
-	return writeBody(w, r, code, headerTextHTML, page)
+	return writeBodyLen(w, r, code, headerTextHTML, page.body, page.length)
 }
 
-var errorPages = func() map[int][]byte {
-	m := make(map[int][]byte)
+// errorPage is a page and its Content-Length.
+type errorPage struct {
+	body   []byte
+	length []string
+}
+
+var errorPages = func() map[int]errorPage {
+	m := make(map[int]errorPage)
 	for _, code := range []int{400, 401, 403, 404, 429, 500} {
-		m[code] = ErrorPage(code)
+		b := ErrorPage(code)
+		m[code] = errorPage{b, []string{strconv.Itoa(len(b))}}
 	}
 	return m
 }()

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -52,7 +53,16 @@ var (
 
 // tokenCodec issues and verifies tokens. It is safe for concurrent use.
 type tokenCodec struct {
-	macs sync.Pool // of hash.Hash, HMAC-SHA256 under the derived key
+	macs sync.Pool // of *macState
+}
+
+// macState is a pooled HMAC-SHA256 under the derived key with buffers for
+// its input and output: bytes passed to hash.Hash's methods escape, so the
+// pool's buffers are what saves a heap allocation for each.
+type macState struct {
+	h   hash.Hash
+	in  [tokenPayloadLen]byte
+	out [tokenMACLen]byte
 }
 
 func newTokenCodec(key []byte) *tokenCodec {
@@ -61,31 +71,36 @@ func newTokenCodec(key []byte) *tokenCodec {
 	d := hmac.New(sha256.New, key)
 	d.Write([]byte("imdsemu imds token v1"))
 	k := d.Sum(nil)
-	return &tokenCodec{macs: sync.Pool{New: func() any { return hmac.New(sha256.New, k) }}}
+	return &tokenCodec{macs: sync.Pool{New: func() any { return &macState{h: hmac.New(sha256.New, k)} }}}
 }
 
-func (c *tokenCodec) mac(dst *[tokenMACLen]byte, payload []byte) {
-	m := c.macs.Get().(hash.Hash)
-	m.Reset()
-	m.Write(payload)
-	m.Sum(dst[:0])
+func (c *tokenCodec) mac(dst *[tokenMACLen]byte, payload *[tokenPayloadLen]byte) {
+	m := c.macs.Get().(*macState)
+	m.in = *payload
+	m.h.Reset()
+	m.h.Write(m.in[:])
+	m.h.Sum(m.out[:0])
+	*dst = m.out
 	c.macs.Put(m)
 }
 
 // issue returns a token that expires at expires.
 func (c *tokenCodec) issue(expires time.Time, nonce *[tokenNonceSize]byte) string {
+	return string(c.appendToken(make([]byte, 0, tokenLen), expires, nonce))
+}
+
+// appendToken appends a token that expires at expires to dst.
+func (c *tokenCodec) appendToken(dst []byte, expires time.Time, nonce *[tokenNonceSize]byte) []byte {
 	var payload [tokenPayloadLen]byte
 	payload[0] = tokenVersion
 	binary.BigEndian.PutUint64(payload[1:9], uint64(expires.UnixMilli()))
 	copy(payload[9:], nonce[:])
 	var tag [tokenMACLen]byte
-	c.mac(&tag, payload[:])
+	c.mac(&tag, &payload)
 
-	buf := make([]byte, 0, tokenLen)
-	buf = tokenEncoding.AppendEncode(buf, payload[:])
-	buf = append(buf, '.')
-	buf = tokenEncoding.AppendEncode(buf, tag[:])
-	return string(buf)
+	dst = tokenEncoding.AppendEncode(dst, payload[:])
+	dst = append(dst, '.')
+	return tokenEncoding.AppendEncode(dst, tag[:])
 }
 
 // verify checks tok's tag and expiry at now and returns its expiry.
@@ -106,7 +121,7 @@ func (c *tokenCodec) verify(tok string, now time.Time) (time.Time, error) {
 		return time.Time{}, errTokenMalformed
 	}
 	var want [tokenMACLen]byte
-	c.mac(&want, payload[:tokenPayloadLen])
+	c.mac(&want, (*[tokenPayloadLen]byte)(payload[:tokenPayloadLen]))
 	if !hmac.Equal(got[:tokenMACLen], want[:]) {
 		return time.Time{}, errTokenForged
 	}
@@ -153,10 +168,10 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) (code int, r
 	s.applyHopLimit(w, r)
 	// EC2 User Guide: "PUT requests are rejected if they contain an
 	// X-Forwarded-For header"; captures show 403 with an empty body.
-	if len(r.Header.Values("X-Forwarded-For")) > 0 {
+	if len(r.Header["X-Forwarded-For"]) > 0 {
 		return writeEmpty(w, r, http.StatusForbidden), "X-Forwarded-For on token request"
 	}
-	vals := r.Header.Values(headerTokenTTL)
+	vals := r.Header[headerTokenTTL] // canonical names index the map directly
 	if len(vals) == 0 {
 		return writeError(w, r, http.StatusBadRequest), "TTL header missing"
 	}
@@ -164,17 +179,44 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) (code int, r
 	if !ok {
 		return writeError(w, r, http.StatusBadRequest), "TTL header invalid"
 	}
-	var nonce [tokenNonceSize]byte
-	if _, err := io.ReadFull(s.rand, nonce[:]); err != nil {
+	// One allocation holds the nonce (read through an interface, so it
+	// would escape anyway) and the token after it.
+	buf := make([]byte, tokenNonceSize, tokenNonceSize+tokenLen)
+	if _, err := io.ReadFull(s.rand, buf); err != nil {
 		s.log.ErrorContext(r.Context(), "imds: reading token nonce", slog.String("error", err.Error()))
 		return writeError(w, r, http.StatusInternalServerError), "nonce unavailable"
 	}
-	tok := s.tokens.issue(s.now().Add(time.Duration(ttl)*time.Second), &nonce)
+	tok := s.tokens.appendToken(buf[tokenNonceSize:], s.now().Add(time.Duration(ttl)*time.Second), (*[tokenNonceSize]byte)(buf))
 	// aws-sdk-go-v2 reads the TTL back from this header and sends no token
 	// at all without it (feature/ec2/imds api_op_GetToken.go).
-	w.Header()[headerTokenTTL] = []string{strconv.Itoa(ttl)}
+	w.Header()[headerTokenTTL] = s.putTTL.values(int64(ttl))
 	if s.metrics != nil {
 		s.metrics.tokensIssued.Inc()
 	}
-	return writeText(w, r, []byte(tok)), ""
+	return writeBodyLen(w, r, http.StatusOK, headerTextPlain, tok, headerTokenLength), ""
+}
+
+// headerTokenLength is the Content-Length of every token.
+var headerTokenLength = []string{strconv.Itoa(tokenLen)}
+
+// intHeader keeps the last header value made from an integer, so that
+// requests asking the same (a token TTL of 21600, a token's remaining
+// seconds within one second) share one value instead of allocating it.
+// The slice it returns is shared and never modified.
+type intHeader struct {
+	last atomic.Pointer[intHeaderValue]
+}
+
+type intHeaderValue struct {
+	n int64
+	v []string
+}
+
+func (h *intHeader) values(n int64) []string {
+	if p := h.last.Load(); p != nil && p.n == n {
+		return p.v
+	}
+	p := &intHeaderValue{n: n, v: []string{strconv.FormatInt(n, 10)}}
+	h.last.Store(p)
+	return p.v
 }
