@@ -4,7 +4,7 @@ BIN     := bin/imdsemu
 PKGS    := ./...
 FUZZTIME ?= 30s
 
-.PHONY: all build run test vet unit e2e bench bench-http load fuzz fuzz-ci clean image
+.PHONY: all build run test vet unit e2e bench bench-http bench-sts load fuzz fuzz-ci clean image
 
 all: build
 
@@ -38,6 +38,10 @@ bench:
 # docs/performance-http.md and docs/bench/http.svg. Takes about 5 minutes.
 bench-http:
 	scripts/bench-http.sh
+
+# bench-sts: signed GetCallerIdentity over HTTP, server on one core (wrk).
+bench-sts:
+	scripts/bench-sts.sh
 
 # Load run of the credential GET with wrk (apt-get install wrk); see docs/performance.md.
 load: build

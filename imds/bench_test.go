@@ -124,3 +124,18 @@ func BenchmarkMetadataGET(b *testing.B) {
 	r := httptest.NewRequest("GET", "/latest/meta-data/instance-id", nil)
 	benchServe(b, f.srv, r)
 }
+
+// BenchmarkNew is what one Server costs to make (B/op includes what is
+// garbage once New returns): what each instance of a multi-instance
+// process pays in memory.
+func BenchmarkNew(b *testing.B) {
+	src := &source{}
+	a := testAttachment()
+	src.set(&a)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := imds.New(imds.Options{Credentials: src, TokenKey: testKey}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

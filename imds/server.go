@@ -250,7 +250,7 @@ func New(opts Options) (*Server, error) {
 		}
 		s.metrics = m
 	}
-	s.router = s.routes()
+	s.routes()
 	return s, nil
 }
 
@@ -420,23 +420,38 @@ type endpoint struct {
 	counters counterSet
 }
 
-func (s *Server) routes() *mux.Router {
+func (s *Server) routes() {
+	s.router, s.exact, s.lastVar = s.buildRoutes(false)
+}
+
+// buildRoutes makes the endpoints. Routes without variables go in exact,
+// routes whose one variable is their last segment in lastVar, by the
+// prefix before it; the router gets only the rest (and, with all, every
+// route, for the tests that compare). Every mux route compiles a regexp,
+// and the forty-odd routes of the metadata tree held about half a
+// megabyte of them for each Server; the few that need mux hold a few KB.
+func (s *Server) buildRoutes(all bool) (*mux.Router, map[string]*endpoint, map[string]*endpoint) {
 	r := mux.NewRouter()
 	// No redirects: SDK clients should get an answer, not a 301. A path
 	// that is not clean simply matches nothing.
 	r.SkipClean(true)
-	s.exact = make(map[string]*endpoint)
-	s.lastVar = make(map[string]*endpoint)
+	exact := make(map[string]*endpoint)
+	lastVar := make(map[string]*endpoint)
 	handle := func(route string, k kind, serve serveFunc) {
 		e := &endpoint{s: s, route: route, kind: k, serve: serve}
-		r.Handle(route, e)
 		switch i := strings.LastIndexByte(route, '/'); {
 		case !strings.Contains(route, "{"):
-			s.exact[route] = e
+			exact[route] = e
 		case strings.IndexByte(route, '{') == i+1 && strings.HasSuffix(route, "}"):
 			// One variable, the last segment: mux's [^/]+ is "the rest,
 			// not empty, without a slash".
-			s.lastVar[route[:i+1]] = e
+			lastVar[route[:i+1]] = e
+		default:
+			r.Handle(route, e)
+			return
+		}
+		if all {
+			r.Handle(route, e)
 		}
 	}
 	// mux tries routes in order, one regexp each, so the hot paths (the
@@ -445,9 +460,11 @@ func (s *Server) routes() *mux.Router {
 	s.credentialRoutes(handle)
 	handle(routeTokenOtherVersion, kindOldToken, nil)
 	s.metadataRoutes(handle)
-	s.notFound = &endpoint{s: s, route: routeUnmatched, kind: kindUnmatched}
+	if s.notFound == nil {
+		s.notFound = &endpoint{s: s, route: routeUnmatched, kind: kindUnmatched}
+	}
 	r.NotFoundHandler = s.notFound
-	return r
+	return r, exact, lastVar
 }
 
 // ServeHTTP answers one metadata request.
@@ -471,23 +488,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Router.ServeHTTP: the endpoint knows its route and needs no mux
 	// variables, so the two request copies mux makes to carry them in the
 	// context are saved.
+	s.resolve(r).ServeHTTP(w, r)
+}
+
+// resolve finds the request's endpoint: exact, lastVar, then the router.
+func (s *Server) resolve(r *http.Request) *endpoint {
 	p := r.URL.Path
-	e, ok := s.exact[p]
-	if !ok {
-		if i := strings.LastIndexByte(p, '/'); i >= 0 && i < len(p)-1 {
-			e, ok = s.lastVar[p[:i+1]]
+	if e, ok := s.exact[p]; ok {
+		return e
+	}
+	if i := strings.LastIndexByte(p, '/'); i >= 0 && i < len(p)-1 {
+		if e, ok := s.lastVar[p[:i+1]]; ok {
+			return e
 		}
 	}
-	if !ok {
-		e = s.notFound
-		var m mux.RouteMatch
-		if s.router.Match(r, &m) {
-			if me, ok := m.Handler.(*endpoint); ok {
-				e = me
-			}
+	var m mux.RouteMatch
+	if s.router.Match(r, &m) {
+		if e, ok := m.Handler.(*endpoint); ok {
+			return e
 		}
 	}
-	e.ServeHTTP(w, r)
+	return s.notFound
 }
 
 // ServeHTTP serves a request already matched to e's route.
