@@ -64,6 +64,7 @@ wrkrun() {
 		END {printf "%s %.3f\n", rps, p99}'
 }
 
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 csv=docs/bench/http.csv
 mkdir -p docs/bench
 echo "round,server,workload,rps,p99_ms,idle_rss_kb,load_rss_kb,idle_heap_bytes" >"$csv"
@@ -89,7 +90,7 @@ for r in $(seq "$rounds"); do
 		sleep 0.5
 	done
 done
-machine="$(nproc) vCPU $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(go version | awk '{print $3}'), $(date -u +%Y-%m-%d)"
+machine="$(nproc) vCPU $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(go version | awk '{print $3}'), $(date -u +%Y-%m-%d), load average $load_start at the start and $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 go run ./bench/report -csv "$csv" -svg docs/bench/http.svg -machine "$machine" \
 	-command "make bench-http (ROUNDS=$rounds DURATION=$dur CONNS=$conns)" >docs/performance-http.md
 echo "bench-http: wrote $csv, docs/bench/http.svg and docs/performance-http.md"
