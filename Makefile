@@ -27,7 +27,7 @@ unit:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /e2e)
 
 e2e:
-	$(GO) test -race -count=1 -timeout 15m ./e2e/...
+	$(GO) test -race -count=1 -timeout 40m ./e2e/...
 
 # Benchmarks; results and the machine they ran on are in docs/performance.md.
 bench:
