@@ -225,6 +225,18 @@ func TestDashboard(t *testing.T) {
 	wait("lab run done", `window.imdsemuDashboard.lab.done`)
 	wait("failed checks in red", `document.querySelector('#lanes td.failed') !== null && document.querySelector('#timeline rect.call-failed') !== null`)
 
+	// A narrated demo step ("imdsemu demo" posts them) shows as a banner.
+	demoStep := `{"demo":"roles-vs-keys","step":{"n":1,"title":"both apps work","text":"the profile key and the instance role both pass GetCallerIdentity","outcomes":[{"actor":"key app","want":"ok","got":"ok"},{"actor":"role app","want":"ok","got":"ok"}],"passed":true}}`
+	if code, body := e.api(t, http.MethodPost, "/v1/demo", demoStep); code == http.StatusNotFound {
+		t.Logf("no POST /v1/demo on this server yet: %s", body)
+	} else {
+		if code != http.StatusAccepted {
+			t.Fatalf("POST /v1/demo = %d: %s", code, body)
+		}
+		wait("demo banner", `!document.getElementById('narration').hidden && document.getElementById('narration-title').textContent.includes('both apps work') && document.querySelectorAll('#narration-outcomes li').length === 2`)
+		wait("demo marker", `document.querySelector('#timeline line[data-marker="demo"]') !== null`)
+	}
+
 	// Drop the stream; a rotation while it is down shows after the reconnect.
 	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`window.imdsemuDashboard.es.close(); window.imdsemuDashboard.connected = false`)); err != nil {
 		t.Fatal(err)

@@ -182,6 +182,27 @@
     renderLanes();
   }
 
+  // onDemo shows a narrated step of "imdsemu demo" (POST /v1/demo): a
+  // marker, a line in the log and the banner above the chart.
+  function onDemo(at, demo, step) {
+    const title = `${step.n ? step.n + ". " : ""}${step.title || ""}`;
+    addMarker(at, "demo", title);
+    const outs = step.outcomes || [];
+    log(at, "demo", `${demo}: ${title}${step.passed === false ? " (not as narrated)" : ""}`);
+    const box = $("narration");
+    box.hidden = false;
+    box.dataset.passed = String(step.passed !== false);
+    $("narration-title").textContent = `${demo} — ${title}`;
+    $("narration-text").textContent = step.text || "";
+    $("narration-outcomes").replaceChildren(...outs.map((o) => {
+      const li = document.createElement("li");
+      const unexpected = o.want && o.want !== o.got;
+      if (unexpected) li.className = "unexpected";
+      li.textContent = `${o.actor}: ${o.got}${o.want ? (unexpected ? ` (expected ${o.want})` : " as expected") : ""}${o.access_key_id ? " · " + o.access_key_id : ""}${o.note ? " — " + o.note : ""}`;
+      return li;
+    }));
+  }
+
   function onEvent(ev) {
     st.lastEventID = ev.id;
     const at = t(ev.at);
@@ -245,6 +266,9 @@
       case "lab":
         onLab(ev.change, ev.detail || {});
         break;
+      case "demo":
+        onDemo(at, ev.change, ev.detail || {});
+        break;
     }
     schedule();
   }
@@ -254,7 +278,7 @@
     if (st.es) st.es.close();
     const es = new EventSource("api/events");
     st.es = es;
-    const types = ["issued", "superseded", "expired", "mint_failed", "served", "fault_fired", "options_changed", "notice", "lab"];
+    const types = ["issued", "superseded", "expired", "mint_failed", "served", "fault_fired", "options_changed", "notice", "lab", "demo"];
     for (const ty of types) {
       es.addEventListener(ty, (m) => {
         try { onEvent(JSON.parse(m.data)); } catch (e) { console.error(e); }
