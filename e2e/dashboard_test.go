@@ -209,6 +209,28 @@ func TestDashboard(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	wait("IMDSv2 shown on", `document.getElementById('imdsv2').getAttribute('aria-pressed') === 'true'`)
+	// Start fault (the first preset: 500 on iam/, named iam-500), then stop
+	// all faults, each checked through the API.
+	faultNames := func() string {
+		var l struct{ Faults []struct{ Name string } }
+		adminCall(t, e, http.MethodGet, "/v1/faults", "", &l)
+		var names []string
+		for _, f := range l.Faults {
+			names = append(names, f.Name)
+		}
+		return strings.Join(names, ",")
+	}
+	for _, step := range []struct{ button, want string }{{"#fault-add", "iam-500"}, {"#fault-clear", ""}} {
+		if err := chromedp.Do(ctx, chromedp.Click(step.button)); err != nil {
+			t.Fatal(err)
+		}
+		for got := faultNames(); !strings.Contains(got, step.want) || (step.want == "" && got != ""); got = faultNames() {
+			if time.Now().After(deadline) {
+				t.Fatalf("after %s the faults are %q, want %q", step.button, got, step.want)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
 
 	select {
 	case err := <-compareDone:
@@ -224,6 +246,23 @@ func TestDashboard(t *testing.T) {
 	}
 	wait("lab run done", `window.imdsemuDashboard.lab.done`)
 	wait("failed checks in red", `document.querySelector('#lanes td.failed') !== null && document.querySelector('#timeline rect.call-failed') !== null`)
+
+	// Revoke sessions: the server marks the generations revoked, and so
+	// does the page.
+	if err := chromedp.Do(ctx, chromedp.Click("#revoke")); err != nil {
+		t.Fatal(err)
+	}
+	newest := maxSeq(t, e)
+	for revoked := false; !revoked; {
+		for _, g := range e.generations(t) {
+			revoked = revoked || (g.Seq == newest && g.Status == "revoked")
+		}
+		if !revoked && time.Now().After(deadline.Add(2*time.Minute)) {
+			t.Fatalf("the Revoke button did not revoke generation %d: %+v", newest, e.generations(t))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	wait("revoked bar of the newest generation", fmt.Sprintf(`window.imdsemuDashboard.gens.get(document.getElementById('profile').value + '|%d').revoked > 0`, newest))
 
 	// A narrated demo step ("imdsemu demo" posts them) shows as a banner.
 	demoStep := `{"demo":"roles-vs-keys","step":{"n":1,"title":"both apps work","text":"the profile key and the instance role both pass GetCallerIdentity","outcomes":[{"actor":"key app","want":"ok","got":"ok"},{"actor":"role app","want":"ok","got":"ok"}],"passed":true}}`
