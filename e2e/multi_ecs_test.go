@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestECS_RoleByPath: with several instances, the ECS endpoint serves each
@@ -118,5 +119,94 @@ print(json.dumps({"method": c.method, "key": c.get_frozen_credentials().access_k
 	}
 	if code, _ := e.api(t, "GET", "/v1/instances/i-0000000000000000f/attachment", ""); code != 404 {
 		t.Errorf("unknown instance = %d, want 404", code)
+	}
+}
+
+// TestInstances_AddChangeRemoveAtRuntime: `imdsemu instance add|set-sources|rm`
+// change which instance (and role) a client gets, without a restart; the
+// real Go SDK default chain follows.
+func TestInstances_AddChangeRemoveAtRuntime(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "imdsemu.yaml")
+	if err := os.WriteFile(cfg, []byte(`
+roles: [{name: web}, {name: batch}]
+instance-profiles: [{name: web, role: web}, {name: batch, role: batch}]
+instance: {id: i-0000000000000000a, profile: web}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := startEmulator(t, "--config", cfg)
+	roleOf := func() (string, string) {
+		t.Helper()
+		_, _, role := e.do(t, "GET", "/latest/meta-data/iam/security-credentials/", nil)
+		_, _, id := e.do(t, "GET", "/latest/meta-data/instance-id", nil)
+		return role, id
+	}
+	sdkKey := func() string {
+		t.Helper()
+		creds, err := sdkConfig(t, e.endpoint).Credentials.Retrieve(context.Background())
+		if err != nil {
+			t.Fatalf("Go SDK: %v", err)
+		}
+		return creds.AccessKeyID
+	}
+	if role, id := roleOf(); role != "web" || id != "i-0000000000000000a" {
+		t.Fatalf("before: %s %s, want web on i-…a", role, id)
+	}
+	webKey := sdkKey()
+
+	// Add an instance serving this (loopback) client.
+	if out, err := e.cli(t, "instance", "add", "i-0000000000000000d", "--profile", "batch", "--source", "127.0.0.1", "--tag", "app=batch"); err != nil || !strings.Contains(out, "role batch, serves 127.0.0.1") {
+		t.Fatalf("instance add: %v\n%s", err, out)
+	}
+	if role, id := roleOf(); role != "batch" || id != "i-0000000000000000d" {
+		t.Errorf("after add: %s %s, want batch on i-…d", role, id)
+	}
+	// Its credentials are minted at once; the SDK may need a moment.
+	var batchKey string
+	for i := 0; i < 50 && (batchKey == "" || batchKey == webKey); i++ {
+		code, _, body := e.do(t, "GET", "/latest/meta-data/iam/security-credentials/batch", nil)
+		var doc struct{ AccessKeyId string }
+		if code == 200 && json.Unmarshal([]byte(body), &doc) == nil {
+			batchKey = doc.AccessKeyId
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := sdkKey(); got != batchKey || got == webKey {
+		t.Errorf("Go SDK after add = %s, want the batch role's %s", got, batchKey)
+	}
+	out, err := e.cli(t, "instance", "list")
+	if err != nil || !strings.Contains(out, "i-0000000000000000a") || !strings.Contains(out, "unmatched clients") || !strings.Contains(out, "i-0000000000000000d") {
+		t.Errorf("instance list: %v\n%s", err, out)
+	}
+	// Errors: a taken profile, a taken source, the default instance.
+	if _, err := e.cli(t, "instance", "add", "i-0000000000000000e", "--profile", "web", "--source", "10.0.0.1"); err == nil || !strings.Contains(err.Error(), "409") {
+		t.Errorf("adding a second instance with profile web: %v, want 409", err)
+	}
+	if _, err := e.cli(t, "instance", "add", "i-0000000000000000e", "--source", "127.0.0.1/32"); err == nil || !strings.Contains(err.Error(), "both serve 127.0.0.1/32") {
+		t.Errorf("adding a second instance for 127.0.0.1: %v, want a conflict", err)
+	}
+	if _, err := e.cli(t, "instance", "add", "i-bad", "--source", "10.0.0.1"); err == nil || !strings.Contains(err.Error(), "400") {
+		t.Errorf("adding a bad id: %v, want 400", err)
+	}
+	if _, err := e.cli(t, "instance", "rm", "i-0000000000000000a"); err == nil || !strings.Contains(err.Error(), "409") {
+		t.Errorf("removing the default instance: %v, want 409", err)
+	}
+
+	// Move it elsewhere: this client is the default instance's again.
+	if _, err := e.cli(t, "instance", "set-sources", "i-0000000000000000d", "--source", "10.1.0.0/16"); err != nil {
+		t.Fatal(err)
+	}
+	if role, id := roleOf(); role != "web" || id != "i-0000000000000000a" {
+		t.Errorf("after set-sources: %s %s, want web on i-…a", role, id)
+	}
+	if _, err := e.cli(t, "instance", "rm", "i-0000000000000000d"); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := e.api(t, "GET", "/v1/instances/i-0000000000000000d", ""); code != 404 {
+		t.Errorf("removed instance: %d, want 404", code)
+	}
+	if got := sdkKey(); got != webKey {
+		t.Errorf("Go SDK after rm = %s, want web's %s", got, webKey)
 	}
 }

@@ -51,7 +51,7 @@ func newControlCmds(e env) []*cobra.Command {
 		newFaultCmd(e), newScenarioCmd(e), newOptionsCmd(e),
 		newRotateCmd(e), newFreezeCmd(e, true), newFreezeCmd(e, false),
 		newAttachCmd(e), newDetachCmd(e), newGenerationsCmd(e), newEventsCmd(e),
-		newNoticeCmd(e),
+		newNoticeCmd(e), newInstanceCmd(e),
 	}
 }
 

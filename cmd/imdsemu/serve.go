@@ -140,7 +140,7 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 		return err
 	}
 	inst, metadata := fl.primary.inst, fl.primary.srv
-	ctl.setInstance(inst, fl.others()...)
+	ctl.setInstance(inst, fl.others)
 	metaHandler, err := ctl.metadataHandler(fl.handler(), reg) // faults, IMDSv1 counter
 	if err != nil {
 		return err
@@ -150,14 +150,7 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 	if err != nil {
 		return err
 	}
-	var adminHandler http.Handler = adminServer
-	if fl.multi {
-		set, err := ctl.instancesControl(fl, store)
-		if err != nil {
-			return err
-		}
-		adminHandler = adminServer.WithInstances(set)
-	}
+	adminHandler := adminServer.WithInstances(fl)
 
 	ls := &listeners{errorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	defer ls.close() // all of them if serve fails before serving; harmless after Shutdown

@@ -35,8 +35,8 @@ type controlPlane struct {
 	token        string
 	tokenCreated bool
 
-	inst   *instance.Instance   // set by setInstance before the scheduler runs
-	others []*instance.Instance // the other instances of several
+	inst   *instance.Instance          // set by setInstance before the scheduler runs
+	others func() []*instance.Instance // the other instances of several
 }
 
 func newControlPlane(s config.Settings, log *slog.Logger, reg prometheus.Registerer) (*controlPlane, error) {
@@ -74,7 +74,7 @@ func newControlPlane(s config.Settings, log *slog.Logger, reg prometheus.Registe
 // setInstance gives the control plane the instance (the default one of
 // several) and the others. Call it before the scheduler runs and before
 // adminHandler.
-func (c *controlPlane) setInstance(inst *instance.Instance, others ...*instance.Instance) {
+func (c *controlPlane) setInstance(inst *instance.Instance, others func() []*instance.Instance) {
 	c.inst, c.others = inst, others
 }
 
@@ -83,7 +83,7 @@ func (c *controlPlane) setInstance(inst *instance.Instance, others ...*instance.
 func (c *controlPlane) onRefresherEvent(ev refresher.Event) {
 	c.inst.OnEvent(ev)
 	role := c.inst.RoleARN(ev.Key)
-	for _, o := range c.others {
+	for _, o := range c.others() {
 		o.OnEvent(ev)
 		if role == "" {
 			role = o.RoleARN(ev.Key)

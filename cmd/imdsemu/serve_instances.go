@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/rsa"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,21 +26,32 @@ import (
 // imds.Server (its own tree, tokens, credentials and notices) each, behind
 // an instance.Router that picks the instance by the client's source
 // address. The single instance: form is a fleet of one serving everyone.
+// Instances can be added, changed and removed while serving
+// (serve_instances_edit.go).
 type fleet struct {
-	members []*member // in config order
-	byID    map[string]*member
+	s    config.Settings
+	ix   *imdsSetup
+	d    fleetDeps
+	key  *rsa.PrivateKey
+	cert *x509.Certificate
 	// primary is the default instance, else the first: the one the
 	// control API's top-level paths, the identity key's certificate and
-	// the ECS endpoint's other paths stand for.
+	// the ECS endpoint's other paths stand for. It is never removed.
 	primary *member
 	router  *instance.Router
 	multi   bool // the instances: form
+
+	mu      sync.RWMutex // guards members and byID
+	members []*member    // in config order, then as added
+	byID    map[string]*member
 }
 
 type member struct {
 	entry config.InstanceEntry
 	inst  *instance.Instance
 	srv   *imds.Server
+	ecs   http.Handler // its ECS handler; nil without --ecs-addr
+	ctl   http.Handler // its control API
 }
 
 type fleetDeps struct {
@@ -56,67 +70,40 @@ type fleetDeps struct {
 // their sessions are named after them.
 func newFleet(ctx context.Context, s config.Settings, ix *imdsSetup, d fleetDeps) (*fleet, error) {
 	entries, defaultID := s.ServedInstances()
-	f := &fleet{byID: map[string]*member{}, router: instance.NewRouter(), multi: len(s.Instances) > 0}
+	f := &fleet{s: s, ix: ix, d: d, byID: map[string]*member{}, router: instance.NewRouter(), multi: len(s.Instances) > 0}
+	primary := entries[0]
 	for _, e := range entries {
-		m := &member{entry: e}
-		f.members = append(f.members, m)
-		f.byID[e.ID] = m
+		if e.ID == defaultID {
+			primary = e
+		}
 	}
-	f.primary = f.members[0]
-	if m := f.byID[defaultID]; m != nil {
-		f.primary = m
-	}
-	key, cert, err := instance.LoadOrCreateSigningKey(s.DataDir, f.primary.entry.Account, time.Now())
+	var err error
+	f.key, f.cert, err = instance.LoadOrCreateSigningKey(s.DataDir, primary.Account, time.Now())
 	if err != nil {
 		return nil, err
 	}
-	for _, m := range f.members {
+	for _, e := range entries {
 		field := "instance"
 		if f.multi {
-			field = "instances " + m.entry.ID
+			field = "instances " + e.ID
 		}
-		mx, err := ix.forInstance(m.entry.Instance)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", field, err)
-		}
-		m.inst, err = instance.New(ctx, instance.Options{
-			Metadata: mx.metadata(), Profile: m.entry.Profile,
-			Store: d.store, STS: d.issuer, Scheduler: d.sched,
-			SigningKey: key, SigningCertificate: cert,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("%s.profile: %w", field, err)
-		}
-		reg, logger := d.reg, d.log.With("component", "imds")
+		var reg prometheus.Registerer = d.reg
 		if f.multi {
 			// instance_id, not instance: Prometheus gives every target an
 			// instance label. Ids are bounded by the config.
-			reg = prometheus.WrapRegistererWith(prometheus.Labels{"instance_id": m.entry.ID}, d.reg)
-			logger = logger.With("instance", m.entry.ID)
+			reg = prometheus.WrapRegistererWith(prometheus.Labels{"instance_id": e.ID}, d.reg)
 		}
-		m.srv, err = imds.New(mx.options(imds.Options{
-			Credentials:         m.inst,
-			Instance:            m.inst.Metadata(),
-			IdentityKey:         key,
-			IdentityCertificate: cert,
-			IdentityCredentials: m.inst.IdentityCredentials,
-			Notices:             m.inst.Notices(),
-			HTTPTokens:          imds.Mode(s.HTTPTokens),
-			EndpointDisabled:    s.HTTPEndpoint == "disabled",
-			TokenKey:            d.tokenKey,
-			OnCredentialsServed: d.ctl.onServed,
-			Logger:              logger,
-			Registerer:          reg,
-		}))
+		m, err := f.newMember(ctx, e, reg)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", field, err)
 		}
-		prefixes, err := m.entry.Match.Prefixes()
-		if err != nil {
-			return nil, fmt.Errorf("%s.match: %w", field, err)
-		}
-		if err := f.router.Set(instance.Route{ID: m.entry.ID, Sources: prefixes, Handler: m.srv}); err != nil {
+		if err := f.route(m); err != nil {
 			return nil, err
+		}
+		f.members = append(f.members, m)
+		f.byID[e.ID] = m
+		if e.ID == primary.ID {
+			f.primary = m
 		}
 	}
 	if err := f.router.SetDefault(defaultID); err != nil {
@@ -135,8 +122,68 @@ func newFleet(ctx context.Context, s config.Settings, ix *imdsSetup, d fleetDeps
 	return f, nil
 }
 
+// newMember builds the instance e, its metadata server (with metrics on
+// reg, if not nil), its ECS handler and its control API. It changes
+// nothing: the caller routes it and has the scheduler keep it.
+func (f *fleet) newMember(ctx context.Context, e config.InstanceEntry, reg prometheus.Registerer) (*member, error) {
+	mx, err := f.ix.forInstance(e.Instance)
+	if err != nil {
+		return nil, err
+	}
+	m := &member{entry: e}
+	m.inst, err = instance.New(ctx, instance.Options{
+		Metadata: mx.metadata(), Profile: e.Profile,
+		Store: f.d.store, STS: f.d.issuer, Scheduler: f.d.sched,
+		SigningKey: f.key, SigningCertificate: f.cert,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("profile: %w", err)
+	}
+	logger := f.d.log.With("component", "imds")
+	if f.multi {
+		logger = logger.With("instance", e.ID)
+	}
+	m.srv, err = imds.New(mx.options(imds.Options{
+		Credentials:         m.inst,
+		Instance:            m.inst.Metadata(),
+		IdentityKey:         f.key,
+		IdentityCertificate: f.cert,
+		IdentityCredentials: m.inst.IdentityCredentials,
+		Notices:             m.inst.Notices(),
+		HTTPTokens:          imds.Mode(f.s.HTTPTokens),
+		EndpointDisabled:    f.s.HTTPEndpoint == "disabled",
+		TokenKey:            f.d.tokenKey,
+		OnCredentialsServed: f.d.ctl.onServed,
+		Logger:              logger,
+		Registerer:          reg,
+	}))
+	if err != nil {
+		return nil, err
+	}
+	if tok := f.ix.ecsToken; tok != "" {
+		if m.ecs, err = m.srv.ECSHandler(tok); err != nil {
+			return nil, err
+		}
+	}
+	if m.ctl, err = f.d.ctl.adminServer(m.inst, m.srv, f.d.store, nil); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// route has the router send m's sources to it.
+func (f *fleet) route(m *member) error {
+	prefixes, err := m.entry.Match.Prefixes()
+	if err != nil {
+		return err
+	}
+	return f.router.Set(instance.Route{ID: m.entry.ID, Sources: prefixes, Handler: m.srv})
+}
+
 // others are the instances but the primary.
 func (f *fleet) others() []*instance.Instance {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
 	var out []*instance.Instance
 	for _, m := range f.members {
 		if m != f.primary {
@@ -189,28 +236,22 @@ func (f *fleet) listen(ls *listeners, wrap func(http.Handler) http.Handler) ([]s
 // ecsHandler routes the ECS endpoint: /role/NAME to the instance holding
 // role NAME, other paths to the default instance (none in the instances:
 // form without default-instance).
-func (f *fleet) ecsHandler(token string) (http.Handler, error) {
-	handlers := map[*member]http.Handler{}
-	for _, m := range f.members {
-		h, err := m.srv.ECSHandler(token)
-		if err != nil {
-			return nil, err
-		}
-		handlers[m] = h
-	}
+func (f *fleet) ecsHandler(string) (http.Handler, error) {
 	byRole := func(role string) (http.Handler, bool) {
+		f.mu.RLock()
+		defer f.mu.RUnlock()
 		for _, m := range f.members {
-			if r := m.inst.Attachment().Role; r != "" && strings.EqualFold(r, role) {
-				return handlers[m], true
+			if r := m.inst.Attachment().Role; r != "" && strings.EqualFold(r, role) && m.ecs != nil {
+				return m.ecs, true
 			}
 		}
 		return nil, false
 	}
 	var fallback http.Handler
 	if !f.multi || f.router.Default() != "" {
-		fallback = handlers[f.primary]
+		fallback = f.primary.ecs
 	}
-	return instance.ECSByRole(token, byRole, fallback), nil
+	return instance.ECSByRole(f.ix.ecsToken, byRole, fallback), nil
 }
 
 // lines describe the instances for serve's banner.
@@ -240,41 +281,35 @@ func (f *fleet) lines() []string {
 	return out
 }
 
-// instances adapts the fleet to admin.Instances, each instance with its
-// own control API.
-type instancesControl struct {
-	f    *fleet
-	ctls map[string]http.Handler
-}
-
-func (c *controlPlane) instancesControl(f *fleet, revocations admin.Revocations) (admin.Instances, error) {
-	ic := instancesControl{f: f, ctls: map[string]http.Handler{}}
+// Instances lists the instances for the control API (admin.Instances).
+func (f *fleet) Instances() []admin.InstanceInfo {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := make([]admin.InstanceInfo, 0, len(f.members))
 	for _, m := range f.members {
-		srv, err := c.adminServer(m.inst, m.srv, revocations, nil)
-		if err != nil {
-			return nil, err
-		}
-		ic.ctls[m.entry.ID] = srv
-	}
-	return ic, nil
-}
-
-func (ic instancesControl) Instances() []admin.InstanceInfo {
-	out := make([]admin.InstanceInfo, 0, len(ic.f.members))
-	for _, m := range ic.f.members {
-		att := m.inst.Attachment()
-		out = append(out, admin.InstanceInfo{
-			ID: m.entry.ID, Account: m.entry.Account, Profile: att.Profile, Role: att.Role,
-			Sources: sourceStrings(m.entry.Match), Listen: m.entry.Match.Listen,
-			Default: m.entry.ID == ic.f.router.Default(),
-		})
+		out = append(out, f.info(m))
 	}
 	return out
 }
 
-func (ic instancesControl) Control(id string) (http.Handler, bool) {
-	h, ok := ic.ctls[id]
-	return h, ok
+func (f *fleet) info(m *member) admin.InstanceInfo {
+	att := m.inst.Attachment()
+	return admin.InstanceInfo{
+		ID: m.entry.ID, Account: m.entry.Account, Profile: att.Profile, Role: att.Role,
+		Sources: sourceStrings(m.entry.Match), Listen: m.entry.Match.Listen,
+		Default: m.entry.ID == f.router.Default(),
+	}
+}
+
+// Control is instance id's control API (admin.Instances).
+func (f *fleet) Control(id string) (http.Handler, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	m, ok := f.byID[id]
+	if !ok {
+		return nil, false
+	}
+	return m.ctl, true
 }
 
 func sourceStrings(m config.Match) []string {
