@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -138,4 +139,28 @@ func BenchmarkNew(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkServerRetained reports the heap each Server keeps once made
+// (retained-B/server): what a multi-instance process holds per instance in
+// the metadata server.
+func BenchmarkServerRetained(b *testing.B) {
+	src := &source{}
+	a := testAttachment()
+	src.set(&a)
+	var keep []*imds.Server
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for b.Loop() {
+		s, err := imds.New(imds.Options{Credentials: src, TokenKey: testKey})
+		if err != nil {
+			b.Fatal(err)
+		}
+		keep = append(keep, s)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/float64(len(keep)), "retained-B/server")
+	runtime.KeepAlive(keep)
 }
