@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/imdsemu/imdsemu/config"
+	"github.com/imdsemu/imdsemu/internal/httpserve"
 	"github.com/imdsemu/imdsemu/internal/keyfile"
 	"github.com/imdsemu/imdsemu/refresher"
 	"github.com/imdsemu/imdsemu/rolestore"
@@ -152,13 +153,17 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 	}
 	adminHandler := adminServer.WithInstances(fl)
 
-	ls := &listeners{errorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	ls := &listeners{ // every listener: timeouts, connection cap, Host allowlist (internal/httpserve)
+		errorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		metrics:  httpserve.NewMetrics(reg),
+		hosts:    httpserve.NewHosts(s.MetadataAddr, s.AdminAddr, s.ECSAddr, s.IPv6Addr),
+	}
 	defer ls.close() // all of them if serve fails before serving; harmless after Shutdown
 	stsL, err := ls.listen("sts", s.STSAddr, nil)
 	if err != nil {
 		return err
 	}
-	stsURL := "http://" + stsL.ln.Addr().String()
+	stsURL := "http://" + httpserve.DialAddr(stsL.ln.Addr())
 	if stsL.srv.Handler, err = newSTS(s, stsURL, store, issuer, log, reg); err != nil { // serve_sts.go
 		return err
 	}
@@ -196,10 +201,10 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 		return ls.shutdown(sctx)
 	})
 
-	metaURL := "http://" + meta.ln.Addr().String()
+	metaURL := "http://" + httpserve.DialAddr(meta.ln.Addr())
 	fmt.Fprintf(stdout, "imdsemu: data directory %s\n", s.DataDir)
 	fmt.Fprintf(stdout, "imdsemu: metadata service on %s (http-tokens %s, endpoint %s)\n", metaURL, s.HTTPTokens, s.HTTPEndpoint)
-	fmt.Fprintln(stdout, adminLine(adm.ln.Addr()))
+	fmt.Fprintln(stdout, adminLine(httpserve.DialAddr(adm.ln.Addr())))
 	ctl.print(stdout)
 	for _, line := range fl.lines() {
 		fmt.Fprintln(stdout, line)
@@ -236,12 +241,15 @@ func orNone(s string) string {
 // opens, runs and shuts them all down.
 type listeners struct {
 	errorLog *log.Logger
+	metrics  *httpserve.Metrics
+	hosts    *httpserve.Hosts // the names the metadata, ECS and admin listeners answer to
 	all      []*listener
 }
 
 type listener struct {
-	srv *http.Server
-	ln  net.Listener
+	name string // in metrics: sts, metadata, admin, ipv6-metadata, ecs
+	srv  *http.Server
+	ln   net.Listener
 }
 
 // listen opens addr for a server of h (set later when nil); what names the
@@ -252,7 +260,14 @@ func (ls *listeners) listen(what, addr string, h http.Handler) (*listener, error
 	if err != nil {
 		return nil, fmt.Errorf("%s listener: %w", what, err)
 	}
-	l := &listener{srv: &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ErrorLog: ls.errorLog}, ln: ln}
+	name := strings.ReplaceAll(strings.ToLower(what), " ", "-")
+	o := httpserve.Options{Listener: name, Handler: h, Metrics: ls.metrics, ErrorLog: ls.errorLog}
+	if name != "sts" {
+		// STS answers nothing but the OIDC discovery documents without a
+		// SigV4 signature, which a page rebinding a name cannot make.
+		o.Hosts = ls.hosts
+	}
+	l := &listener{name: name, srv: httpserve.New(o), ln: ln}
 	ls.all = append(ls.all, l)
 	return l, nil
 }
@@ -260,8 +275,11 @@ func (ls *listeners) listen(what, addr string, h http.Handler) (*listener, error
 // run serves every listener in g until shutdown.
 func (ls *listeners) run(g *errgroup.Group) {
 	for _, l := range ls.all {
+		// The cap goes around whatever wraps the listener by now (the fault
+		// listener re-binds the socket under it during an outage).
+		ln := httpserve.Limit(l.ln, l.name, 0, ls.metrics)
 		g.Go(func() error {
-			if err := l.srv.Serve(l.ln); !errors.Is(err, http.ErrServerClosed) {
+			if err := l.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 				return err
 			}
 			return nil

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"path/filepath"
@@ -213,6 +212,6 @@ func (m metadataControl) SetMetadataOptions(n admin.MetadataOptions) error {
 }
 
 // adminLine is the line serve prints about the admin listener.
-func adminLine(addr net.Addr) string {
+func adminLine(addr string) string {
 	return fmt.Sprintf("imdsemu: admin on http://%s (/metrics, /healthz, control API under /v1/)", addr)
 }

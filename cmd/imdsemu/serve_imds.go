@@ -9,6 +9,7 @@ import (
 
 	"github.com/imdsemu/imdsemu/config"
 	"github.com/imdsemu/imdsemu/imds"
+	"github.com/imdsemu/imdsemu/internal/httpserve"
 	"github.com/imdsemu/imdsemu/instance"
 )
 
@@ -96,7 +97,7 @@ func (x *imdsSetup) listen(ls *listeners, metadata *imds.Server, h http.Handler,
 			return nil, err
 		}
 		l.srv.ConnContext = metadata.ConnContext
-		lines = append(lines, fmt.Sprintf("imdsemu: metadata service also on http://%s", l.ln.Addr()))
+		lines = append(lines, fmt.Sprintf("imdsemu: metadata service also on http://%s", httpserve.DialAddr(l.ln.Addr())))
 	}
 	if a := x.s.ECSAddr; a != "" {
 		h, err := ecs(x.ecsToken)
@@ -107,7 +108,7 @@ func (x *imdsSetup) listen(ls *listeners, metadata *imds.Server, h http.Handler,
 		if err != nil {
 			return nil, err
 		}
-		base := "http://" + l.ln.Addr().String()
+		base := "http://" + httpserve.DialAddr(l.ln.Addr())
 		url := base + "/v2/credentials/imdsemu"
 		lines = append(lines,
 			fmt.Sprintf("imdsemu: ECS container credentials on %s, and each instance's role at %s%sNAME (token in %s)", url, base, instance.ECSRolePrefix, filepath.Join(x.s.DataDir, instance.ECSTokenFile)),

@@ -239,3 +239,21 @@ func TestHosts_Handler(t *testing.T) {
 		t.Errorf("imdsemu_http_host_rejected_total = %v, want 3", got)
 	}
 }
+
+func TestDialAddr(t *testing.T) {
+	for _, tc := range []struct {
+		addr net.Addr
+		want string
+	}{
+		{&net.TCPAddr{IP: net.IPv6unspecified, Port: 1338}, "127.0.0.1:1338"},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 1338}, "127.0.0.1:1338"},
+		{&net.TCPAddr{Port: 1338}, "127.0.0.1:1338"},
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1338}, "127.0.0.1:1338"},
+		{&net.TCPAddr{IP: net.ParseIP("fd00:ec2::254"), Port: 80}, "[fd00:ec2::254]:80"},
+		{&net.TCPAddr{IP: net.IPv4(169, 254, 169, 254), Port: 80}, "169.254.169.254:80"},
+	} {
+		if got := DialAddr(tc.addr); got != tc.want {
+			t.Errorf("DialAddr(%v) = %q, want %q", tc.addr, got, tc.want)
+		}
+	}
+}

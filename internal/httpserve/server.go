@@ -5,6 +5,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -77,4 +78,16 @@ func New(o Options) *http.Server {
 		IdleTimeout:       t.Idle,
 		ErrorLog:          o.ErrorLog,
 	}
+}
+
+// DialAddr is addr as a client can dial it. A listener on a wildcard
+// address (0.0.0.0, [::], or no host at all; net/http reports each as [::])
+// is dual-stack and reachable on loopback, so 127.0.0.1 takes its place;
+// other addresses are returned as they are.
+func DialAddr(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || len(tcp.IP) != 0 && !tcp.IP.IsUnspecified() {
+		return addr.String()
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))
 }
