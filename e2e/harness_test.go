@@ -20,6 +20,10 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(netnsHelperEnv) != "" || os.Getenv(crashWriterEnv) != "" {
+		// This binary re-executed as a helper process: it needs no imdsemu.
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "imdsemu-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
