@@ -3,7 +3,9 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,17 +47,21 @@ func imdsemu(t *testing.T, args ...string) string {
 	return string(out)
 }
 
-// freeLoopbackPort returns a port that was free a moment ago: the STS
-// address must be known before start, because the OIDC provider registered
-// in the config file is the STS listener's URL.
-func freeLoopbackPort(t *testing.T) int {
+// freeLoopbackAddr returns a loopback address that was free a moment ago:
+// the STS address must be known before start, because the OIDC provider
+// registered in the config file is the STS listener's URL. It is on a
+// random address of 127.0.0.0/8 rather than 127.0.0.1, where every other
+// test binds port 0, so that no other test can take the freed port before
+// imdsemu binds it.
+func freeLoopbackAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ip := netip.AddrFrom4([4]byte{127, byte(1 + rand.IntN(254)), byte(rand.IntN(256)), byte(1 + rand.IntN(254))})
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(ip, 0).String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return ln.Addr().String()
 }
 
 // stsWorld is an emulator with users, roles and identity providers for the
@@ -64,7 +70,7 @@ func freeLoopbackPort(t *testing.T) int {
 // "sso" trusting the SAML provider "corp" (whose keys are in idpDir).
 type stsWorld struct {
 	e       *emulator
-	sts     string // http://127.0.0.1:PORT
+	sts     string // http://127.A.B.C:PORT (freeLoopbackAddr)
 	dataDir string
 	idpDir  string // the SAML IdP's keys (a separate data dir)
 }
@@ -72,8 +78,7 @@ type stsWorld struct {
 func startSTSWorld(t *testing.T, extra ...string) *stsWorld {
 	t.Helper()
 	w := &stsWorld{dataDir: t.TempDir(), idpDir: t.TempDir()}
-	port := freeLoopbackPort(t)
-	w.sts = fmt.Sprintf("http://127.0.0.1:%d", port)
+	w.sts = "http://" + freeLoopbackAddr(t)
 	meta := filepath.Join(w.idpDir, "metadata.xml")
 	if err := os.WriteFile(meta, []byte(imdsemu(t, "idp", "saml-metadata", "--data-dir", w.idpDir)), 0o600); err != nil {
 		t.Fatal(err)
