@@ -98,7 +98,7 @@ func TestFaults_LatencyPastTimeout(t *testing.T) {
 		e := startEmulator(t)
 		e.addFault(t, `{"action":"latency","delay":"2s","path":"/latest/api/token"}`)
 		start := time.Now()
-		if _, err := sdkConfig(t, e.endpoint).Credentials.Retrieve(context.Background()); err != nil {
+		if _, err := sdkConfigFastFail(t, e.endpoint).Credentials.Retrieve(context.Background()); err != nil {
 			t.Fatalf("Retrieve: %v", err)
 		}
 		t.Logf("Retrieve took %v", time.Since(start).Round(time.Millisecond))
@@ -115,7 +115,7 @@ func TestFaults_LatencyPastTimeout(t *testing.T) {
 	t.Run("credential document", func(t *testing.T) {
 		e := startEmulator(t)
 		e.addFault(t, `{"action":"latency","delay":"2s","path":"`+rolePath+`"}`)
-		_, err := sdkConfig(t, e.endpoint).Credentials.Retrieve(context.Background())
+		_, err := sdkConfigFastFail(t, e.endpoint).Credentials.Retrieve(context.Background())
 		if err == nil {
 			t.Fatal("Retrieve succeeded through a 2s delay")
 		}
@@ -293,7 +293,7 @@ func TestFaults_BlackholeAndReset(t *testing.T) {
 	t.Run("blackhole", func(t *testing.T) {
 		e := startEmulator(t)
 		id := e.addFault(t, `{"action":"blackhole","path":"`+rolePath+`","for":"1m"}`)
-		if _, err := sdkConfig(t, e.endpoint).Credentials.Retrieve(context.Background()); err == nil {
+		if _, err := sdkConfigFastFail(t, e.endpoint).Credentials.Retrieve(context.Background()); err == nil {
 			t.Fatal("Retrieve succeeded through a blackhole")
 		}
 		if n := e.metric(t, `imdsemu_faults_fired_total{action="blackhole"}`); n != 3 {

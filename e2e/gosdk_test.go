@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,7 +20,23 @@ import (
 
 // sdkConfig loads the unmodified aws-sdk-go-v2 default chain with only the
 // IMDS endpoint pointing anywhere real: every other source is emptied.
+//
+// Its IMDS client waits up to 30 s to connect and for an answer's headers,
+// not the SDK's 250 ms and 500 ms: under -race on a loaded machine one slow
+// answer would otherwise be a retry, and the requests a test counts would
+// change. Tests of those timeouts themselves use sdkConfigFastFail.
 func sdkConfig(t *testing.T, endpoint string, optFns ...func(*config.LoadOptions) error) aws.Config {
+	t.Helper()
+	patient := &http.Client{Transport: &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second}).DialContext,
+		ResponseHeaderTimeout: 30 * time.Second,
+	}}
+	return sdkConfigFastFail(t, endpoint, append([]func(*config.LoadOptions) error{config.WithHTTPClient(patient)}, optFns...)...)
+}
+
+// sdkConfigFastFail is sdkConfig with the SDK's own IMDS timeouts (250 ms to
+// connect, 500 ms for headers), for the tests that provoke them.
+func sdkConfigFastFail(t *testing.T, endpoint string, optFns ...func(*config.LoadOptions) error) aws.Config {
 	t.Helper()
 	for _, kv := range cleanEnv(t) {
 		k, v, _ := strings.Cut(kv, "=")
