@@ -47,6 +47,9 @@ func sdkConfigFastFail(t *testing.T, endpoint string, optFns ...func(*config.Loa
 	for _, k := range credentialVars {
 		t.Setenv(k, "")
 	}
+	// A machine's CA bundle is for real endpoints (and needs the SDK's own
+	// HTTP client type); the emulator is plain HTTP.
+	t.Setenv("AWS_CA_BUNDLE", "")
 	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", endpoint)
 	cfg, err := config.LoadDefaultConfig(context.Background(), optFns...)
 	if err != nil {
