@@ -50,23 +50,9 @@ func TestSTS_SessionPolicyCLI(t *testing.T) {
 	credsFile := filepath.Join(dir, "credentials")
 	imdsemu(t, "key", "create", "alice", "--data-dir", e.dataDir, "--credentials-file", credsFile, "--profile", "alice")
 
-	// cli runs `aws sts ARGS` with env and returns the JSON it printed, or
-	// its stderr and error.
 	cli := func(t *testing.T, env []string, args ...string) (map[string]any, string, error) {
 		t.Helper()
-		cmd := exec.Command(awsCLI, append(append([]string{"sts"}, args...), "--endpoint-url", stsURL, "--output", "json")...)
-		cmd.Env = cleanEnv(t, append([]string{"AWS_EC2_METADATA_DISABLED=true"}, env...)...)
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			return nil, stderr.String(), err
-		}
-		var doc map[string]any
-		if err := json.Unmarshal(out, &doc); err != nil {
-			t.Fatalf("aws sts %s printed %d bytes that are not JSON", args[0], len(out)) // never the output: it holds secrets
-		}
-		return doc, stderr.String(), nil
+		return stsCLI(t, awsCLI, stsURL, append([]string{"AWS_EC2_METADATA_DISABLED=true"}, env...), args...)
 	}
 	asAlice := []string{"AWS_SHARED_CREDENTIALS_FILE=" + credsFile, "AWS_PROFILE=alice"}
 	// hub assumes hub as alice with extra arguments and returns the session
@@ -155,3 +141,22 @@ func TestSTS_SessionPolicyCLI(t *testing.T) {
 type cliError struct{ stderr string }
 
 func (e *cliError) Error() string { return strings.TrimSpace(e.stderr) }
+
+// stsCLI runs `aws sts ARGS` against endpoint with env added to the clean
+// environment, and returns the JSON it printed, or its stderr and error.
+func stsCLI(t *testing.T, awsCLI, endpoint string, env []string, args ...string) (map[string]any, string, error) {
+	t.Helper()
+	cmd := exec.Command(awsCLI, append(append([]string{"sts"}, args...), "--endpoint-url", endpoint, "--output", "json")...)
+	cmd.Env = cleanEnv(t, env...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, stderr.String(), err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatalf("aws sts %s printed %d bytes that are not JSON", args[0], len(out)) // never the output: it holds secrets
+	}
+	return doc, stderr.String(), nil
+}

@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,19 +15,7 @@ func TestSTS_AWSCLI(t *testing.T) {
 	imdsemu(t, "key", "create", "alice", "--data-dir", w.dataDir, "--credentials-file", creds, "--profile", "demo")
 	run := func(t *testing.T, args ...string) (map[string]any, string, error) {
 		t.Helper()
-		cmd := exec.Command(awsCLI, append(append([]string{"sts"}, args...), "--endpoint-url", w.sts, "--output", "json")...)
-		cmd.Env = cleanEnv(t, "AWS_SHARED_CREDENTIALS_FILE="+creds, "AWS_PROFILE=demo", "AWS_EC2_METADATA_DISABLED=true")
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			return nil, stderr.String(), err
-		}
-		var doc map[string]any
-		if err := json.Unmarshal(out, &doc); err != nil {
-			t.Fatalf("aws sts %s printed %d bytes that are not JSON", args[0], len(out)) // never the output: it holds secrets
-		}
-		return doc, stderr.String(), nil
+		return stsCLI(t, awsCLI, w.sts, []string{"AWS_SHARED_CREDENTIALS_FILE=" + creds, "AWS_PROFILE=demo", "AWS_EC2_METADATA_DISABLED=true"}, args...)
 	}
 	field := func(doc map[string]any, path ...string) string {
 		var v any = doc
