@@ -45,7 +45,7 @@ func TestHelperProcess_CrashWriter(t *testing.T) {
 		t.Skip("helper process for TestCrash_WriterKilledInsideTransactions; runs only with " + crashWriterEnv)
 	}
 	ctx := context.Background()
-	store, err := rolestore.OpenSQLite(filepath.Join(dir, "imdsemu.db"), rolestore.Options{})
+	store, err := rolestore.OpenSQLite(ctx, filepath.Join(dir, "imdsemu.db"), rolestore.Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stdout, "error", err)
 		os.Exit(1)
@@ -167,7 +167,7 @@ func TestCrash_WriterKilledInsideTransactions(t *testing.T) {
 		crashKills, writes, lost, committedUnacked, walEvidence)
 
 	// Every acknowledged write whole, nothing that was never begun.
-	store, err := rolestore.OpenSQLite(filepath.Join(dir, "imdsemu.db"), rolestore.Options{})
+	store, err := rolestore.OpenSQLite(ctx, filepath.Join(dir, "imdsemu.db"), rolestore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
