@@ -196,6 +196,7 @@ func TestEvents_OutlivesWriteTimeout(t *testing.T) {
 	e := newEnv(t)
 	ts := httptest.NewUnstartedServer(e.srv)
 	ts.Config.WriteTimeout = 50 * time.Millisecond
+	ts.Config.ReadTimeout = 50 * time.Millisecond
 	ts.Start()
 	defer ts.Close()
 	resp, sse := openStream(t, context.Background(), ts.URL+"/v1/events")
