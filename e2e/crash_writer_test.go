@@ -27,7 +27,7 @@ const (
 	// that a write takes long enough for kills to land inside it.
 	rolesPerWrite = 20
 	// crashKills is how many times the writer is killed.
-	crashKills = 60
+	crashKills = 50
 )
 
 const crashTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
@@ -106,7 +106,7 @@ func TestCrash_WriterKilledInsideTransactions(t *testing.T) {
 			t.Fatal(err)
 		}
 		sc := bufio.NewScanner(out)
-		target := 1 + rng.IntN(60) // acknowledged writes before this round's kill
+		target := 1 + rng.IntN(50) // acknowledged writes before this round's kill
 		last, begun, n := "", -1, 0
 		var begunAt time.Time
 		killed := false
