@@ -9,8 +9,8 @@ import (
 
 	"github.com/imdsemu/imdsemu/config"
 	"github.com/imdsemu/imdsemu/imds"
-	"github.com/imdsemu/imdsemu/internal/httpserve"
 	"github.com/imdsemu/imdsemu/instance"
+	"github.com/imdsemu/imdsemu/internal/httpserve"
 )
 
 // imdsSetup is what serve prepares for the metadata server beyond its base
