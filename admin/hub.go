@@ -25,7 +25,7 @@ const (
 
 // EventTypes lists the event types.
 func EventTypes() []string {
-	return []string{EventIssued, EventSuperseded, EventExpired, EventMintFailed, EventServed, EventFaultFired, EventOptionsChanged, EventNotice, EventLab}
+	return []string{EventIssued, EventSuperseded, EventExpired, EventMintFailed, EventServed, EventFaultFired, EventOptionsChanged, EventNotice, EventLab, EventDemo}
 }
 
 // Event is one thing that happened, as streamed by GET /v1/events. Fields

@@ -253,6 +253,7 @@ func (s *Server) routes() *mux.Router {
 	v1.Handle("/events", methods{"GET": s.events})
 	s.noticeRoutes(v1)
 	s.uiRoutes(r, v1) // ui.go: the dashboard
+	s.demoRoutes(v1)
 	v1.NotFoundHandler = s.authenticate(http.HandlerFunc(notFound))
 	r.NotFoundHandler = http.HandlerFunc(notFound)
 	return r

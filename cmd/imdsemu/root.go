@@ -33,6 +33,7 @@ and tested. Start with "imdsemu serve".`,
 	root.AddCommand(newIdPCmd(e))
 	root.AddCommand(newStoreCmds(e)...) // users.go: user, key, mfa, revoke
 	root.AddCommand(newCompareCmd(e))   // compare.go: profile vs instance role, side by side
+	root.AddCommand(newDemoCmd(e))      // demo.go: roles vs keys, narrated and checked
 	root.AddCommand(newLinkLocalCmd(e)) // serve_linklocal.go: the link-local address
 	return root
 }
