@@ -29,7 +29,7 @@ func TestServer_ErrorEchoIsClipped(t *testing.T) {
 		if n := rec.Body.Len(); n > 4*maxMessage {
 			t.Errorf("%s %s with a 900 KB value: reply of %d bytes, want at most %d", tc.method, tc.path[:min(len(tc.path), 20)], n, 4*maxMessage)
 		}
-		var body errorBody
+		var body ErrorBody
 		decodeBody(t, rec, &body)
 		if !strings.Contains(body.Error, "more bytes)") {
 			t.Errorf("error = %.80q…, want it to say how much was cut", body.Error)

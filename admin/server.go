@@ -314,17 +314,6 @@ func unauthorized(w http.ResponseWriter) {
 		"missing or wrong bearer token: send \"Authorization: Bearer TOKEN\" with the token from admin.token in the data directory")
 }
 
-// fieldError is one entry of an error response's "fields".
-type fieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
-
-type errorBody struct {
-	Error  string       `json:"error"`
-	Fields []fieldError `json:"fields,omitempty"`
-}
-
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -335,7 +324,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, errorBody{Error: clip(msg)})
+	writeJSON(w, code, ErrorBody{Error: clip(msg)})
 }
 
 // maxMessage bounds an error message, whose echo of a rejected value
@@ -358,12 +347,12 @@ func clip(s string) string {
 
 // writeInvalid answers 400 with every field error of err.
 func writeInvalid(w http.ResponseWriter, what string, err error) {
-	body := errorBody{}
+	body := ErrorBody{}
 	var msgs []string
 	for _, e := range unjoin(err) {
 		var fe *fault.FieldError
 		if errors.As(e, &fe) {
-			body.Fields = append(body.Fields, fieldError{Field: clip(fe.Field), Message: clip(fe.Msg)})
+			body.Fields = append(body.Fields, FieldError{Field: clip(fe.Field), Message: clip(fe.Msg)})
 		}
 		msgs = append(msgs, e.Error())
 	}
@@ -503,7 +492,7 @@ func (s *Server) patchOptions(w http.ResponseWriter, r *http.Request) {
 // Faults.
 
 func (s *Server) listFaults(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"faults": s.opts.Faults.Rules()})
+	writeJSON(w, http.StatusOK, FaultList{Faults: s.opts.Faults.Rules()})
 }
 
 func (s *Server) getFault(w http.ResponseWriter, r *http.Request) {
@@ -545,20 +534,20 @@ func (s *Server) removeFault(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no active fault rule %q", id))
 		return
 	}
-	s.publish("fault_removed", map[string]string{"id": id})
+	s.publish("fault_removed", FaultRemoved{ID: id})
 	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) clearFaults(w http.ResponseWriter, r *http.Request) {
 	n := s.opts.Faults.Clear()
-	s.publish("faults_cleared", map[string]int{"removed": n})
-	writeJSON(w, http.StatusOK, map[string]int{"removed": n})
+	s.publish("faults_cleared", Removed{Removed: n})
+	writeJSON(w, http.StatusOK, Removed{Removed: n})
 }
 
 // Scenarios.
 
 func (s *Server) listScenarios(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"scenarios": s.opts.Faults.Scenarios()})
+	writeJSON(w, http.StatusOK, ScenarioList{Scenarios: s.opts.Faults.Scenarios()})
 }
 
 func (s *Server) getScenario(w http.ResponseWriter, r *http.Request) {
@@ -593,7 +582,7 @@ func (s *Server) putScenario(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st, _ := s.opts.Faults.Scenario(name)
-	s.publish("scenario_defined", map[string]string{"name": name})
+	s.publish("scenario_defined", ScenarioChange{Name: name})
 	writeJSON(w, http.StatusOK, st)
 }
 
@@ -608,7 +597,7 @@ func (s *Server) startScenario(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
-	s.publish("scenario_started", map[string]string{"name": name})
+	s.publish("scenario_started", ScenarioChange{Name: name})
 	writeJSON(w, http.StatusOK, st)
 }
 
@@ -627,7 +616,7 @@ func (s *Server) stopScenario(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st, _ := s.opts.Faults.Scenario(name)
-	s.publish("scenario_stopped", map[string]string{"name": name})
+	s.publish("scenario_stopped", ScenarioChange{Name: name})
 	writeJSON(w, http.StatusOK, st)
 }
 
@@ -639,7 +628,7 @@ func (s *Server) listProfiles(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"profiles": ps})
+	writeJSON(w, http.StatusOK, ProfileList{Profiles: ps})
 }
 
 // profile resolves the {profile} path variable: an ARN (URL-escaped), or
@@ -710,9 +699,9 @@ func (s *Server) rotate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("rotation requested", "profile", p.ARN)
-	s.publish("rotate_requested", map[string]string{"profile": p.ARN})
+	s.publish("rotate_requested", ProfileChange{Profile: p.ARN})
 	if sub == nil {
-		writeJSON(w, http.StatusAccepted, map[string]string{"profile": p.ARN, "status": "rotation requested"})
+		writeJSON(w, http.StatusAccepted, RotateResult{Profile: p.ARN, Status: RotationRequested})
 		return
 	}
 	timer := time.NewTimer(s.opts.RotateWait)
@@ -721,7 +710,7 @@ func (s *Server) rotate(w http.ResponseWriter, r *http.Request) {
 		select {
 		case ev, ok := <-sub.C:
 			if !ok {
-				writeJSON(w, http.StatusAccepted, map[string]string{"profile": p.ARN, "status": "rotation requested"})
+				writeJSON(w, http.StatusAccepted, RotateResult{Profile: p.ARN, Status: RotationRequested})
 				return
 			}
 			if ev.Profile != p.ARN {
@@ -729,14 +718,14 @@ func (s *Server) rotate(w http.ResponseWriter, r *http.Request) {
 			}
 			switch ev.Type {
 			case EventIssued:
-				writeJSON(w, http.StatusOK, map[string]any{"profile": p.ARN, "status": "rotated", "seq": ev.Seq, "access_key_id": ev.AccessKeyID, "expires": ev.Expires})
+				writeJSON(w, http.StatusOK, RotateResult{Profile: p.ARN, Status: Rotated, Seq: ev.Seq, AccessKeyID: ev.AccessKeyID, Expires: ev.Expires})
 				return
 			case EventMintFailed:
 				writeError(w, http.StatusBadGateway, "minting the new generation failed: "+ev.Error+"; the scheduler retries with backoff")
 				return
 			}
 		case <-timer.C:
-			writeJSON(w, http.StatusAccepted, map[string]string{"profile": p.ARN, "status": "rotation requested; no new generation yet"})
+			writeJSON(w, http.StatusAccepted, RotateResult{Profile: p.ARN, Status: RotationPending})
 			return
 		case <-r.Context().Done():
 			return
@@ -759,7 +748,7 @@ func (s *Server) freeze(frozen bool) http.HandlerFunc {
 		if frozen {
 			change = "rotation_frozen"
 		}
-		s.publish(change, map[string]string{"profile": p.ARN})
+		s.publish(change, ProfileChange{Profile: p.ARN})
 		writeJSON(w, http.StatusOK, p)
 	}
 }
@@ -785,7 +774,7 @@ func (s *Server) writeGenerations(w http.ResponseWriter, r *http.Request, profil
 	if gens == nil {
 		gens = []GenerationInfo{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"generations": gens})
+	writeJSON(w, http.StatusOK, GenerationList{Generations: gens})
 }
 
 // Attachment.
@@ -795,9 +784,7 @@ func (s *Server) getAttachment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) attach(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Role string `json:"role"`
-	}
+	var body AttachRequest
 	if !decode(w, r, &body) {
 		return
 	}

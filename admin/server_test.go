@@ -54,7 +54,7 @@ func TestServer_AuthRequired(t *testing.T) {
 				if got := rec.Header().Get("WWW-Authenticate"); got != `Bearer realm="imdsemu"` {
 					t.Errorf("WWW-Authenticate = %q", got)
 				}
-				var body errorBody
+				var body ErrorBody
 				decodeBody(t, rec, &body)
 				if !strings.Contains(body.Error, "bearer token") {
 					t.Errorf("error = %q, want it to explain the bearer token", body.Error)
@@ -377,7 +377,7 @@ func TestServer_BadInputChangesNothing(t *testing.T) {
 			if rec.Code != tc.code {
 				t.Errorf("status = %d, want %d (body %s)", rec.Code, tc.code, rec.Body)
 			}
-			var body errorBody
+			var body ErrorBody
 			decodeBody(t, rec, &body)
 			if !strings.Contains(body.Error, tc.msg) {
 				t.Errorf("error = %q, want it to contain %q", body.Error, tc.msg)
@@ -395,7 +395,7 @@ func TestServer_BadInputChangesNothing(t *testing.T) {
 func TestServer_ValidationFields(t *testing.T) {
 	e := newEnv(t)
 	rec := e.do("POST", "/v1/faults", `{"action":"latency","delay":"-1s","probability":0}`, "")
-	var body errorBody
+	var body ErrorBody
 	decodeBody(t, rec, &body)
 	fields := map[string]bool{}
 	for _, f := range body.Fields {

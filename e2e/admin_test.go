@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imdsemu/imdsemu/admin"
+	"github.com/imdsemu/imdsemu/fault"
 	"github.com/imdsemu/imdsemu/rolestore"
 )
 
@@ -30,7 +33,18 @@ func adminToken(t *testing.T, dataDir string) string {
 	return strings.TrimSpace(string(b))
 }
 
-// api sends one control request to the admin listener with the token and
+// client returns a typed control API client for the emulator, as the CLI
+// and any Go program would use it.
+func (e *emulator) client(t *testing.T) *admin.Client {
+	t.Helper()
+	c, err := admin.NewClient(e.admin, adminToken(t, e.dataDir), admin.ClientOptions{Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// api sends one raw control request to the admin listener with the token and
 // returns the status and body.
 func (e *emulator) api(t *testing.T, method, path, body string) (int, []byte) {
 	t.Helper()
@@ -59,18 +73,27 @@ func (e *emulator) apiAt(t *testing.T, base, method, path, body, token string) (
 	return resp.StatusCode, b
 }
 
-// addFault adds a rule through the HTTP API and returns its id.
+// addFault adds a rule, written as the JSON of docs/faults.md, through the
+// client and returns its id.
 func (e *emulator) addFault(t *testing.T, rule string) string {
 	t.Helper()
-	code, body := e.api(t, http.MethodPost, "/v1/faults", rule)
-	if code != http.StatusCreated {
-		t.Fatalf("POST /v1/faults %s = %d %s", rule, code, body)
+	var r fault.Rule
+	if err := json.Unmarshal([]byte(rule), &r); err != nil {
+		t.Fatalf("rule %s: %v", rule, err)
 	}
-	var st struct{ ID string }
-	if err := json.Unmarshal(body, &st); err != nil {
-		t.Fatal(err)
+	st, err := e.client(t).AddFault(context.Background(), r)
+	if err != nil {
+		t.Fatalf("add fault %s: %v", rule, err)
 	}
 	return st.ID
+}
+
+// removeFault removes a rule through the client.
+func (e *emulator) removeFault(t *testing.T, id string) {
+	t.Helper()
+	if err := e.client(t).RemoveFault(context.Background(), id); err != nil {
+		t.Errorf("remove fault %s: %v", id, err)
+	}
 }
 
 // cli runs `imdsemu ARGS...` against the emulator, finding it through the
@@ -115,32 +138,14 @@ func (e *emulator) metric(t *testing.T, series string) float64 {
 	return 0
 }
 
-// generation is the part of GET /v1/generations the tests read.
-type generation struct {
-	Profile     string
-	Role        string
-	Seq         uint64
-	AccessKeyID string `json:"access_key_id"`
-	Expires     time.Time
-	Status      string
-	Served      int
-	Clients     []struct {
-		Address  string
-		Versions map[string]int
-	}
-}
-
-func (e *emulator) generations(t *testing.T) []generation {
+// generations lists the demo profile's generations, newest first.
+func (e *emulator) generations(t *testing.T) []admin.GenerationInfo {
 	t.Helper()
-	code, body := e.api(t, http.MethodGet, "/v1/profiles/imdsemu-demo/generations", "")
-	if code != 200 {
-		t.Fatalf("generations = %d %s", code, body)
+	gens, err := e.client(t).Generations(context.Background(), "imdsemu-demo")
+	if err != nil {
+		t.Fatalf("generations: %v", err)
 	}
-	var out struct{ Generations []generation }
-	if err := json.Unmarshal(body, &out); err != nil {
-		t.Fatal(err)
-	}
-	return out.Generations
+	return gens
 }
 
 func TestAdmin_TokenFileAndFirstStart(t *testing.T) {
@@ -172,8 +177,12 @@ func TestAdmin_TokenFileAndFirstStart(t *testing.T) {
 	if strings.Contains(e2.stdout.String(), "admin token:") {
 		t.Errorf("the token was printed again on the second start")
 	}
-	if code, _ := e2.apiAt(t, e2.admin, "GET", "/v1/options", "", adminToken(t, dir)); code != 200 {
-		t.Errorf("the saved token after a restart: %d, want 200", code)
+	c, err := admin.NewClient(e2.admin, adminToken(t, dir), admin.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Options(context.Background()); err != nil {
+		t.Errorf("the saved token after a restart: %v", err)
 	}
 	if strings.Contains(e2.stderr.String(), printed) || strings.Contains(e.stderr.String(), printed) {
 		t.Errorf("the admin token appears in the logs")
@@ -231,9 +240,11 @@ func TestAdmin_MetadataListenerCannotReachAPI(t *testing.T) {
 
 func TestAdmin_OptionsSwitchLive(t *testing.T) {
 	e := startEmulator(t)
-	code, body := e.api(t, "PATCH", "/v1/options", `{"http-tokens":"required","hop-limit":2}`)
-	if code != 200 || !strings.Contains(string(body), `"http-tokens": "required"`) {
-		t.Fatalf("PATCH = %d %s", code, body)
+	c := e.client(t)
+	required, two := "required", 2
+	o, err := c.PatchOptions(context.Background(), admin.MetadataPatch{HTTPTokens: &required, HopLimit: &two})
+	if err != nil || o.HTTPTokens != "required" || o.HopLimit != 2 {
+		t.Fatalf("PatchOptions = %+v, %v", o, err)
 	}
 	if c, _, _ := e.do(t, "GET", "/latest/meta-data/instance-id", nil); c != http.StatusUnauthorized {
 		t.Errorf("token-less GET after http-tokens required = %d, want 401", c)
@@ -250,7 +261,13 @@ func TestAdmin_OptionsSwitchLive(t *testing.T) {
 		t.Errorf("GET with the endpoint disabled = %d, want 403", c)
 	}
 	// Bad input changes nothing.
-	code, body = e.api(t, "PATCH", "/v1/options", `{"http-endpoint":"enabled","hop-limit":0}`)
+	enabled, zero := "enabled", 0
+	_, err = c.PatchOptions(context.Background(), admin.MetadataPatch{HTTPEndpoint: &enabled, HopLimit: &zero})
+	var ae *admin.Error
+	if !errors.As(err, &ae) || ae.Status != 400 || len(ae.Fields) != 1 || ae.Fields[0].Field != "hop-limit" {
+		t.Errorf("bad PatchOptions = %v, want 400 naming hop-limit", err)
+	}
+	code, body := e.api(t, "PATCH", "/v1/options", `{"http-endpoint":"enabled","hop-limit":0}`)
 	if code != 400 || !strings.Contains(string(body), "hop-limit") {
 		t.Errorf("bad PATCH = %d %s", code, body)
 	}
@@ -382,24 +399,20 @@ func TestAdmin_RotateFreezeGenerations(t *testing.T) {
 // with the stream open and ends it.
 func TestAdmin_EventStream(t *testing.T) {
 	e := startEmulator(t)
-	req, _ := http.NewRequest("GET", e.admin+"/v1/events", nil)
-	req.Header.Set("Authorization", "Bearer "+adminToken(t, e.dataDir))
-	resp, err := http.DefaultClient.Do(req)
+	stream, err := e.client(t).Events(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
-		t.Fatalf("GET /v1/events = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
-	}
+	defer stream.Close()
 	events := make(chan string, 100)
 	go func() {
 		defer close(events)
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			if v, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
-				events <- v
+		for {
+			ev, err := stream.Next()
+			if err != nil {
+				return
 			}
+			events <- ev.Type
 		}
 	}()
 	e.addFault(t, `{"action":"latency","delay":"10ms","path":"/latest/meta-data/iam/","times":1}`)

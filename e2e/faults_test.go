@@ -136,7 +136,7 @@ func TestFaults_MalformedDocument(t *testing.T) {
 	for _, body := range []string{"truncated", "wrong-types", "missing-code", "not-json"} {
 		t.Run(body, func(t *testing.T) {
 			id := e.addFault(t, `{"action":"malformed","body":"`+body+`"}`)
-			defer e.api(t, http.MethodDelete, "/v1/faults/"+id, "")
+			defer e.removeFault(t, id)
 			creds, err := sdkConfig(t, e.endpoint).Credentials.Retrieve(context.Background())
 			if err == nil {
 				t.Fatalf("Retrieve of a %s document succeeded", body)
@@ -198,7 +198,7 @@ func TestFaults_ExpiredDocument(t *testing.T) {
 		if !c.Expires.Before(time.Now()) {
 			t.Errorf("Retrieve %d: Expires %v is not in the past", i, c.Expires)
 		}
-		if g := e.generations(t)[0]; g.Served != i {
+		if g := e.generations(t)[0]; g.Served != uint64(i) {
 			t.Errorf("after call %d: %d documents served, want %d", i, g.Served, i)
 		}
 	}
@@ -240,8 +240,8 @@ func TestFaults_OutageStaticStability(t *testing.T) {
 		t.Errorf("outages = %v, want 1", n)
 	}
 	// The outage ends: the same address answers again.
-	if code, _ := e.api(t, http.MethodDelete, "/v1/faults/"+outage, ""); code != http.StatusNoContent {
-		t.Fatalf("DELETE outage = %d", code)
+	if err := e.client(t).RemoveFault(context.Background(), outage); err != nil {
+		t.Fatalf("remove the outage: %v", err)
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		c, err := net.Dial("tcp", addr)
@@ -299,7 +299,7 @@ func TestFaults_BlackholeAndReset(t *testing.T) {
 		if n := e.metric(t, `imdsemu_faults_fired_total{action="blackhole"}`); n != 3 {
 			t.Errorf("blackholed requests = %v, want 3 (the SDK's attempts)", n)
 		}
-		e.api(t, http.MethodDelete, "/v1/faults/"+id, "")
+		e.removeFault(t, id)
 		if _, err := sdkConfig(t, e.endpoint).Credentials.Retrieve(context.Background()); err != nil {
 			t.Errorf("Retrieve after removing the blackhole: %v", err)
 		}

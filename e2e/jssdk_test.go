@@ -200,7 +200,7 @@ func TestJSSDK_TokenForbiddenFallsBackToIMDSv1(t *testing.T) {
 	for _, tc := range []struct {
 		provider            string
 		refused, v1Requests float64
-		documents           int
+		documents           uint64
 	}{
 		{provider: "chain", refused: 1, v1Requests: 2, documents: 1},
 		{provider: "imds", refused: 1, v1Requests: 4, documents: 2},
@@ -249,7 +249,7 @@ func TestJSSDK_ExpiredDocumentExtended(t *testing.T) {
 			got := jsCredentials(t, node, imdsEnv(t, e), tc.provider, 2, nil)
 			after := time.Now()
 			g := e.generations(t)[0]
-			if tc.provider == "imds" && g.Served != tc.documents {
+			if tc.provider == "imds" && g.Served != uint64(tc.documents) {
 				t.Errorf("documents served = %d, want %d", g.Served, tc.documents)
 			}
 			for i, c := range got.Calls {

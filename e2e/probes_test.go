@@ -343,6 +343,13 @@ func botocoreKeepsExtended(t *testing.T, seen []observation, genA generation) {
 }
 
 // rotateTo asks for a new generation and returns it once it is current.
+// generation is what the probes test reads of a credential generation.
+type generation struct {
+	Seq         uint64
+	AccessKeyID string
+	Expires     time.Time
+}
+
 func rotateTo(t *testing.T, e *emulator) generation {
 	t.Helper()
 	before := e.generations(t)[0].Seq
@@ -350,8 +357,8 @@ func rotateTo(t *testing.T, e *emulator) generation {
 		t.Fatalf("imdsemu rotate: %v %s", err, out)
 	}
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if g := e.generations(t)[0]; g.Seq > before && g.Status == "current" {
-			return g
+		if g := e.generations(t)[0]; g.Seq > before && g.Status == "current" && g.Expires != nil {
+			return generation{Seq: g.Seq, AccessKeyID: g.AccessKeyID, Expires: *g.Expires}
 		}
 	}
 	t.Fatal("no new generation 30s after imdsemu rotate")

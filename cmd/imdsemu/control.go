@@ -1,17 +1,14 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"net/http"
-	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -36,13 +33,13 @@ type controlFlags struct {
 	json                 bool
 }
 
-// controlClient talks to a running `imdsemu serve`'s control API.
+// controlClient is the admin API client of one command. With --json, api
+// prints every answer as it came; quiet never prints, for the lookups a
+// command makes before its request.
 type controlClient struct {
-	base   string // http://host:port
-	token  string
-	client *http.Client
-	stdout io.Writer
-	json   bool
+	api, quiet *admin.Client
+	stdout     io.Writer
+	json       bool
 }
 
 // newControlCmds returns the commands that drive a running server.
@@ -91,102 +88,30 @@ func groupCommand(cmd *cobra.Command, f *controlFlags) *cobra.Command {
 }
 
 func newControlClient(e env, f *controlFlags, stdout io.Writer) (*controlClient, error) {
-	addr := f.addr
-	if addr == "" {
-		addr = e.getenv(config.EnvAdminAddr)
-	}
-	if addr == "" {
-		addr = config.DefaultAdminAddr
-	}
-	base := addr
-	if !strings.Contains(base, "://") {
-		base = "http://" + base
-	}
-	u, err := url.Parse(base)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("--admin-addr %q: want host:port such as %s", addr, config.DefaultAdminAddr)
-	}
-	token := f.token
-	if token == "" {
-		token = e.getenv(config.EnvAdminToken)
-	}
+	addr := cmp.Or(f.addr, e.getenv(config.EnvAdminAddr), config.DefaultAdminAddr)
+	token := cmp.Or(f.token, e.getenv(config.EnvAdminToken))
 	if token == "" {
 		dir, err := config.DataDir(f.dataDir, e.getenv)
 		if err != nil {
 			return nil, err
 		}
-		path := filepath.Join(dir, adminTokenFile)
-		b, err := os.ReadFile(path)
+		b, err := os.ReadFile(filepath.Join(dir, adminTokenFile))
 		if err != nil {
 			return nil, fmt.Errorf("no admin token: pass --admin-token, set %s, or point --data-dir at the server's data directory (%v)", config.EnvAdminToken, err)
 		}
 		token = strings.TrimSpace(string(b))
 	}
-	return &controlClient{
-		base:   strings.TrimSuffix(u.String(), "/"),
-		token:  token,
-		client: &http.Client{},
-		stdout: stdout,
-		json:   f.json,
-	}, nil
-}
-
-// apiError is an error answer of the control API.
-type apiError struct {
-	Status int
-	Msg    string
-}
-
-func (e *apiError) Error() string {
-	return fmt.Sprintf("%d %s: %s", e.Status, http.StatusText(e.Status), e.Msg)
-}
-
-// do sends one request; out, when not nil, receives the decoded answer.
-// With --json the raw answer is printed too.
-func (c *controlClient) do(ctx context.Context, method, path string, body, out any) error {
-	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
-	defer cancel()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	opts := admin.ClientOptions{Timeout: requestTimeout}
+	quiet, err := admin.NewClient(addr, token, opts)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("--admin-addr %q: want host:port such as %s", addr, config.DefaultAdminAddr)
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	c := &controlClient{api: quiet, quiet: quiet, stdout: stdout, json: f.json}
+	if f.json {
+		opts.OnAnswer = func(b []byte) { stdout.Write(b) }
+		c.api, _ = admin.NewClient(addr, token, opts)
 	}
-	resp, err := c.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("control API at %s: %w (is `imdsemu serve` running there? see --admin-addr)", c.base, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode >= 300 {
-		var eb struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(data, &eb) != nil || eb.Error == "" {
-			eb.Error = strings.TrimSpace(string(data))
-		}
-		return &apiError{Status: resp.StatusCode, Msg: eb.Error}
-	}
-	if c.json && len(data) > 0 {
-		c.stdout.Write(data)
-	}
-	if out != nil && len(data) > 0 {
-		return json.Unmarshal(data, out)
-	}
-	return nil
+	return c, nil
 }
 
 // printf prints unless --json printed the answer already.
@@ -252,8 +177,8 @@ func newFaultAddCmd(e env, f *controlFlags) *cobra.Command {
 			p := probability
 			r.Probability = &p
 		}
-		var st fault.Status
-		if err := c.do(ctx, http.MethodPost, "/v1/faults", r, &st); err != nil {
+		st, err := c.api.AddFault(ctx, r)
+		if err != nil {
 			return err
 		}
 		c.printf("fault %s added: %s%s\n", st.ID, st.Rule, limits(st))
@@ -293,20 +218,17 @@ func newFaultListCmd(e env, f *controlFlags) *cobra.Command {
 	return controlSubcommand(e, f, &cobra.Command{
 		Use: "list", Aliases: []string{"ls"}, Short: "List the active fault rules", Args: cobra.NoArgs,
 	}, func(ctx context.Context, c *controlClient, _ []string) error {
-		var list struct{ Faults []fault.Status }
-		if err := c.do(ctx, http.MethodGet, "/v1/faults", nil, &list); err != nil {
+		faults, err := c.api.Faults(ctx)
+		if err != nil || c.json {
 			return err
 		}
-		if c.json {
-			return nil
-		}
-		if len(list.Faults) == 0 {
+		if len(faults) == 0 {
 			fmt.Fprintln(c.stdout, "no active fault rules")
 			return nil
 		}
 		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tRULE\tLIMITS\tMATCHED\tFIRED")
-		for _, st := range list.Faults {
+		for _, st := range faults {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", st.ID, st.Rule, strings.Trim(limits(st), " ()"), st.Matched, st.Fired)
 		}
 		return tw.Flush()
@@ -318,7 +240,7 @@ func newFaultRmCmd(e env, f *controlFlags) *cobra.Command {
 		Use: "rm ID...", Aliases: []string{"remove"}, Short: "Remove fault rules", Args: cobra.MinimumNArgs(1),
 	}, func(ctx context.Context, c *controlClient, args []string) error {
 		for _, id := range args {
-			if err := c.do(ctx, http.MethodDelete, "/v1/faults/"+url.PathEscape(id), nil, nil); err != nil {
+			if err := c.api.RemoveFault(ctx, id); err != nil {
 				return err
 			}
 			c.printf("fault %s removed\n", id)
@@ -331,11 +253,11 @@ func newFaultClearCmd(e env, f *controlFlags) *cobra.Command {
 	return controlSubcommand(e, f, &cobra.Command{
 		Use: "clear", Short: "Remove every fault rule", Args: cobra.NoArgs,
 	}, func(ctx context.Context, c *controlClient, _ []string) error {
-		var out struct{ Removed int }
-		if err := c.do(ctx, http.MethodDelete, "/v1/faults", nil, &out); err != nil {
+		n, err := c.api.ClearFaults(ctx)
+		if err != nil {
 			return err
 		}
-		c.printf("%d fault rules removed\n", out.Removed)
+		c.printf("%d fault rules removed\n", n)
 		return nil
 	})
 }
@@ -352,27 +274,24 @@ func newScenarioCmd(e env) *cobra.Command {
 	cmd.AddCommand(
 		controlSubcommand(e, &f, &cobra.Command{Use: "list", Aliases: []string{"ls"}, Short: "List the scenarios", Args: cobra.NoArgs},
 			func(ctx context.Context, c *controlClient, _ []string) error {
-				var list struct{ Scenarios []fault.ScenarioStatus }
-				if err := c.do(ctx, http.MethodGet, "/v1/scenarios", nil, &list); err != nil {
+				scenarios, err := c.api.Scenarios(ctx)
+				if err != nil || c.json {
 					return err
 				}
-				if c.json {
-					return nil
-				}
-				if len(list.Scenarios) == 0 {
+				if len(scenarios) == 0 {
 					fmt.Fprintln(c.stdout, "no scenarios defined")
 					return nil
 				}
 				tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "NAME\tSTEPS\tRUNNING\tSTEPS DONE")
-				for _, s := range list.Scenarios {
+				for _, s := range scenarios {
 					fmt.Fprintf(tw, "%s\t%d\t%v\t%d\n", s.Name, len(s.Steps), s.Running, s.StepsDone)
 				}
 				return tw.Flush()
 			}),
 		controlSubcommand(e, &f, &cobra.Command{Use: "start NAME", Short: "Start a scenario (again from its beginning if running)", Args: cobra.ExactArgs(1)},
 			func(ctx context.Context, c *controlClient, args []string) error {
-				if err := c.do(ctx, http.MethodPost, "/v1/scenarios/"+url.PathEscape(args[0])+"/start", nil, nil); err != nil {
+				if _, err := c.api.StartScenario(ctx, args[0]); err != nil {
 					return err
 				}
 				c.printf("scenario %s started\n", args[0])
@@ -380,7 +299,7 @@ func newScenarioCmd(e env) *cobra.Command {
 			}),
 		controlSubcommand(e, &f, &cobra.Command{Use: "stop NAME", Short: "Stop a scenario and remove the rules it added", Args: cobra.ExactArgs(1)},
 			func(ctx context.Context, c *controlClient, args []string) error {
-				if err := c.do(ctx, http.MethodPost, "/v1/scenarios/"+url.PathEscape(args[0])+"/stop", nil, nil); err != nil {
+				if _, err := c.api.StopScenario(ctx, args[0]); err != nil {
 					return err
 				}
 				c.printf("scenario %s stopped\n", args[0])
@@ -392,9 +311,6 @@ func newScenarioCmd(e env) *cobra.Command {
 
 // Options.
 
-// optionKeys are the keys `options set` takes.
-var optionKeys = []string{"http-tokens", "http-endpoint", "hop-limit", "extended-credentials", "instance-metadata-tags", "throttle-rps", "throttle-burst"}
-
 func newOptionsCmd(e env) *cobra.Command {
 	var f controlFlags
 	cmd := groupCommand(&cobra.Command{
@@ -404,8 +320,8 @@ func newOptionsCmd(e env) *cobra.Command {
 	cmd.AddCommand(
 		controlSubcommand(e, &f, &cobra.Command{Use: "get", Short: "Show the metadata options", Args: cobra.NoArgs},
 			func(ctx context.Context, c *controlClient, _ []string) error {
-				var o admin.MetadataOptions
-				if err := c.do(ctx, http.MethodGet, "/v1/options", nil, &o); err != nil {
+				o, err := c.api.Options(ctx)
+				if err != nil {
 					return err
 				}
 				c.printOptions(o)
@@ -414,24 +330,28 @@ func newOptionsCmd(e env) *cobra.Command {
 		controlSubcommand(e, &f, &cobra.Command{
 			Use:   "set KEY VALUE [KEY VALUE...]",
 			Short: "Change metadata options",
-			Long:  "Keys: " + strings.Join(optionKeys, ", ") + ". All change at once, or none does.",
+			Long:  "Keys: " + strings.Join(admin.OptionKeys(), ", ") + ". All change at once, or none does.",
 			Example: `  imdsemu options set http-tokens required
   imdsemu options set http-endpoint disabled
   imdsemu options set hop-limit 2 extended-credentials false
   imdsemu options set throttle-rps 5 throttle-burst 10`,
 			Args: func(cmd *cobra.Command, args []string) error {
-				if len(args) == 0 || len(args)%2 != 0 {
-					return errors.New("want KEY VALUE pairs, e.g. http-tokens required")
-				}
-				return nil
+				_, err := admin.ParseOptionSettings(args)
+				return err
 			},
 		}, func(ctx context.Context, c *controlClient, args []string) error {
-			p, err := c.optionsPatch(ctx, args)
+			settings, err := admin.ParseOptionSettings(args)
 			if err != nil {
 				return err
 			}
-			var o admin.MetadataOptions
-			if err := c.do(ctx, http.MethodPatch, "/v1/options", p, &o); err != nil {
+			var cur admin.MetadataOptions
+			if settings.ChangesThrottle() {
+				if cur, err = c.quiet.Options(ctx); err != nil {
+					return err
+				}
+			}
+			o, err := c.api.PatchOptions(ctx, settings.Patch(cur))
+			if err != nil {
 				return err
 			}
 			c.printOptions(o)
@@ -450,99 +370,21 @@ func (c *controlClient) printOptions(o admin.MetadataOptions) {
 		o.HTTPTokens, o.HTTPEndpoint, o.HopLimit, o.ExtendedCredentials, o.InstanceMetadataTags, throttle)
 }
 
-// optionsPatch turns KEY VALUE pairs into a patch. The throttle keys start
-// from the server's current throttle.
-func (c *controlClient) optionsPatch(ctx context.Context, args []string) (admin.MetadataPatch, error) {
-	var p admin.MetadataPatch
-	boolean := func(k, v string) (*bool, error) {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return nil, fmt.Errorf("%s: want true or false, got %q", k, v)
-		}
-		return &b, nil
-	}
-	var rps *float64
-	var burst *int
-	for i := 0; i < len(args); i += 2 {
-		k, v := args[i], args[i+1]
-		var err error
-		switch k {
-		case "http-tokens":
-			p.HTTPTokens = &v
-		case "http-endpoint":
-			p.HTTPEndpoint = &v
-		case "hop-limit":
-			n, perr := strconv.Atoi(v)
-			if perr != nil {
-				return p, fmt.Errorf("hop-limit: want a number from 1 to 64, got %q", v)
-			}
-			p.HopLimit = &n
-		case "extended-credentials":
-			p.ExtendedCredentials, err = boolean(k, v)
-		case "instance-metadata-tags":
-			p.InstanceMetadataTags, err = boolean(k, v)
-		case "throttle-rps":
-			f, perr := strconv.ParseFloat(v, 64)
-			if perr != nil || math.IsNaN(f) {
-				return p, fmt.Errorf("throttle-rps: want a number of requests a second (0 for off), got %q", v)
-			}
-			rps = &f
-		case "throttle-burst":
-			n, perr := strconv.Atoi(v)
-			if perr != nil {
-				return p, fmt.Errorf("throttle-burst: want a whole number, got %q", v)
-			}
-			burst = &n
-		default:
-			return p, fmt.Errorf("unknown option %q: want one of %s", k, strings.Join(optionKeys, ", "))
-		}
-		if err != nil {
-			return p, err
-		}
-	}
-	if rps != nil || burst != nil {
-		var cur admin.MetadataOptions
-		quiet := *c
-		quiet.json = false
-		if err := quiet.do(ctx, http.MethodGet, "/v1/options", nil, &cur); err != nil {
-			return p, err
-		}
-		t := cur.Throttle
-		if rps != nil {
-			t.RPS = *rps
-			if burst == nil && t.Burst == 0 && t.RPS > 0 {
-				t.Burst = int(math.Ceil(t.RPS))
-			}
-		}
-		if burst != nil {
-			t.Burst = *burst
-		}
-		if t.RPS == 0 {
-			t.Burst = 0
-		}
-		p.Throttle = &t
-	}
-	return p, nil
-}
-
 // Rotation.
 
-// profilePath is the API path of a profile given by name or ARN, or of
-// the instance's profile when arg is empty.
-func (c *controlClient) profilePath(ctx context.Context, arg string) (string, error) {
-	if arg == "" {
-		var a admin.Attachment
-		quiet := *c
-		quiet.json = false
-		if err := quiet.do(ctx, http.MethodGet, "/v1/attachment", nil, &a); err != nil {
-			return "", err
-		}
-		if a.Profile == "" {
-			return "", errors.New("the instance has no instance profile; name one")
-		}
-		arg = a.Profile
+// profileOrInstance is the profile named in args, or the instance's.
+func (c *controlClient) profileOrInstance(ctx context.Context, args []string) (string, error) {
+	if len(args) > 0 {
+		return args[0], nil
 	}
-	return "/v1/profiles/" + url.PathEscape(arg), nil
+	a, err := c.quiet.Attachment(ctx)
+	if err != nil {
+		return "", err
+	}
+	if a.Profile == "" {
+		return "", errors.New("the instance has no instance profile; name one")
+	}
+	return a.Profile, nil
 }
 
 func newRotateCmd(e env) *cobra.Command {
@@ -552,27 +394,18 @@ func newRotateCmd(e env) *cobra.Command {
 		Short: "Mint the next credential generation now (default: the instance's profile)",
 		Args:  cobra.MaximumNArgs(1),
 	}, func(ctx context.Context, c *controlClient, args []string) error {
-		path, err := c.profilePath(ctx, argOr(args, ""))
+		profile, err := c.profileOrInstance(ctx, args)
 		if err != nil {
 			return err
 		}
-		q := "?wait=true"
-		if noWait {
-			q = ""
-		}
-		var out struct {
-			Profile, Status string
-			Seq             uint64
-			AccessKeyID     string     `json:"access_key_id"`
-			Expires         *time.Time `json:"expires"`
-		}
-		if err := c.do(ctx, http.MethodPost, path+"/rotate"+q, nil, &out); err != nil {
+		r, err := c.api.Rotate(ctx, profile, !noWait)
+		if err != nil {
 			return err
 		}
-		if out.Seq > 0 {
-			c.printf("%s: generation %d, %s, expires %s\n", out.Profile, out.Seq, out.AccessKeyID, out.Expires.Format(time.RFC3339))
+		if r.Status == admin.Rotated {
+			c.printf("%s: generation %d, %s, expires %s\n", r.Profile, r.Seq, r.AccessKeyID, r.Expires.Format(time.RFC3339))
 		} else {
-			c.printf("%s: %s\n", out.Profile, out.Status)
+			c.printf("%s: %s\n", r.Profile, r.Status)
 		}
 		return nil
 	})
@@ -581,18 +414,18 @@ func newRotateCmd(e env) *cobra.Command {
 }
 
 func newFreezeCmd(e env, frozen bool) *cobra.Command {
-	use, short, method := "freeze [PROFILE]", "Stop rotating a profile's credentials: the current generation is served until and after it expires", http.MethodPut
+	use, short := "freeze [PROFILE]", "Stop rotating a profile's credentials: the current generation is served until and after it expires"
 	if !frozen {
-		use, short, method = "unfreeze [PROFILE]", "Resume rotating a profile's credentials", http.MethodDelete
+		use, short = "unfreeze [PROFILE]", "Resume rotating a profile's credentials"
 	}
 	return controlCommand(e, &cobra.Command{Use: use, Short: short + " (default: the instance's profile)", Args: cobra.MaximumNArgs(1)},
 		func(ctx context.Context, c *controlClient, args []string) error {
-			path, err := c.profilePath(ctx, argOr(args, ""))
+			profile, err := c.profileOrInstance(ctx, args)
 			if err != nil {
 				return err
 			}
-			var p admin.Profile
-			if err := c.do(ctx, method, path+"/freeze", nil, &p); err != nil {
+			p, err := c.api.Freeze(ctx, profile, frozen)
+			if err != nil {
 				return err
 			}
 			state := "frozen"
@@ -604,21 +437,14 @@ func newFreezeCmd(e env, frozen bool) *cobra.Command {
 		})
 }
 
-func argOr(args []string, def string) string {
-	if len(args) > 0 {
-		return args[0]
-	}
-	return def
-}
-
 // Attachment.
 
 func newAttachCmd(e env) *cobra.Command {
 	return controlCommand(e, &cobra.Command{
 		Use: "attach ROLE", Short: "Put ROLE in the instance's instance profile; its credentials are minted at once", Args: cobra.ExactArgs(1),
 	}, func(ctx context.Context, c *controlClient, args []string) error {
-		var a admin.Attachment
-		if err := c.do(ctx, http.MethodPut, "/v1/attachment", map[string]string{"role": args[0]}, &a); err != nil {
+		a, err := c.api.Attach(ctx, args[0])
+		if err != nil {
 			return err
 		}
 		c.printf("%s: role %s\n", a.Profile, a.Role)
@@ -630,8 +456,8 @@ func newDetachCmd(e env) *cobra.Command {
 	return controlCommand(e, &cobra.Command{
 		Use: "detach", Short: "Remove the role from the instance's instance profile; IMDS serves no credentials", Args: cobra.NoArgs,
 	}, func(ctx context.Context, c *controlClient, _ []string) error {
-		var a admin.Attachment
-		if err := c.do(ctx, http.MethodDelete, "/v1/attachment", nil, &a); err != nil {
+		a, err := c.api.Detach(ctx)
+		if err != nil {
 			return err
 		}
 		c.printf("%s: no role\n", a.Profile)
@@ -647,36 +473,29 @@ func newGenerationsCmd(e env) *cobra.Command {
 		Short: "List credential generations: when issued, first served, superseded, expired, revoked, and which clients fetched them",
 		Args:  cobra.MaximumNArgs(1),
 	}, func(ctx context.Context, c *controlClient, args []string) error {
-		path := "/v1/generations"
-		if len(args) == 1 {
-			path = "/v1/profiles/" + url.PathEscape(args[0]) + "/generations"
-		}
-		var out struct{ Generations []admin.GenerationInfo }
-		if err := c.do(ctx, http.MethodGet, path, nil, &out); err != nil {
+		gens, err := c.api.Generations(ctx, argOr(args, ""))
+		if err != nil || c.json {
 			return err
-		}
-		if c.json {
-			return nil
 		}
 		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "PROFILE\tSEQ\tACCESS KEY ID\tSTATUS\tISSUED\tEXPIRES\tSERVED\tCLIENTS")
-		for _, g := range out.Generations {
+		for _, g := range gens {
 			exp := "-"
 			if g.Expires != nil {
 				exp = g.Expires.Local().Format(time.DateTime)
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%d\t%s\n", shortProfile(g.Profile), g.Seq, g.AccessKeyID, g.Status,
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%d\t%s\n", path.Base(g.Profile), g.Seq, g.AccessKeyID, g.Status,
 				g.Issued.Local().Format(time.DateTime), exp, g.Served, clientList(g))
 		}
 		return tw.Flush()
 	})
 }
 
-func shortProfile(arn string) string {
-	if i := strings.LastIndexByte(arn, '/'); i >= 0 {
-		return arn[i+1:]
+func argOr(args []string, def string) string {
+	if len(args) > 0 {
+		return args[0]
 	}
-	return arn
+	return def
 }
 
 // clientList renders "10.0.0.1 (v1 2, v2 5), …".
@@ -711,52 +530,47 @@ func newEventsCmd(e env) *cobra.Command {
 superseded, expired, mint_failed, served, fault_fired, options_changed.`,
 		Args: cobra.NoArgs,
 	}, func(ctx context.Context, c *controlClient, _ []string) error {
-		return c.stream(ctx, types)
+		var filter []string
+		if types != "" {
+			filter = strings.Split(types, ",")
+		}
+		return c.stream(ctx, filter)
 	})
 	cmd.Flags().StringVar(&types, "type", "", "only these event types, comma-separated")
 	return cmd
 }
 
-// stream copies the event stream to stdout, line by line, until ctx ends
-// or the server closes it.
-func (c *controlClient) stream(ctx context.Context, types string) error {
-	path := "/v1/events"
-	if types != "" {
-		path += "?type=" + url.QueryEscape(types)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Accept", "text/event-stream")
-	resp, err := c.client.Do(req)
+// stream prints the events as server-sent events, after a comment line
+// once the stream is open, until ctx ends or the server ends the stream.
+func (c *controlClient) stream(ctx context.Context, types []string) error {
+	s, err := c.api.Events(ctx, types...)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
-		return fmt.Errorf("control API at %s: %w (is `imdsemu serve` running there? see --admin-addr)", c.base, err)
+		return err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		var eb struct {
-			Error string `json:"error"`
-		}
-		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		if json.Unmarshal(data, &eb) != nil {
-			eb.Error = strings.TrimSpace(string(data))
-		}
-		return &apiError{Status: resp.StatusCode, Msg: eb.Error}
+	defer s.Close()
+	if _, err := fmt.Fprint(c.stdout, ": imdsemu events\n\n"); err != nil {
+		return err
 	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		if _, err := fmt.Fprintln(c.stdout, sc.Text()); err != nil {
+	for {
+		ev, err := s.Next()
+		if errors.Is(err, io.EOF) || ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if ev.Type == admin.EventDropped {
+			return fmt.Errorf("the server ended the stream: %s", ev.Error)
+		}
+		data, err := json.Marshal(ev)
+		if err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(c.stdout, "id: %d\nevent: %s\ndata: %s\n\n", ev.ID, ev.Type, data); err != nil {
 			return err
 		}
 	}
-	if ctx.Err() != nil {
-		return nil
-	}
-	return sc.Err()
 }

@@ -216,20 +216,21 @@ func TestControlCmds_Errors(t *testing.T) {
 }
 
 func TestControlCmds_EventsStream(t *testing.T) {
+	const servedEvent = `{"id":1,"type":"served","at":"2030-01-01T00:00:00Z","access_key_id":"ASIAEXAMPLE","client":"10.0.0.1","version":"v2","path":"/latest/meta-data/iam/security-credentials/web"}`
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.RequestURI() != "/v1/events?type=served%2Cissued" {
 			http.Error(w, `{"error":"bad"}`, 400)
 			return
 		}
 		w.Header().Set("Content-Type", "text/event-stream")
-		io.WriteString(w, ": imdsemu events\n\nid: 1\nevent: served\ndata: {\"type\":\"served\"}\n\n")
+		io.WriteString(w, ": imdsemu events\n\nid: 1\nevent: served\ndata: "+servedEvent+"\n\n")
 	}))
 	defer ts.Close()
 	out, err := runControl(t, map[string]string{"IMDSEMU_ADMIN_ADDR": ts.URL, "IMDSEMU_ADMIN_TOKEN": cliToken}, "events", "--type", "served,issued")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, "event: served\ndata: {\"type\":\"served\"}") {
+	if !strings.Contains(out, ": imdsemu events\n\nid: 1\nevent: served\ndata: "+servedEvent+"\n\n") {
 		t.Errorf("output = %q", out)
 	}
 }
