@@ -30,18 +30,6 @@ const (
 	kindFederatedUser                      // GetFederationToken
 )
 
-func (k principalKind) policyType() string {
-	switch k {
-	case kindRoot:
-		return "Account"
-	case kindUser:
-		return "User"
-	case kindRoleSession:
-		return "AssumedRole"
-	}
-	return "FederatedUser"
-}
-
 // caller is the authenticated identity behind a request.
 type caller struct {
 	kind    principalKind
@@ -185,23 +173,21 @@ func (s *Server) lookupError(what string, err error) *Error {
 	return errInternal()
 }
 
-// principalARN is aws:PrincipalArn: the role ARN for a role session, else
-// the caller's own ARN.
-func (c *caller) principalARN() string {
-	if c.kind == kindRoleSession && c.session.RoleARN != "" {
-		return c.session.RoleARN
-	}
-	return c.arn
-}
-
-// principal is the caller as the policy evaluator sees it.
+// principal is the caller as the policy evaluator sees it, built by the
+// policy package as `imdsemu policy simulate` builds it: a role session
+// also answers to its role, a federated user to the user who federated it.
 func (c *caller) principal() policy.Principal {
-	p := policy.Principal{Type: policy.PrincipalAWS, ARN: c.arn, Account: c.account}
+	var equivalent []string
 	switch {
 	case c.kind == kindRoleSession && c.session.RoleARN != "":
-		p.Equivalent = []string{c.session.RoleARN}
+		equivalent = []string{c.session.RoleARN}
 	case c.kind == kindFederatedUser && c.session.SourceARN != "":
-		p.Equivalent = []string{c.session.SourceARN}
+		equivalent = []string{c.session.SourceARN}
+	}
+	p, err := policy.AWSPrincipal(c.arn, c.account, equivalent...)
+	if err != nil {
+		// Every caller's ARN is one we made; keep the identity anyway.
+		return policy.Principal{Type: policy.PrincipalAWS, ARN: c.arn, Account: c.account, Equivalent: equivalent}
 	}
 	return p
 }
@@ -242,15 +228,10 @@ func (s *Server) baseContext(rc *request) policy.Context {
 // aws:FederatedProvider.
 func (s *Server) callerContext(rc *request, pc *policy.Context, tags []Tag) {
 	c := rc.caller
-	pc.Set("aws:PrincipalArn", c.principalARN())
-	pc.Set("aws:PrincipalAccount", c.account)
-	pc.Set("aws:PrincipalType", c.kind.policyType())
+	policy.SetPrincipalKeys(pc, c.principal())
 	pc.Set("aws:userid", c.userID)
 	if c.region != "" {
 		pc.Set("aws:RequestedRegion", c.region)
-	}
-	if c.user != nil {
-		pc.Set("aws:username", c.user.Name)
 	}
 	for _, t := range tags {
 		pc.Set("aws:PrincipalTag/"+t.Key, t.Value)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -278,88 +277,34 @@ func runPolicySimulate(cmd *cobra.Command, opts policySimulateOptions) error {
 	return nil
 }
 
+// simulatedPrincipal is the principal of the flags, built as STS builds
+// the caller's.
 func simulatedPrincipal(opts policySimulateOptions) (policy.Principal, error) {
-	p := policy.Principal{ARN: opts.principal, Equivalent: opts.equivalent}
-	switch strings.ToLower(opts.principalType) {
-	case "aws":
-		p.Type = policy.PrincipalAWS
-	case "service":
-		p.Type = policy.PrincipalService
-	case "federated":
-		p.Type = policy.PrincipalFederated
-	case "canonical", "canonicaluser":
-		p.Type = policy.PrincipalCanonicalUser
-	case "anonymous":
-		p.Type = policy.PrincipalAnonymous
-	default:
-		return p, fmt.Errorf("--principal-type %q: want aws, service, federated, canonical or anonymous", opts.principalType)
+	typ, err := policy.ParsePrincipalType(opts.principalType)
+	if err != nil {
+		return policy.Principal{}, fmt.Errorf("--principal-type %q: want aws, service, federated, canonical or anonymous", opts.principalType)
 	}
-	if p.Type != policy.PrincipalAnonymous && p.Type != policy.PrincipalAWS && p.ARN == "" {
-		return p, fmt.Errorf("--principal is required for --principal-type %s", opts.principalType)
-	}
-	if p.Type == policy.PrincipalAWS && p.ARN != "" {
-		part := strings.SplitN(p.ARN, ":", 6)
-		if len(part) != 6 || part[0] != "arn" {
-			return p, fmt.Errorf("--principal %q is not an ARN", p.ARN)
+	if typ == policy.PrincipalAWS && opts.principal != "" {
+		p, err := policy.AWSPrincipal(opts.principal, "", opts.equivalent...)
+		if err != nil {
+			return p, fmt.Errorf("--principal %q is not an ARN", opts.principal)
 		}
-		if len(p.Equivalent) == 0 && part[2] == "sts" && strings.HasPrefix(part[5], "assumed-role/") {
-			if role, _, ok := strings.Cut(strings.TrimPrefix(part[5], "assumed-role/"), "/"); ok {
-				p.Equivalent = []string{"arn:" + part[1] + ":iam::" + part[4] + ":role/" + role}
-			}
-		}
+		return p, nil
 	}
-	return p, nil
+	if typ != policy.PrincipalAnonymous && typ != policy.PrincipalAWS && opts.principal == "" {
+		return policy.Principal{}, fmt.Errorf("--principal is required for --principal-type %s", opts.principalType)
+	}
+	return policy.Principal{Type: typ, ARN: opts.principal, Equivalent: opts.equivalent}, nil
 }
 
 // simulatedContext parses --context flags and fills in the principal keys
-// the caller did not give.
+// the caller did not give, as STS sets them.
 func simulatedContext(flags []string, p policy.Principal) (policy.Context, error) {
-	var c policy.Context
-	for _, kv := range flags {
-		key, val, ok := strings.Cut(kv, "=")
-		key = strings.TrimSpace(key)
-		if !ok || key == "" {
-			return c, fmt.Errorf("--context %q: want KEY=VALUE[,VALUE...]", kv)
-		}
-		if val == "" {
-			if _, present := c.Get(key); !present {
-				c.Set(key)
-			}
-			continue
-		}
-		c.Add(key, strings.Split(val, ",")...)
+	c, err := policy.ParseContext(flags)
+	if err != nil {
+		return c, fmt.Errorf("--%w", err)
 	}
-	if p.Type != policy.PrincipalAWS || p.ARN == "" {
-		return c, nil
-	}
-	setDefault := func(key, val string) {
-		if _, ok := c.Get(key); !ok && val != "" {
-			c.Set(key, val)
-		}
-	}
-	part := strings.SplitN(p.ARN, ":", 6)
-	account, res := part[4], part[5]
-	if p.Account != "" {
-		account = p.Account
-	}
-	principalARN, ptype := p.ARN, ""
-	switch {
-	case part[2] == "iam" && res == "root":
-		ptype = "Account"
-	case part[2] == "iam" && strings.HasPrefix(res, "user/"):
-		ptype = "User"
-		setDefault("aws:username", res[strings.LastIndexByte(res, '/')+1:])
-	case part[2] == "sts" && strings.HasPrefix(res, "assumed-role/"):
-		ptype = "AssumedRole"
-		if len(p.Equivalent) > 0 {
-			principalARN = p.Equivalent[0]
-		}
-	case part[2] == "sts" && strings.HasPrefix(res, "federated-user/"):
-		ptype = "FederatedUser"
-	}
-	setDefault("aws:PrincipalArn", principalARN)
-	setDefault("aws:PrincipalAccount", account)
-	setDefault("aws:PrincipalType", ptype)
+	policy.SetPrincipalKeys(&c, p)
 	return c, nil
 }
 
