@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	awsarn "github.com/aws/aws-sdk-go-v2/aws/arn"
+
 	"github.com/imdsemu/imdsemu/credential"
 )
 
@@ -82,9 +84,8 @@ func (s *Server) current() (Attachment, bool) {
 
 // accountOf returns the account of an ARN (arn:aws:iam::ACCOUNT:…), or def.
 func accountOf(arn, def string) string {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) == 6 && len(parts[4]) == 12 {
-		return parts[4]
+	if a, err := awsarn.Parse(arn); err == nil && len(a.AccountID) == 12 {
+		return a.AccountID
 	}
 	return def
 }

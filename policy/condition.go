@@ -433,12 +433,12 @@ func (cc *compiledCondition) matchAny(v string, ctx *Context) bool {
 			}
 		}
 	case famARN:
-		parts, n := arnParts(v)
-		if n < 6 {
+		parts, isARN := arnSegments(v)
+		if !isARN {
 			return false
 		}
 		for i := range cc.arns {
-			if m, _ := cc.arns[i].match(v, &parts, n, ctx); m {
+			if m, _ := cc.arns[i].match(v, &parts, true, ctx); m {
 				return true
 			}
 		}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 )
 
 // Policy language versions.
@@ -533,7 +535,7 @@ func validateResource(r string) error {
 	if !strings.HasPrefix(r, "arn:") {
 		return fmt.Errorf("resource %q must be an ARN (arn:partition:service:region:account:resource) or \"*\"", r)
 	}
-	if _, n := arnParts(r); n < 6 && !strings.HasSuffix(r, "*") {
+	if !arn.IsARN(r) && !strings.HasSuffix(r, "*") {
 		return fmt.Errorf("resource %q must have six colon-separated parts (arn:partition:service:region:account:resource), or end in '*'", r)
 	}
 	return nil

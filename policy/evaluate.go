@@ -177,8 +177,8 @@ type compiledStatement struct {
 type evaluator struct {
 	req   *Request
 	pi    principalInfo
-	parts [6]string
-	n     int
+	parts [6]string // the resource's, when isARN
+	isARN bool
 	set   *Set
 }
 
@@ -198,7 +198,7 @@ func (e *evaluator) resourceMatches(cs *compiledStatement) bool {
 		return true
 	}
 	for i := range cs.resources {
-		m, ok := cs.resources[i].match(e.req.Resource, &e.parts, e.n, &e.req.Context)
+		m, ok := cs.resources[i].match(e.req.Resource, &e.parts, e.isARN, &e.req.Context)
 		if !ok && cs.notResource {
 			return false // an unresolvable NotResource makes the statement inapplicable
 		}
@@ -276,7 +276,7 @@ func present(docs []*Document) int {
 // Evaluate never fails: a malformed request simply matches nothing.
 func Evaluate(req Request, set Set) Decision {
 	e := evaluator{req: &req, pi: newPrincipalInfo(&req.Principal), set: &set}
-	e.parts, e.n = arnParts(req.Resource)
+	e.parts, e.isARN = arnSegments(req.Resource)
 
 	var d Decision
 	var denies []int // indexes into d.Matched
@@ -355,7 +355,7 @@ func (e *evaluator) decideAllow(d *Decision, t *[5]tally) {
 	limitedPath := aws && (pi.isRoot || (boundaryOK && sessionOK))
 
 	resAcct := e.req.ResourceAccount
-	if resAcct == "" && e.n == 6 && e.parts[0] == "arn" {
+	if resAcct == "" && e.isARN {
 		resAcct = e.parts[4]
 	}
 	same := resAcct == "" || pi.account == "" || resAcct == pi.account

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 )
 
 // Patterns are stored in an escaped glob form: '*' matches any run of
@@ -231,20 +233,15 @@ func (t *template) resolve(ctx *Context) (string, bool) {
 	return b.String(), true
 }
 
-// arnParts splits s at its first five colons. n is the number of parts (at
-// most 6); the last part keeps any further colons.
-func arnParts(s string) (parts [6]string, n int) {
-	for n < 5 {
-		i := strings.IndexByte(s, ':')
-		if i < 0 {
-			break
-		}
-		parts[n] = s[:i]
-		s = s[i+1:]
-		n++
+// arnSegments splits an ARN into its six colon-separated parts ("arn",
+// partition, service, region, account, resource) with aws/arn's parser; the
+// resource keeps any further colons. ok is false when s is not an ARN.
+func arnSegments(s string) (parts [6]string, ok bool) {
+	a, err := arn.Parse(s)
+	if err != nil {
+		return parts, false
 	}
-	parts[n] = s
-	return parts, n + 1
+	return [6]string{"arn", a.Partition, a.Service, a.Region, a.AccountID, a.Resource}, true
 }
 
 // splitARNPattern splits a raw ARN pattern at its first five colons that are
@@ -305,11 +302,11 @@ func compileARNPattern(raw string, vars bool) (arnPattern, error) {
 
 // match reports whether the ARN whose parts are given matches. ok is false
 // when the pattern could not be resolved (a policy variable without value).
-func (p *arnPattern) match(value string, parts *[6]string, n int, ctx *Context) (matched, ok bool) {
+func (p *arnPattern) match(value string, parts *[6]string, isARN bool, ctx *Context) (matched, ok bool) {
 	if p.any {
 		return true, true
 	}
-	if n < 6 { // not an ARN: compare whole strings
+	if !isARN { // compare whole strings
 		pat, ok := p.whole.resolve(ctx)
 		if !ok {
 			return false, false

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 )
 
 // PrincipalType says which kind of identity made a request. It selects which
@@ -87,9 +89,9 @@ func newPrincipalInfo(p *Principal) principalInfo {
 	if p.Type != PrincipalAWS {
 		return pi
 	}
-	parts, n := arnParts(p.ARN)
+	parts, isARN := arnSegments(p.ARN)
 	partition := "aws"
-	if n == 6 && parts[0] == "arn" {
+	if isARN {
 		partition = parts[1]
 		if pi.account == "" {
 			pi.account = parts[4]
@@ -175,8 +177,8 @@ func validatePrincipalValue(typ, v string) error {
 		return fmt.Errorf("%s principal %q is not valid: it contains whitespace", typ, v)
 	}
 	if typ == "AWS" && !isAccountID(v) {
-		parts, n := arnParts(v)
-		if n < 6 || parts[0] != "arn" || (parts[2] != "iam" && parts[2] != "sts") {
+		a, err := arn.Parse(v)
+		if err != nil || (a.Service != "iam" && a.Service != "sts") {
 			return fmt.Errorf("AWS principal %q is not valid: use a 12-digit account ID, an IAM or STS ARN, or \"*\"", v)
 		}
 	}
@@ -231,8 +233,8 @@ func (ps *Principals) match(pi *principalInfo) principalMatch {
 
 // isRootOf reports whether v is "arn:PARTITION:iam::ACCOUNT:root".
 func isRootOf(v, account string) bool {
-	parts, n := arnParts(v)
-	return n == 6 && parts[0] == "arn" && parts[2] == "iam" && parts[4] == account && parts[5] == "root"
+	a, err := arn.Parse(v)
+	return err == nil && a.Service == "iam" && a.AccountID == account && a.Resource == "root"
 }
 
 // excludes reports whether a NotPrincipal element exempts the caller: every

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	awsarn "github.com/aws/aws-sdk-go-v2/aws/arn"
 )
 
 // ErrNotFound is returned, wrapped with context, when an account, role or
@@ -148,12 +150,12 @@ func ParseRoleARN(arn string) (accountID, path, name string, err error) {
 }
 
 func parseIAMARN(arn, resourceType string) (accountID, path, name string, err error) {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[1] != "aws" || parts[2] != "iam" || parts[3] != "" {
+	a, err := awsarn.Parse(arn)
+	if err != nil || a.Partition != "aws" || a.Service != "iam" || a.Region != "" {
 		return "", "", "", fmt.Errorf("rolestore: %q is not an IAM %s ARN", arn, resourceType)
 	}
-	accountID = parts[4]
-	rest, ok := strings.CutPrefix(parts[5], resourceType+"/")
+	accountID = a.AccountID
+	rest, ok := strings.CutPrefix(a.Resource, resourceType+"/")
 	if !ok {
 		return "", "", "", fmt.Errorf("rolestore: %q is not an IAM %s ARN", arn, resourceType)
 	}
