@@ -22,15 +22,6 @@ type Context struct {
 	m map[string][]string
 }
 
-// NewContext returns a Context holding a copy of values.
-func NewContext(values map[string][]string) Context {
-	var c Context
-	for k, v := range values {
-		c.Add(k, v...)
-	}
-	return c
-}
-
 // Set replaces the values of key. Set with no values records the key as
 // present with an empty set of values (which ForAllValues treats as true and
 // ForAnyValue as false).

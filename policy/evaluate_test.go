@@ -387,7 +387,9 @@ func TestPrincipal_ARNs(t *testing.T) {
 }
 
 func TestContext_Helpers(t *testing.T) {
-	c := NewContext(map[string][]string{"AWS:UserName": {"alice"}, "aws:TagKeys": {"a", "b"}})
+	var c Context
+	c.Add("AWS:UserName", "alice")
+	c.Add("aws:TagKeys", "a", "b")
 	if got, want := fmt.Sprint(c.Keys()), "[aws:tagkeys aws:username]"; got != want {
 		t.Errorf("Keys() = %s, want %s", got, want)
 	}
