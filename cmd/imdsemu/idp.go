@@ -1,9 +1,7 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -12,40 +10,6 @@ import (
 	"github.com/imdsemu/imdsemu/config"
 	"github.com/imdsemu/imdsemu/federation"
 )
-
-// Files of the built-in identity providers in the data directory.
-const (
-	idpOIDCKeyFile  = "idp-oidc.key"
-	idpSAMLKeyFile  = "idp-saml.key"
-	idpSAMLCertFile = "idp-saml.crt"
-)
-
-// openOIDCIdP returns the built-in OIDC provider with issuer issuer, signing
-// with the key in dataDir (created on first use).
-func openOIDCIdP(dataDir, issuer string, now func() time.Time) (*federation.IdP, error) {
-	key, err := federation.LoadOrCreateRSAKey(filepath.Join(dataDir, idpOIDCKeyFile))
-	if err != nil {
-		return nil, err
-	}
-	return federation.NewIdP(federation.IdPOptions{Issuer: issuer, Key: key, Now: now})
-}
-
-// openSAMLIdP returns the built-in SAML IdP with entity ID entityID, signing
-// with the key and self-signed certificate in dataDir (created on first use).
-func openSAMLIdP(dataDir, entityID string, now func() time.Time) (*federation.SAMLIdP, error) {
-	if entityID == "" {
-		entityID = federation.DefaultSAMLEntityID
-	}
-	key, err := federation.LoadOrCreateRSAKey(filepath.Join(dataDir, idpSAMLKeyFile))
-	if err != nil {
-		return nil, err
-	}
-	cert, err := federation.LoadOrCreateCertificate(filepath.Join(dataDir, idpSAMLCertFile), key, "imdsemu SAML IdP", now())
-	if err != nil {
-		return nil, err
-	}
-	return federation.NewSAMLIdP(entityID, key, cert, now)
-}
 
 func newIdPCmd(e env) *cobra.Command {
 	cmd := &cobra.Command{
@@ -84,15 +48,15 @@ an object) is used as such, anything else as a string:
 A negative --ttl mints a token that has already expired.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			extra, err := parseClaims(f.claims)
+			extra, err := federation.ParseClaims(f.claims)
 			if err != nil {
-				return err
+				return fmt.Errorf("--%w", err)
 			}
 			dir, err := config.MakeDataDir(f.dataDir, e.getenv)
 			if err != nil {
 				return err
 			}
-			idp, err := openOIDCIdP(dir, f.issuer, time.Now)
+			idp, err := federation.OpenIdP(dir, f.issuer, time.Now)
 			if err != nil {
 				return err
 			}
@@ -130,7 +94,7 @@ idp-oidc.key), for registering the provider with an inline key set
 			if err != nil {
 				return err
 			}
-			idp, err := openOIDCIdP(dir, "", time.Now)
+			idp, err := federation.OpenIdP(dir, "", time.Now)
 			if err != nil {
 				return err
 			}
@@ -140,25 +104,6 @@ idp-oidc.key), for registering the provider with an inline key set
 	}
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "data directory holding the key (default as for serve)")
 	return cmd
-}
-
-// parseClaims reads NAME=VALUE pairs; VALUE is JSON if it parses as JSON,
-// else a string.
-func parseClaims(pairs []string) (map[string]any, error) {
-	out := map[string]any{}
-	for _, p := range pairs {
-		k, v, ok := strings.Cut(p, "=")
-		if !ok || k == "" {
-			return nil, fmt.Errorf("--claim %q: want NAME=VALUE", p)
-		}
-		var j any
-		if err := json.Unmarshal([]byte(v), &j); err == nil {
-			out[k] = j
-		} else {
-			out[k] = v
-		}
-	}
-	return out, nil
 }
 
 func newIdPSAMLMetadataCmd(e env) *cobra.Command {
@@ -175,7 +120,7 @@ its signing certificate from the data directory. Register it as a SAML provider
 			if err != nil {
 				return err
 			}
-			idp, err := openSAMLIdP(dir, entityID, time.Now)
+			idp, err := federation.OpenSAMLIdP(dir, entityID, time.Now)
 			if err != nil {
 				return err
 			}
@@ -238,7 +183,7 @@ Pass it as --saml-assertion to "aws sts assume-role-with-saml".`,
 			if err != nil {
 				return err
 			}
-			idp, err := openSAMLIdP(dir, f.entityID, time.Now)
+			idp, err := federation.OpenSAMLIdP(dir, f.entityID, time.Now)
 			if err != nil {
 				return err
 			}

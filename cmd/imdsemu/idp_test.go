@@ -36,11 +36,11 @@ func TestIdPCmd_Token(t *testing.T) {
 		t.Fatalf("idp token: %v", err)
 	}
 	tok := strings.TrimSpace(out)
-	if info, err := os.Stat(filepath.Join(dir, idpOIDCKeyFile)); err != nil || info.Mode().Perm() != 0o600 {
+	if info, err := os.Stat(filepath.Join(dir, federation.OIDCKeyFile)); err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("key file: %v, %v; want mode 0600", info, err)
 	}
 	// The same data dir gives the same provider, which verifies the token.
-	idp, err := openOIDCIdP(dir, federation.DefaultIssuer, time.Now)
+	idp, err := federation.OpenIdP(dir, federation.DefaultIssuer, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,14 +73,14 @@ func TestIdPCmd_Token(t *testing.T) {
 	if _, err := runIdP(t, map[string]string{"XDG_DATA_HOME": xdg}, "token", "--sub", "s", "--aud", "a", "--issuer", "http://127.0.0.1:9999"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(xdg, "imdsemu", idpOIDCKeyFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(xdg, "imdsemu", federation.OIDCKeyFile)); err != nil {
 		t.Errorf("key not created under XDG_DATA_HOME: %v", err)
 	}
 	envDir := t.TempDir()
 	if _, err := runIdP(t, map[string]string{"IMDSEMU_DATA_DIR": envDir, "XDG_DATA_HOME": xdg}, "token", "--sub", "s", "--aud", "a"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(envDir, idpOIDCKeyFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(envDir, federation.OIDCKeyFile)); err != nil {
 		t.Errorf("key not created in IMDSEMU_DATA_DIR: %v", err)
 	}
 }

@@ -8,13 +8,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/imdsemu/imdsemu/config"
+	"github.com/imdsemu/imdsemu/federation"
 	"github.com/imdsemu/imdsemu/sts"
 )
 
 // newSTS builds the STS Query API on the store's directory and the issuer,
 // with the built-in OIDC IdP (its issuer: url, the STS listener's) beside it.
 func newSTS(s config.Settings, url string, dir sts.Directory, issuer *sts.Issuer, log *slog.Logger, reg prometheus.Registerer) (http.Handler, error) {
-	idp, err := openOIDCIdP(s.DataDir, url, time.Now) // idp.go
+	idp, err := federation.OpenIdP(s.DataDir, url, time.Now)
 	if err != nil {
 		return nil, err
 	}
