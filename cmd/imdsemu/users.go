@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -16,7 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imdsemu/imdsemu/config"
-	"github.com/imdsemu/imdsemu/internal/atomicfile"
+	"github.com/imdsemu/imdsemu/internal/credfile"
 	"github.com/imdsemu/imdsemu/rolestore"
 	"github.com/imdsemu/imdsemu/sts"
 )
@@ -249,7 +248,7 @@ instead of being printed, ready for AWS_PROFILE.`,
 					profile = "root"
 				}
 			}
-			if err := writeCredentialsProfile(f.credsF, profile, k.ID, k.SecretAccessKey); err != nil {
+			if err := credfile.SetProfile(f.credsF, profile, k.ID, k.SecretAccessKey); err != nil {
 				return fmt.Errorf("access key %s was created, but: %w", k.ID, err)
 			}
 			_, err = fmt.Fprintf(out, "AccessKeyId     %s\nwrote profile [%s] to %s\n", k.ID, profile, f.credsF)
@@ -262,42 +261,6 @@ instead of being printed, ready for AWS_PROFILE.`,
 	fl.StringVar(&f.credsF, "credentials-file", "", "write the key as a profile into this shared credentials file instead of printing the secret")
 	fl.StringVar(&f.profile, "profile", "", "profile name for --credentials-file (default: the user name)")
 	return cmd
-}
-
-// writeCredentialsProfile puts [profile] with the key into the shared
-// credentials file at path, replacing a section of that name and keeping
-// the rest. The file is written with mode 0600, atomically.
-func writeCredentialsProfile(path, profile, id, secret string) error {
-	if profile == "" || strings.ContainsAny(profile, "[]\n\r") {
-		return fmt.Errorf("profile name %q is not valid", profile)
-	}
-	var kept []string
-	if data, err := os.ReadFile(path); err == nil {
-		skip := false
-		sc := bufio.NewScanner(strings.NewReader(string(data)))
-		for sc.Scan() {
-			line := sc.Text()
-			if t := strings.TrimSpace(line); strings.HasPrefix(t, "[") && strings.HasSuffix(t, "]") {
-				skip = strings.TrimSpace(t[1:len(t)-1]) == profile
-			}
-			if !skip {
-				kept = append(kept, line)
-			}
-		}
-		for len(kept) > 0 && strings.TrimSpace(kept[len(kept)-1]) == "" {
-			kept = kept[:len(kept)-1]
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	if len(kept) > 0 {
-		kept = append(kept, "")
-	}
-	kept = append(kept, "["+profile+"]", "aws_access_key_id = "+id, "aws_secret_access_key = "+secret, "")
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	return atomicfile.Replace(path, []byte(strings.Join(kept, "\n")), 0o600)
 }
 
 func newKeyListCmd(e env) *cobra.Command {
