@@ -13,9 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pquerna/otp"
-	"github.com/pquerna/otp/totp"
-
 	"github.com/imdsemu/imdsemu/policy"
 	"github.com/imdsemu/imdsemu/rolestore"
 )
@@ -449,10 +446,7 @@ func (s *Server) checkMFA(ctx context.Context, c *caller, serial, code string) (
 		return time.Time{}, errInternal()
 	}
 	now := s.now()
-	ok, err := totp.ValidateCustom(code, dev.Secret, now, totp.ValidateOpts{
-		Period: 30, Skew: 1, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1,
-	})
-	if err != nil || !ok {
+	if !validMFACode(dev, code, now) {
 		return time.Time{}, errAccessDenied(msgMFABadCode)
 	}
 	return now, nil

@@ -1,8 +1,8 @@
 package main
 
 import (
+	"cmp"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -11,7 +11,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/pquerna/otp/totp"
 	"github.com/spf13/cobra"
 
 	"github.com/imdsemu/imdsemu/config"
@@ -224,16 +223,11 @@ instead of being printed, ready for AWS_PROFILE.`,
 				return err
 			}
 			defer store.Close()
-			id, err := sts.NewAccessKeyIDForAccount("AKIA", f.account, rand.Reader)
+			k, err := sts.NewLongTermKey(f.account, owner, nil)
 			if err != nil {
 				return err
 			}
-			secret, err := sts.NewSecretAccessKey(rand.Reader)
-			if err != nil {
-				return err
-			}
-			k, err := store.PutAccessKey(ctx, rolestore.AccessKey{ID: id, SecretAccessKey: secret, AccountID: f.account, UserName: owner, Status: rolestore.AccessKeyActive})
-			if err != nil {
+			if k, err = store.PutAccessKey(ctx, k); err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
@@ -241,13 +235,7 @@ instead of being printed, ready for AWS_PROFILE.`,
 				_, err = fmt.Fprintf(out, "AccessKeyId     %s\nSecretAccessKey %s\n", k.ID, k.SecretAccessKey)
 				return err
 			}
-			profile := f.profile
-			if profile == "" {
-				profile = owner
-				if profile == "" {
-					profile = "root"
-				}
-			}
+			profile := cmp.Or(f.profile, owner, "root")
 			if err := credfile.SetProfile(f.credsF, profile, k.ID, k.SecretAccessKey); err != nil {
 				return fmt.Errorf("access key %s was created, but: %w", k.ID, err)
 			}
@@ -374,18 +362,8 @@ the seed: load it into an authenticator app, or use "imdsemu mfa code SERIAL".`,
 			if err != nil {
 				return err
 			}
-			device := name
-			if device == "" {
-				device = owner
-				if device == "" {
-					device = "root-account-mfa-device"
-				}
-			}
-			label := owner
-			if label == "" {
-				label = "root"
-			}
-			key, err := totp.Generate(totp.GenerateOpts{Issuer: "imdsemu", AccountName: label + "@" + f.account, Rand: rand.Reader})
+			device := cmp.Or(name, owner, "root-account-mfa-device")
+			d, uri, err := sts.NewVirtualMFADevice(f.account, owner, device, nil)
 			if err != nil {
 				return err
 			}
@@ -394,13 +372,10 @@ the seed: load it into an authenticator app, or use "imdsemu mfa code SERIAL".`,
 				return err
 			}
 			defer store.Close()
-			d, err := store.PutMFADevice(cmd.Context(), rolestore.MFADevice{
-				SerialNumber: rolestore.MFASerial(f.account, device), AccountID: f.account, UserName: owner, Secret: key.Secret(),
-			})
-			if err != nil {
+			if d, err = store.PutMFADevice(cmd.Context(), d); err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "SerialNumber %s\nURI          %s\n", d.SerialNumber, key.URL())
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "SerialNumber %s\nURI          %s\n", d.SerialNumber, uri)
 			return err
 		},
 	}
@@ -426,7 +401,7 @@ func newMFACodeCmd(e env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			code, err := totp.GenerateCode(d.Secret, time.Now())
+			code, err := sts.MFACode(d, time.Now())
 			if err != nil {
 				return err
 			}
