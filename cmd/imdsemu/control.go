@@ -8,12 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -181,37 +177,14 @@ func newFaultAddCmd(e env, f *controlFlags) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		c.printf("fault %s added: %s%s\n", st.ID, st.Rule, limits(st))
+		if l := admin.FaultLimits(st); l != "" {
+			c.printf("fault %s added: %s (%s)\n", st.ID, st.Rule, l)
+		} else {
+			c.printf("fault %s added: %s\n", st.ID, st.Rule)
+		}
 		return nil
 	}
 	return controlSubcommand(e, f, cmd, run)
-}
-
-// limits describes how often and how long a rule applies.
-func limits(st fault.Status) string {
-	var parts []string
-	if p := st.Probability; p != nil {
-		parts = append(parts, "probability "+strconv.FormatFloat(*p, 'g', -1, 64))
-	}
-	if st.First > 0 {
-		parts = append(parts, fmt.Sprintf("first %d", st.First))
-	}
-	if st.Every > 1 {
-		parts = append(parts, fmt.Sprintf("every %d", st.Every))
-	}
-	if st.Times > 0 {
-		parts = append(parts, fmt.Sprintf("times %d", st.Times))
-	}
-	if st.Ends != nil {
-		parts = append(parts, "until "+st.Ends.Local().Format(time.TimeOnly))
-	}
-	if st.Scenario != "" {
-		parts = append(parts, "scenario "+st.Scenario)
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 func newFaultListCmd(e env, f *controlFlags) *cobra.Command {
@@ -222,16 +195,7 @@ func newFaultListCmd(e env, f *controlFlags) *cobra.Command {
 		if err != nil || c.json {
 			return err
 		}
-		if len(faults) == 0 {
-			fmt.Fprintln(c.stdout, "no active fault rules")
-			return nil
-		}
-		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tRULE\tLIMITS\tMATCHED\tFIRED")
-		for _, st := range faults {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", st.ID, st.Rule, strings.Trim(limits(st), " ()"), st.Matched, st.Fired)
-		}
-		return tw.Flush()
+		return admin.WriteFaults(c.stdout, faults)
 	})
 }
 
@@ -278,16 +242,7 @@ func newScenarioCmd(e env) *cobra.Command {
 				if err != nil || c.json {
 					return err
 				}
-				if len(scenarios) == 0 {
-					fmt.Fprintln(c.stdout, "no scenarios defined")
-					return nil
-				}
-				tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "NAME\tSTEPS\tRUNNING\tSTEPS DONE")
-				for _, s := range scenarios {
-					fmt.Fprintf(tw, "%s\t%d\t%v\t%d\n", s.Name, len(s.Steps), s.Running, s.StepsDone)
-				}
-				return tw.Flush()
+				return admin.WriteScenarios(c.stdout, scenarios)
 			}),
 		controlSubcommand(e, &f, &cobra.Command{Use: "start NAME", Short: "Start a scenario (again from its beginning if running)", Args: cobra.ExactArgs(1)},
 			func(ctx context.Context, c *controlClient, args []string) error {
@@ -321,11 +276,10 @@ func newOptionsCmd(e env) *cobra.Command {
 		controlSubcommand(e, &f, &cobra.Command{Use: "get", Short: "Show the metadata options", Args: cobra.NoArgs},
 			func(ctx context.Context, c *controlClient, _ []string) error {
 				o, err := c.api.Options(ctx)
-				if err != nil {
+				if err != nil || c.json {
 					return err
 				}
-				c.printOptions(o)
-				return nil
+				return admin.WriteOptions(c.stdout, o)
 			}),
 		controlSubcommand(e, &f, &cobra.Command{
 			Use:   "set KEY VALUE [KEY VALUE...]",
@@ -351,23 +305,13 @@ func newOptionsCmd(e env) *cobra.Command {
 				}
 			}
 			o, err := c.api.PatchOptions(ctx, settings.Patch(cur))
-			if err != nil {
+			if err != nil || c.json {
 				return err
 			}
-			c.printOptions(o)
-			return nil
+			return admin.WriteOptions(c.stdout, o)
 		}),
 	)
 	return cmd
-}
-
-func (c *controlClient) printOptions(o admin.MetadataOptions) {
-	throttle := "off"
-	if o.Throttle.RPS > 0 {
-		throttle = fmt.Sprintf("%s/s, burst %d", strconv.FormatFloat(o.Throttle.RPS, 'g', -1, 64), o.Throttle.Burst)
-	}
-	c.printf("http-tokens:            %s\nhttp-endpoint:          %s\nhop-limit:              %d\nextended-credentials:   %v\ninstance-metadata-tags: %v\nthrottle:               %s\n",
-		o.HTTPTokens, o.HTTPEndpoint, o.HopLimit, o.ExtendedCredentials, o.InstanceMetadataTags, throttle)
 }
 
 // Rotation.
@@ -477,17 +421,7 @@ func newGenerationsCmd(e env) *cobra.Command {
 		if err != nil || c.json {
 			return err
 		}
-		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "PROFILE\tSEQ\tACCESS KEY ID\tSTATUS\tISSUED\tEXPIRES\tSERVED\tCLIENTS")
-		for _, g := range gens {
-			exp := "-"
-			if g.Expires != nil {
-				exp = g.Expires.Local().Format(time.DateTime)
-			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%d\t%s\n", path.Base(g.Profile), g.Seq, g.AccessKeyID, g.Status,
-				g.Issued.Local().Format(time.DateTime), exp, g.Served, clientList(g))
-		}
-		return tw.Flush()
+		return admin.WriteGenerations(c.stdout, gens)
 	})
 }
 
@@ -496,27 +430,6 @@ func argOr(args []string, def string) string {
 		return args[0]
 	}
 	return def
-}
-
-// clientList renders "10.0.0.1 (v1 2, v2 5), …".
-func clientList(g admin.GenerationInfo) string {
-	if len(g.Clients) == 0 {
-		return "-"
-	}
-	parts := make([]string, 0, len(g.Clients))
-	for _, cl := range g.Clients {
-		vs := make([]string, 0, len(cl.Versions))
-		for v, n := range cl.Versions {
-			vs = append(vs, fmt.Sprintf("%s %d", v, n))
-		}
-		sort.Strings(vs)
-		parts = append(parts, cl.Address+" ("+strings.Join(vs, ", ")+")")
-	}
-	s := strings.Join(parts, ", ")
-	if g.ClientsOmitted > 0 {
-		s += fmt.Sprintf(" and %d more", g.ClientsOmitted)
-	}
-	return s
 }
 
 // Events.
