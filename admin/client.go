@@ -417,3 +417,31 @@ func (s *EventStream) Next() (Event, error) {
 
 // Close ends the stream.
 func (s *EventStream) Close() error { return s.body.Close() }
+
+// Notices lists the instance's notices.
+func (c *Client) Notices(ctx context.Context) ([]Notice, error) {
+	var l NoticeList
+	err := c.do(ctx, http.MethodGet, "/v1/notices", nil, &l)
+	return l.Notices, err
+}
+
+// FireNotice posts a notice to the instance.
+func (c *Client) FireNotice(ctx context.Context, n fault.Notice) (Notice, error) {
+	var out Notice
+	err := c.do(ctx, http.MethodPost, "/v1/notices", n, &out)
+	return out, err
+}
+
+// CancelNotice withdraws a notice, or cancels a maintenance event.
+func (c *Client) CancelNotice(ctx context.Context, id string) (Notice, error) {
+	var out Notice
+	err := c.do(ctx, http.MethodDelete, "/v1/notices/"+url.PathEscape(id), nil, &out)
+	return out, err
+}
+
+// ClearNotices withdraws every notice and returns how many there were.
+func (c *Client) ClearNotices(ctx context.Context) (int, error) {
+	var r NoticesCleared
+	err := c.do(ctx, http.MethodDelete, "/v1/notices", nil, &r)
+	return r.Removed, err
+}

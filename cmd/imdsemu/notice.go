@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,7 +31,7 @@ docs/metadata.md.`,
 			flags(c)
 		}
 		return controlSubcommand(e, &f, c, func(ctx context.Context, c *controlClient, args []string) error {
-			n, err := c.fireNotice(ctx, req(args))
+			n, err := c.api.FireNotice(ctx, req(args))
 			if err != nil || c.json {
 				return err
 			}
@@ -71,7 +69,7 @@ docs/metadata.md.`,
 			func(args []string) fault.Notice { return fault.Notice{Kind: imds.NoticeASGLifecycle, State: args[0]} }, nil),
 		controlSubcommand(e, &f, &cobra.Command{Use: "list", Aliases: []string{"ls"}, Short: "List the notices, maintenance history included", Args: cobra.NoArgs},
 			func(ctx context.Context, c *controlClient, _ []string) error {
-				notices, err := c.notices(ctx)
+				notices, err := c.api.Notices(ctx)
 				if err != nil || c.json {
 					return err
 				}
@@ -79,7 +77,7 @@ docs/metadata.md.`,
 			}),
 		controlSubcommand(e, &f, &cobra.Command{Use: "cancel ID", Short: "Withdraw a notice (its kind), or cancel a maintenance event (its instance-event-... id)", Args: cobra.ExactArgs(1)},
 			func(ctx context.Context, c *controlClient, args []string) error {
-				n, err := c.cancelNotice(ctx, args[0])
+				n, err := c.api.CancelNotice(ctx, args[0])
 				if err != nil || c.json {
 					return err
 				}
@@ -87,7 +85,7 @@ docs/metadata.md.`,
 			}),
 		controlSubcommand(e, &f, &cobra.Command{Use: "clear", Short: "Withdraw every notice, maintenance history included", Args: cobra.NoArgs},
 			func(ctx context.Context, c *controlClient, _ []string) error {
-				n, err := c.clearNotices(ctx)
+				n, err := c.api.ClearNotices(ctx)
 				if err != nil {
 					return err
 				}
@@ -96,30 +94,4 @@ docs/metadata.md.`,
 			}),
 	)
 	return cmd
-}
-
-// The notice endpoints of the control API.
-
-func (c *controlClient) notices(ctx context.Context) ([]admin.Notice, error) {
-	var l admin.NoticeList
-	err := c.do(ctx, http.MethodGet, "/v1/notices", nil, &l)
-	return l.Notices, err
-}
-
-func (c *controlClient) fireNotice(ctx context.Context, r fault.Notice) (admin.Notice, error) {
-	var n admin.Notice
-	err := c.do(ctx, http.MethodPost, "/v1/notices", r, &n)
-	return n, err
-}
-
-func (c *controlClient) cancelNotice(ctx context.Context, id string) (admin.Notice, error) {
-	var n admin.Notice
-	err := c.do(ctx, http.MethodDelete, "/v1/notices/"+url.PathEscape(id), nil, &n)
-	return n, err
-}
-
-func (c *controlClient) clearNotices(ctx context.Context) (int, error) {
-	var r admin.NoticesCleared
-	err := c.do(ctx, http.MethodDelete, "/v1/notices", nil, &r)
-	return r.Removed, err
 }
