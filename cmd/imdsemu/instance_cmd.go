@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/url"
 	"strings"
 	"text/tabwriter"
 
@@ -41,8 +39,8 @@ declare it in the config file to keep it.`,
 			}
 			spec.Tags[k] = v
 		}
-		var in admin.InstanceInfo
-		if err := c.do(ctx, http.MethodPost, "/v1/instances", spec, &in); err != nil {
+		in, err := c.api.AddInstance(ctx, spec)
+		if err != nil {
 			return err
 		}
 		c.printf("added %s\n", describeInstance(in))
@@ -60,8 +58,8 @@ declare it in the config file to keep it.`,
 	set := controlSubcommand(e, &f, &cobra.Command{
 		Use: "set-sources ID --source ADDR[/BITS]...", Short: "Change the source addresses an instance serves", Args: cobra.ExactArgs(1),
 	}, func(ctx context.Context, c *controlClient, args []string) error {
-		var in admin.InstanceInfo
-		if err := c.do(ctx, http.MethodPatch, "/v1/instances/"+url.PathEscape(args[0]), map[string][]string{"sources": sources}, &in); err != nil {
+		in, err := c.api.SetInstanceSources(ctx, args[0], sources)
+		if err != nil {
 			return err
 		}
 		c.printf("changed %s\n", describeInstance(in))
@@ -72,13 +70,13 @@ declare it in the config file to keep it.`,
 	cmd.AddCommand(
 		controlSubcommand(e, &f, &cobra.Command{Use: "list", Aliases: []string{"ls"}, Short: "List the instances and whom each serves", Args: cobra.NoArgs},
 			func(ctx context.Context, c *controlClient, _ []string) error {
-				var out struct{ Instances []admin.InstanceInfo }
-				if err := c.do(ctx, http.MethodGet, "/v1/instances", nil, &out); err != nil || c.json {
+				list, err := c.api.Instances(ctx)
+				if err != nil || c.json {
 					return err
 				}
 				tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "ID\tACCOUNT\tROLE\tSERVES")
-				for _, in := range out.Instances {
+				for _, in := range list {
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", in.ID, in.Account, orNone(in.Role), serves(in))
 				}
 				return tw.Flush()
@@ -86,8 +84,8 @@ declare it in the config file to keep it.`,
 		add, set,
 		controlSubcommand(e, &f, &cobra.Command{Use: "rm ID", Aliases: []string{"remove"}, Short: "Remove an instance; its clients get the default instance or 404", Args: cobra.ExactArgs(1)},
 			func(ctx context.Context, c *controlClient, args []string) error {
-				var in admin.InstanceInfo
-				if err := c.do(ctx, http.MethodDelete, "/v1/instances/"+url.PathEscape(args[0]), nil, &in); err != nil {
+				in, err := c.api.RemoveInstance(ctx, args[0])
+				if err != nil {
 					return err
 				}
 				c.printf("removed %s\n", in.ID)
