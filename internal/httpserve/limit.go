@@ -4,8 +4,6 @@ import (
 	"net"
 	"sync"
 	"syscall"
-
-	"golang.org/x/net/netutil"
 )
 
 // Bounds of the default connection cap.
@@ -46,13 +44,13 @@ func Limit(ln net.Listener, listener string, max int, m *Metrics) net.Listener {
 	if max <= 0 {
 		max = DefaultMaxConns()
 	}
-	c := &countingListener{Listener: ln, max: max}
+	c := &countingListener{Listener: ln, max: max, sem: make(chan struct{}, max)}
 	if m != nil {
 		c.open = m.open.WithLabelValues(listener)
 		c.reached = m.atLimit.WithLabelValues(listener)
 		m.limit.WithLabelValues(listener).Set(float64(max))
 	}
-	return netutil.LimitListener(c, max)
+	return c
 }
 
 type gauge interface {
@@ -62,10 +60,14 @@ type gauge interface {
 
 type counter interface{ Inc() }
 
-// countingListener counts the connections open under netutil's limit.
+// countingListener holds at most max connections open and counts them. Its
+// connections forward NetConn and SetLinger, so the hop limit (imds) and a
+// reset (fault) still reach the socket; netutil.LimitListener's wrapper hid
+// both.
 type countingListener struct {
 	net.Listener
 	max     int
+	sem     chan struct{}
 	open    gauge
 	reached counter
 
@@ -74,8 +76,10 @@ type countingListener struct {
 }
 
 func (l *countingListener) Accept() (net.Conn, error) {
+	l.sem <- struct{}{} // past the cap, wait here: new connections queue in the kernel
 	c, err := l.Listener.Accept()
 	if err != nil {
+		<-l.sem
 		return nil, err
 	}
 	l.mu.Lock()
@@ -92,6 +96,7 @@ func (l *countingListener) Accept() (net.Conn, error) {
 }
 
 func (l *countingListener) closed() {
+	<-l.sem
 	l.mu.Lock()
 	l.n--
 	l.mu.Unlock()
@@ -104,6 +109,17 @@ type countedConn struct {
 	net.Conn
 	l    *countingListener
 	once sync.Once
+}
+
+// NetConn returns the wrapped connection.
+func (c *countedConn) NetConn() net.Conn { return c.Conn }
+
+// SetLinger sets SO_LINGER when the wrapped connection is TCP.
+func (c *countedConn) SetLinger(sec int) error {
+	if l, ok := c.Conn.(interface{ SetLinger(int) error }); ok {
+		return l.SetLinger(sec)
+	}
+	return nil
 }
 
 func (c *countedConn) Close() error {
