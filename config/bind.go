@@ -322,6 +322,12 @@ func (f *Flags) Resolve(getenv func(string) string) (Settings, rolestore.Seed, e
 	return s, file.Seed, nil
 }
 
+// Files in the data directory that serve and the other commands share.
+const (
+	DBFile         = "imdsemu.db"  // the SQLite store
+	AdminTokenFile = "admin.token" // the control API's bearer token
+)
+
 // DataDir returns the data directory: dir if not empty, else
 // IMDSEMU_DATA_DIR, else $XDG_DATA_HOME/imdsemu, else
 // ~/.local/share/imdsemu. It does not create it; see MakeDataDir.

@@ -11,11 +11,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/imdsemu/imdsemu/cli"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRootCmd(env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}).ExecuteContext(ctx)
+	err := newRootCmd(cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}).ExecuteContext(ctx)
 	stop()
 	os.Exit(exitCode(err))
 }

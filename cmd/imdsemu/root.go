@@ -2,20 +2,14 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/imdsemu/imdsemu/cli"
 )
 
-// env is what the commands take from the process, injected so tests can run
-// them in-process.
-type env struct {
-	stdout, stderr io.Writer
-	getenv         func(string) string
-}
-
-func newRootCmd(e env) *cobra.Command {
+func newRootCmd(e cli.Env) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "imdsemu",
 		Short: "An emulator of the EC2 instance metadata service and AWS STS",
@@ -26,15 +20,10 @@ and tested. Start with "imdsemu serve".`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetOut(e.stdout)
-	root.SetErr(e.stderr)
-	root.AddCommand(newServeCmd(e), newVersionCmd(), newPolicyCmd())
-	root.AddCommand(newControlCmds(e)...) // control.go: fault, scenario, options, rotate, …
-	root.AddCommand(newIdPCmd(e))
-	root.AddCommand(newStoreCmds(e)...) // users.go: user, key, mfa, revoke
-	root.AddCommand(newCompareCmd(e))   // compare.go: profile vs instance role, side by side
-	root.AddCommand(newDemoCmd(e))      // demo.go: roles vs keys, narrated and checked
-	root.AddCommand(newLinkLocalCmd(e)) // serve_linklocal.go: the link-local address
+	root.SetOut(e.Stdout)
+	root.SetErr(e.Stderr)
+	root.AddCommand(newServeCmd(e), newVersionCmd())
+	root.AddCommand(cli.Commands(e)...) // package cli: every other command
 	return root
 }
 

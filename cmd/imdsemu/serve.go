@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/imdsemu/imdsemu/cli"
 	"github.com/imdsemu/imdsemu/config"
 	"github.com/imdsemu/imdsemu/internal/httpserve"
 	"github.com/imdsemu/imdsemu/internal/keyfile"
@@ -37,12 +38,11 @@ const (
 
 // Files in the data directory.
 const (
-	dbFile       = "imdsemu.db"
 	sealKeyFile  = "sealing.key"
 	tokenKeyFile = "imds-token.key"
 )
 
-func newServeCmd(e env) *cobra.Command {
+func newServeCmd(e cli.Env) *cobra.Command {
 	var flags *config.Flags
 	var linkLocal linkLocalFlags // serve_linklocal.go
 	cmd := &cobra.Command{
@@ -58,12 +58,12 @@ starts with account 123456789012, role imdsemu-demo and an instance profile of
 the same name.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			settings, seed, err := flags.Resolve(e.getenv)
+			settings, seed, err := flags.Resolve(e.Getenv)
 			if err != nil {
 				return err
 			}
 			return linkLocal.around(cmd.Flags(), &settings, cmd.OutOrStdout(), func() error {
-				return serve(cmd.Context(), cmd.OutOrStdout(), e.stderr, settings, seed)
+				return serve(cmd.Context(), cmd.OutOrStdout(), e.Stderr, settings, seed)
 			})
 		},
 	}
@@ -95,7 +95,7 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 	if err := os.MkdirAll(s.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	store, err := rolestore.OpenSQLite(ctx, filepath.Join(s.DataDir, dbFile), rolestore.Options{})
+	store, err := rolestore.OpenSQLite(ctx, filepath.Join(s.DataDir, config.DBFile), rolestore.Options{})
 	if err != nil {
 		return err
 	}

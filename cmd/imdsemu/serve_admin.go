@@ -18,9 +18,6 @@ import (
 	"github.com/imdsemu/imdsemu/refresher"
 )
 
-// adminTokenFile holds the control API's bearer token in the data directory.
-const adminTokenFile = "admin.token"
-
 // controlPlane is what serve builds for fault injection and the control
 // API: the fault injector around the metadata server, the event hub and
 // generation tracker fed by the refresher and the metadata server, and the
@@ -45,7 +42,7 @@ func newControlPlane(s config.Settings, log *slog.Logger, reg prometheus.Registe
 	if s.AdminTokenFile != "" { // a provisioned token: a mounted secret
 		token, err = admin.ReadToken(s.AdminTokenFile)
 	} else {
-		token, created, err = admin.LoadOrCreateToken(filepath.Join(s.DataDir, adminTokenFile), nil)
+		token, created, err = admin.LoadOrCreateToken(filepath.Join(s.DataDir, config.AdminTokenFile), nil)
 	}
 	if err != nil {
 		return nil, err
@@ -169,7 +166,7 @@ func (c *controlPlane) start(servers ...*http.Server) error {
 // started.
 func (c *controlPlane) print(w io.Writer) {
 	if c.tokenCreated {
-		fmt.Fprintf(w, "admin token: %s  (saved in %s)\n", c.token, filepath.Join(c.s.DataDir, adminTokenFile))
+		fmt.Fprintf(w, "admin token: %s  (saved in %s)\n", c.token, filepath.Join(c.s.DataDir, config.AdminTokenFile))
 	}
 	if name := c.s.StartScenario; name != "" {
 		fmt.Fprintf(w, "imdsemu: fault scenario %s started\n", name)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imdsemu/imdsemu/cli"
 	"github.com/spf13/cobra"
 )
 
@@ -21,7 +22,7 @@ func TestServeLinkLocal_FlagErrors(t *testing.T) {
 	} {
 		var out, errOut bytes.Buffer
 		root := &cobra.Command{Use: "imdsemu", SilenceErrors: true, SilenceUsage: true}
-		root.AddCommand(newServeCmd(env{stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }}))
+		root.AddCommand(newServeCmd(cli.Env{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }}))
 		root.SetArgs(append([]string{"serve", "--data-dir", t.TempDir()}, tc.args...))
 		err := root.Execute()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"encoding/json"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imdsemu/imdsemu/config"
 	"github.com/imdsemu/imdsemu/lab"
 )
 
@@ -26,7 +27,7 @@ type compareFlags struct {
 // defaultLanes are the in-process lanes: no probe runtimes needed.
 const defaultLanes = "profile,java-v1-sync,java-v1-async,java-v2-sync,java-v2-async,stolen"
 
-func newCompareCmd(e env) *cobra.Command {
+func newCompareCmd(e Env) *cobra.Command {
 	var f compareFlags
 	cmd := &cobra.Command{
 		Use:   "compare --scenario NAME [--lanes LIST]",
@@ -63,7 +64,7 @@ temporary data directory and stops it at the end. See docs/compare.md.`,
 	return cmd
 }
 
-func runCompare(cmd *cobra.Command, e env, f compareFlags) error {
+func runCompare(cmd *cobra.Command, e Env, f compareFlags) error {
 	sc, err := lab.LoadScenario(f.scenario)
 	if err != nil {
 		return err
@@ -73,12 +74,12 @@ func runCompare(cmd *cobra.Command, e env, f compareFlags) error {
 		return err
 	}
 	o := lab.Options{Scenario: sc, Lanes: strings.Split(f.lanes, ","), Callers: f.callers, Exe: exe, Repo: f.repo,
-		Region: firstNonEmpty(e.getenv("AWS_REGION"), "us-east-1")}
+		Region: firstNonEmpty(e.Getenv("AWS_REGION"), "us-east-1")}
 	if f.server.Metadata != "" {
 		if f.server.STS == "" || f.server.Admin == "" || f.server.DataDir == "" {
 			return errors.New("--endpoint needs --sts-endpoint, --admin-endpoint and --data-dir")
 		}
-		tok, err := os.ReadFile(filepath.Join(f.server.DataDir, "admin.token"))
+		tok, err := os.ReadFile(filepath.Join(f.server.DataDir, config.AdminTokenFile))
 		if err != nil {
 			return err
 		}

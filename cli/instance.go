@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 
 // newInstanceCmd is `imdsemu instance`: list, add, change and remove the
 // instances of a running server.
-func newInstanceCmd(e env) *cobra.Command {
+func newInstanceCmd(e Env) *cobra.Command {
 	var f controlFlags
 	cmd := groupCommand(&cobra.Command{
 		Use:   "instance",
@@ -115,4 +115,11 @@ func serves(in admin.InstanceInfo) string {
 		return "nobody"
 	}
 	return strings.Join(parts, "; ")
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
 }

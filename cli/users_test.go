@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ func runStoreCmd(t *testing.T, dataDir string, args ...string) (string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	root := &cobra.Command{Use: "imdsemu", SilenceErrors: true, SilenceUsage: true}
-	root.AddCommand(newStoreCmds(env{stdout: &out, stderr: &errOut, getenv: func(k string) string {
+	root.AddCommand(newStoreCmds(Env{Stdout: &out, Stderr: &errOut, Getenv: func(k string) string {
 		if k == "IMDSEMU_DATA_DIR" {
 			return dataDir
 		}
@@ -125,7 +125,7 @@ func TestStoreCmds(t *testing.T) {
 	}
 
 	// revoke needs a role: put one as serve would.
-	store, err := rolestore.OpenSQLite(t.Context(), filepath.Join(dir, dbFile), rolestore.Options{})
+	store, err := rolestore.OpenSQLite(t.Context(), filepath.Join(dir, config.DBFile), rolestore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

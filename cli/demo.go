@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"os"
@@ -9,7 +9,7 @@ import (
 	"github.com/imdsemu/imdsemu/lab"
 )
 
-func newDemoCmd(e env) *cobra.Command {
+func newDemoCmd(e Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Demonstrations that run by themselves and check every step",
@@ -39,7 +39,7 @@ stops it at the end. Each step is also posted to the admin API's event stream
 				return err
 			}
 			o.Exe, o.Out = exe, cmd.OutOrStdout()
-			o.Region = firstNonEmpty(e.getenv("AWS_REGION"), "us-east-1")
+			o.Region = firstNonEmpty(e.Getenv("AWS_REGION"), "us-east-1")
 			return lab.RunDemo(cmd.Context(), o)
 		},
 	}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 
 // newNoticeCmd is `imdsemu notice`: post, list and withdraw the instance's
 // notices on a running server.
-func newNoticeCmd(e env) *cobra.Command {
+func newNoticeCmd(e Env) *cobra.Command {
 	var f controlFlags
 	cmd := groupCommand(&cobra.Command{
 		Use:   "notice",

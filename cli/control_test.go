@@ -1,11 +1,9 @@
-package main
+package cli
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,11 +12,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/imdsemu/imdsemu/config"
-	"github.com/imdsemu/imdsemu/imds"
 )
 
 // fakeAPI records control requests and answers each from a table.
@@ -54,7 +50,7 @@ func runControl(t *testing.T, environ map[string]string, args ...string) (string
 	t.Helper()
 	var out, errOut bytes.Buffer
 	root := &cobra.Command{Use: "imdsemu", SilenceErrors: true, SilenceUsage: true}
-	root.AddCommand(newControlCmds(env{stdout: &out, stderr: &errOut, getenv: func(k string) string { return environ[k] }})...)
+	root.AddCommand(newControlCmds(Env{Stdout: &out, Stderr: &errOut, Getenv: func(k string) string { return environ[k] }})...)
 	root.SetOut(&out)
 	root.SetErr(&errOut)
 	root.SetArgs(args)
@@ -146,7 +142,7 @@ func TestControlCmds_TokenAndAddress(t *testing.T) {
 	defer ts.Close()
 	addr := strings.TrimPrefix(ts.URL, "http://")
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, adminTokenFile), []byte("file-token-0123456789"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, config.AdminTokenFile), []byte("file-token-0123456789"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	home := t.TempDir()
@@ -232,55 +228,5 @@ func TestControlCmds_EventsStream(t *testing.T) {
 	}
 	if !strings.Contains(out, ": imdsemu events\n\nid: 1\nevent: served\ndata: "+servedEvent+"\n\n") {
 		t.Errorf("output = %q", out)
-	}
-}
-
-// TestMetadataHandler_NoControlAPI checks that the metadata listener's
-// handler answers control API paths as unknown metadata and changes nothing.
-func TestMetadataHandler_NoControlAPI(t *testing.T) {
-	dir := t.TempDir()
-	reg := prometheus.NewRegistry()
-	ctl, err := newControlPlane(config.Settings{DataDir: dir}, slog.New(slog.DiscardHandler), reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ctl.faults.Close()
-	md, err := imds.New(imds.Options{
-		Credentials: imds.CredentialSourceFunc(func() (imds.Attachment, bool) { return imds.Attachment{}, false }),
-		TokenKey:    bytes.Repeat([]byte{7}, 32),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := ctl.metadataHandler(md, reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, rq := range []struct{ method, path, body string }{
-		{"GET", "/v1/options", ""},
-		{"PATCH", "/v1/options", `{"http-tokens":"required"}`},
-		{"POST", "/v1/faults", `{"action":"refuse"}`},
-		{"DELETE", "/v1/attachment", ""},
-		{"POST", "/v1/profiles/imdsemu-demo/rotate", ""},
-		{"GET", "/v1/events", ""},
-		{"GET", "/metrics", ""},
-	} {
-		req := httptest.NewRequest(rq.method, rq.path, strings.NewReader(rq.body))
-		req.Header.Set("Authorization", "Bearer "+ctl.token)
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code != http.StatusNotFound && rec.Code != http.StatusMethodNotAllowed {
-			t.Errorf("%s %s on the metadata handler = %d, want 404 or 405", rq.method, rq.path, rec.Code)
-		}
-		var js map[string]any
-		if json.Unmarshal(rec.Body.Bytes(), &js) == nil {
-			t.Errorf("%s %s answered JSON: %s", rq.method, rq.path, rec.Body)
-		}
-	}
-	if n := len(ctl.faults.Rules()); n != 0 {
-		t.Errorf("%d fault rules after control requests to the metadata handler", n)
-	}
-	if o := md.Options(); o.HTTPTokens != imds.ModeOptional {
-		t.Errorf("http-tokens = %s after a PATCH to the metadata handler", o.HTTPTokens)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -20,7 +20,7 @@ func runIdP(t *testing.T, environ map[string]string, args ...string) (string, er
 	t.Helper()
 	var out, errOut bytes.Buffer
 	root := &cobra.Command{Use: "imdsemu", SilenceErrors: true, SilenceUsage: true}
-	root.AddCommand(newIdPCmd(env{stdout: &out, stderr: &errOut, getenv: func(k string) string { return environ[k] }}))
+	root.AddCommand(newIdPCmd(Env{Stdout: &out, Stderr: &errOut, Getenv: func(k string) string { return environ[k] }}))
 	root.SetOut(&out)
 	root.SetErr(&errOut)
 	root.SetArgs(append([]string{"idp"}, args...))

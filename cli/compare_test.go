@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ func runCompareCmd(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out bytes.Buffer
 	root := &cobra.Command{Use: "imdsemu", SilenceErrors: true, SilenceUsage: true}
-	root.AddCommand(newCompareCmd(env{stdout: &out, stderr: &out, getenv: func(string) string { return "" }}))
+	root.AddCommand(newCompareCmd(Env{Stdout: &out, Stderr: &out, Getenv: func(string) string { return "" }}))
 	root.SetOut(&out)
 	root.SetErr(&out)
 	root.SetArgs(append([]string{"compare"}, args...))

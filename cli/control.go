@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"cmp"
@@ -39,7 +39,7 @@ type controlClient struct {
 }
 
 // newControlCmds returns the commands that drive a running server.
-func newControlCmds(e env) []*cobra.Command {
+func newControlCmds(e Env) []*cobra.Command {
 	return []*cobra.Command{
 		newFaultCmd(e), newScenarioCmd(e), newOptionsCmd(e),
 		newRotateCmd(e), newFreezeCmd(e, true), newFreezeCmd(e, false),
@@ -58,7 +58,7 @@ func addControlFlags(cmd *cobra.Command, f *controlFlags) {
 }
 
 // controlCommand makes a top-level command whose RunE gets a client.
-func controlCommand(e env, cmd *cobra.Command, run func(ctx context.Context, c *controlClient, args []string) error) *cobra.Command {
+func controlCommand(e Env, cmd *cobra.Command, run func(ctx context.Context, c *controlClient, args []string) error) *cobra.Command {
 	f := &controlFlags{}
 	addControlFlags(cmd, f)
 	return controlSubcommand(e, f, cmd, run)
@@ -66,7 +66,7 @@ func controlCommand(e env, cmd *cobra.Command, run func(ctx context.Context, c *
 
 // controlSubcommand sets cmd's RunE to run with a client made from f, the
 // flags of cmd or of the group command holding it.
-func controlSubcommand(e env, f *controlFlags, cmd *cobra.Command, run func(ctx context.Context, c *controlClient, args []string) error) *cobra.Command {
+func controlSubcommand(e Env, f *controlFlags, cmd *cobra.Command, run func(ctx context.Context, c *controlClient, args []string) error) *cobra.Command {
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		c, err := newControlClient(e, f, cmd.OutOrStdout())
 		if err != nil {
@@ -83,15 +83,15 @@ func groupCommand(cmd *cobra.Command, f *controlFlags) *cobra.Command {
 	return cmd
 }
 
-func newControlClient(e env, f *controlFlags, stdout io.Writer) (*controlClient, error) {
-	addr := cmp.Or(f.addr, e.getenv(config.EnvAdminAddr), config.DefaultAdminAddr)
-	token := cmp.Or(f.token, e.getenv(config.EnvAdminToken))
+func newControlClient(e Env, f *controlFlags, stdout io.Writer) (*controlClient, error) {
+	addr := cmp.Or(f.addr, e.Getenv(config.EnvAdminAddr), config.DefaultAdminAddr)
+	token := cmp.Or(f.token, e.Getenv(config.EnvAdminToken))
 	if token == "" {
-		dir, err := config.DataDir(f.dataDir, e.getenv)
+		dir, err := config.DataDir(f.dataDir, e.Getenv)
 		if err != nil {
 			return nil, err
 		}
-		b, err := os.ReadFile(filepath.Join(dir, adminTokenFile))
+		b, err := os.ReadFile(filepath.Join(dir, config.AdminTokenFile))
 		if err != nil {
 			return nil, fmt.Errorf("no admin token: pass --admin-token, set %s, or point --data-dir at the server's data directory (%v)", config.EnvAdminToken, err)
 		}
@@ -119,7 +119,7 @@ func (c *controlClient) printf(format string, args ...any) {
 
 // Faults.
 
-func newFaultCmd(e env) *cobra.Command {
+func newFaultCmd(e Env) *cobra.Command {
 	var f controlFlags
 	cmd := groupCommand(&cobra.Command{
 		Use:   "fault",
@@ -132,7 +132,7 @@ credential document. See docs/faults.md.`,
 	return cmd
 }
 
-func newFaultAddCmd(e env, f *controlFlags) *cobra.Command {
+func newFaultAddCmd(e Env, f *controlFlags) *cobra.Command {
 	var (
 		r           fault.Rule
 		action      string
@@ -187,7 +187,7 @@ func newFaultAddCmd(e env, f *controlFlags) *cobra.Command {
 	return controlSubcommand(e, f, cmd, run)
 }
 
-func newFaultListCmd(e env, f *controlFlags) *cobra.Command {
+func newFaultListCmd(e Env, f *controlFlags) *cobra.Command {
 	return controlSubcommand(e, f, &cobra.Command{
 		Use: "list", Aliases: []string{"ls"}, Short: "List the active fault rules", Args: cobra.NoArgs,
 	}, func(ctx context.Context, c *controlClient, _ []string) error {
@@ -199,7 +199,7 @@ func newFaultListCmd(e env, f *controlFlags) *cobra.Command {
 	})
 }
 
-func newFaultRmCmd(e env, f *controlFlags) *cobra.Command {
+func newFaultRmCmd(e Env, f *controlFlags) *cobra.Command {
 	return controlSubcommand(e, f, &cobra.Command{
 		Use: "rm ID...", Aliases: []string{"remove"}, Short: "Remove fault rules", Args: cobra.MinimumNArgs(1),
 	}, func(ctx context.Context, c *controlClient, args []string) error {
@@ -213,7 +213,7 @@ func newFaultRmCmd(e env, f *controlFlags) *cobra.Command {
 	})
 }
 
-func newFaultClearCmd(e env, f *controlFlags) *cobra.Command {
+func newFaultClearCmd(e Env, f *controlFlags) *cobra.Command {
 	return controlSubcommand(e, f, &cobra.Command{
 		Use: "clear", Short: "Remove every fault rule", Args: cobra.NoArgs,
 	}, func(ctx context.Context, c *controlClient, _ []string) error {
@@ -228,7 +228,7 @@ func newFaultClearCmd(e env, f *controlFlags) *cobra.Command {
 
 // Scenarios.
 
-func newScenarioCmd(e env) *cobra.Command {
+func newScenarioCmd(e Env) *cobra.Command {
 	var f controlFlags
 	cmd := groupCommand(&cobra.Command{
 		Use:   "scenario",
@@ -266,7 +266,7 @@ func newScenarioCmd(e env) *cobra.Command {
 
 // Options.
 
-func newOptionsCmd(e env) *cobra.Command {
+func newOptionsCmd(e Env) *cobra.Command {
 	var f controlFlags
 	cmd := groupCommand(&cobra.Command{
 		Use:   "options",
@@ -331,7 +331,7 @@ func (c *controlClient) profileOrInstance(ctx context.Context, args []string) (s
 	return a.Profile, nil
 }
 
-func newRotateCmd(e env) *cobra.Command {
+func newRotateCmd(e Env) *cobra.Command {
 	var noWait bool
 	cmd := controlCommand(e, &cobra.Command{
 		Use:   "rotate [PROFILE]",
@@ -357,7 +357,7 @@ func newRotateCmd(e env) *cobra.Command {
 	return cmd
 }
 
-func newFreezeCmd(e env, frozen bool) *cobra.Command {
+func newFreezeCmd(e Env, frozen bool) *cobra.Command {
 	use, short := "freeze [PROFILE]", "Stop rotating a profile's credentials: the current generation is served until and after it expires"
 	if !frozen {
 		use, short = "unfreeze [PROFILE]", "Resume rotating a profile's credentials"
@@ -383,7 +383,7 @@ func newFreezeCmd(e env, frozen bool) *cobra.Command {
 
 // Attachment.
 
-func newAttachCmd(e env) *cobra.Command {
+func newAttachCmd(e Env) *cobra.Command {
 	return controlCommand(e, &cobra.Command{
 		Use: "attach ROLE", Short: "Put ROLE in the instance's instance profile; its credentials are minted at once", Args: cobra.ExactArgs(1),
 	}, func(ctx context.Context, c *controlClient, args []string) error {
@@ -396,7 +396,7 @@ func newAttachCmd(e env) *cobra.Command {
 	})
 }
 
-func newDetachCmd(e env) *cobra.Command {
+func newDetachCmd(e Env) *cobra.Command {
 	return controlCommand(e, &cobra.Command{
 		Use: "detach", Short: "Remove the role from the instance's instance profile; IMDS serves no credentials", Args: cobra.NoArgs,
 	}, func(ctx context.Context, c *controlClient, _ []string) error {
@@ -411,7 +411,7 @@ func newDetachCmd(e env) *cobra.Command {
 
 // Generations.
 
-func newGenerationsCmd(e env) *cobra.Command {
+func newGenerationsCmd(e Env) *cobra.Command {
 	return controlCommand(e, &cobra.Command{
 		Use:   "generations [PROFILE]",
 		Short: "List credential generations: when issued, first served, superseded, expired, revoked, and which clients fetched them",
@@ -434,7 +434,7 @@ func argOr(args []string, def string) string {
 
 // Events.
 
-func newEventsCmd(e env) *cobra.Command {
+func newEventsCmd(e Env) *cobra.Command {
 	var types string
 	cmd := controlCommand(e, &cobra.Command{
 		Use:   "events",

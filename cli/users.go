@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"cmp"
@@ -43,7 +43,7 @@ func openStore(ctx context.Context, f storeFlags, getenv func(string) string) (*
 	if err != nil {
 		return nil, err
 	}
-	store, err := rolestore.OpenSQLite(ctx, filepath.Join(dir, dbFile), rolestore.Options{})
+	store, err := rolestore.OpenSQLite(ctx, filepath.Join(dir, config.DBFile), rolestore.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +60,7 @@ func openStore(ctx context.Context, f storeFlags, getenv func(string) string) (*
 	return store, nil
 }
 
-func newUserCmd(e env) *cobra.Command {
+func newUserCmd(e Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "user",
 		Short: "Create and list IAM users (long-term identities for the STS API)",
@@ -76,7 +76,7 @@ type userCreateFlags struct {
 	policies, tags, groups []string
 }
 
-func newUserCreateCmd(e env) *cobra.Command {
+func newUserCreateCmd(e Env) *cobra.Command {
 	var f userCreateFlags
 	cmd := &cobra.Command{
 		Use:   "create NAME",
@@ -112,7 +112,7 @@ Give it a key with "imdsemu key create NAME".`,
 			if err := u.Validate(); err != nil {
 				return err
 			}
-			store, err := openStore(ctx, f.storeFlags, e.getenv)
+			store, err := openStore(ctx, f.storeFlags, e.Getenv)
 			if err != nil {
 				return err
 			}
@@ -137,14 +137,14 @@ Give it a key with "imdsemu key create NAME".`,
 	return cmd
 }
 
-func newUserListCmd(e env) *cobra.Command {
+func newUserListCmd(e Env) *cobra.Command {
 	var f storeFlags
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the IAM users of an account",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := openStore(cmd.Context(), f, e.getenv)
+			store, err := openStore(cmd.Context(), f, e.Getenv)
 			if err != nil {
 				return err
 			}
@@ -165,7 +165,7 @@ func newUserListCmd(e env) *cobra.Command {
 	return cmd
 }
 
-func newKeyCmd(e env) *cobra.Command {
+func newKeyCmd(e Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "key",
 		Short: "Create, list, deactivate and delete long-term access keys",
@@ -200,7 +200,7 @@ func keyOwner(args []string, root bool) (string, error) {
 	return args[0], nil
 }
 
-func newKeyCreateCmd(e env) *cobra.Command {
+func newKeyCreateCmd(e Env) *cobra.Command {
 	var f keyCreateFlags
 	cmd := &cobra.Command{
 		Use:   "create USER | --root",
@@ -218,7 +218,7 @@ instead of being printed, ready for AWS_PROFILE.`,
 			if err != nil {
 				return err
 			}
-			store, err := openStore(ctx, f.storeFlags, e.getenv)
+			store, err := openStore(ctx, f.storeFlags, e.Getenv)
 			if err != nil {
 				return err
 			}
@@ -251,7 +251,7 @@ instead of being printed, ready for AWS_PROFILE.`,
 	return cmd
 }
 
-func newKeyListCmd(e env) *cobra.Command {
+func newKeyListCmd(e Env) *cobra.Command {
 	var f storeFlags
 	var root bool
 	cmd := &cobra.Command{
@@ -263,7 +263,7 @@ func newKeyListCmd(e env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			store, err := openStore(cmd.Context(), f, e.getenv)
+			store, err := openStore(cmd.Context(), f, e.Getenv)
 			if err != nil {
 				return err
 			}
@@ -290,14 +290,14 @@ func newKeyListCmd(e env) *cobra.Command {
 	return cmd
 }
 
-func newKeyStatusCmd(e env, verb string, status rolestore.AccessKeyStatus) *cobra.Command {
+func newKeyStatusCmd(e Env, verb string, status rolestore.AccessKeyStatus) *cobra.Command {
 	var f storeFlags
 	cmd := &cobra.Command{
 		Use:   verb + " KEYID",
 		Short: fmt.Sprintf("Mark an access key %s", strings.ToLower(string(status))),
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := openStore(cmd.Context(), f, e.getenv)
+			store, err := openStore(cmd.Context(), f, e.Getenv)
 			if err != nil {
 				return err
 			}
@@ -313,14 +313,14 @@ func newKeyStatusCmd(e env, verb string, status rolestore.AccessKeyStatus) *cobr
 	return cmd
 }
 
-func newKeyDeleteCmd(e env) *cobra.Command {
+func newKeyDeleteCmd(e Env) *cobra.Command {
 	var f storeFlags
 	cmd := &cobra.Command{
 		Use:   "delete KEYID",
 		Short: "Delete an access key",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := openStore(cmd.Context(), f, e.getenv)
+			store, err := openStore(cmd.Context(), f, e.Getenv)
 			if err != nil {
 				return err
 			}
@@ -336,7 +336,7 @@ func newKeyDeleteCmd(e env) *cobra.Command {
 	return cmd
 }
 
-func newMFACmd(e env) *cobra.Command {
+func newMFACmd(e Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "mfa",
 		Short: "Create virtual MFA devices and read their current codes",
@@ -346,7 +346,7 @@ func newMFACmd(e env) *cobra.Command {
 	return cmd
 }
 
-func newMFACreateCmd(e env) *cobra.Command {
+func newMFACreateCmd(e Env) *cobra.Command {
 	var f storeFlags
 	var root bool
 	var name string
@@ -367,7 +367,7 @@ the seed: load it into an authenticator app, or use "imdsemu mfa code SERIAL".`,
 			if err != nil {
 				return err
 			}
-			store, err := openStore(cmd.Context(), f, e.getenv)
+			store, err := openStore(cmd.Context(), f, e.Getenv)
 			if err != nil {
 				return err
 			}
@@ -385,14 +385,14 @@ the seed: load it into an authenticator app, or use "imdsemu mfa code SERIAL".`,
 	return cmd
 }
 
-func newMFACodeCmd(e env) *cobra.Command {
+func newMFACodeCmd(e Env) *cobra.Command {
 	var f storeFlags
 	cmd := &cobra.Command{
 		Use:   "code SERIAL",
 		Short: "Print the current 6-digit code of a virtual MFA device",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := openStore(cmd.Context(), f, e.getenv)
+			store, err := openStore(cmd.Context(), f, e.Getenv)
 			if err != nil {
 				return err
 			}
@@ -413,7 +413,7 @@ func newMFACodeCmd(e env) *cobra.Command {
 	return cmd
 }
 
-func newRevokeCmd(e env) *cobra.Command {
+func newRevokeCmd(e Env) *cobra.Command {
 	var f storeFlags
 	cmd := &cobra.Command{
 		Use:   "revoke ROLE",
@@ -425,7 +425,7 @@ AccessDenied from the STS API from the next request on. Sessions issued
 later, and long-term keys, are not affected. Running it again moves the time.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := openStore(cmd.Context(), f, e.getenv)
+			store, err := openStore(cmd.Context(), f, e.Getenv)
 			if err != nil {
 				return err
 			}
@@ -447,6 +447,6 @@ later, and long-term keys, are not affected. Running it again moves the time.`,
 }
 
 // newStoreCmds are the store commands, for root.AddCommand.
-func newStoreCmds(e env) []*cobra.Command {
+func newStoreCmds(e Env) []*cobra.Command {
 	return []*cobra.Command{newUserCmd(e), newKeyCmd(e), newMFACmd(e), newRevokeCmd(e)}
 }

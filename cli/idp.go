@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ import (
 	"github.com/imdsemu/imdsemu/federation"
 )
 
-func newIdPCmd(e env) *cobra.Command {
+func newIdPCmd(e Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "idp",
 		Short: "Mint tokens and SAML assertions from imdsemu's built-in identity providers",
@@ -32,7 +32,7 @@ type idpTokenFlags struct {
 	ttl                  time.Duration
 }
 
-func newIdPTokenCmd(e env) *cobra.Command {
+func newIdPTokenCmd(e Env) *cobra.Command {
 	var f idpTokenFlags
 	cmd := &cobra.Command{
 		Use:   "token --sub SUBJECT --aud AUDIENCE",
@@ -52,7 +52,7 @@ A negative --ttl mints a token that has already expired.`,
 			if err != nil {
 				return fmt.Errorf("--%w", err)
 			}
-			dir, err := config.MakeDataDir(f.dataDir, e.getenv)
+			dir, err := config.MakeDataDir(f.dataDir, e.Getenv)
 			if err != nil {
 				return err
 			}
@@ -80,7 +80,7 @@ A negative --ttl mints a token that has already expired.`,
 	return cmd
 }
 
-func newIdPJWKSCmd(e env) *cobra.Command {
+func newIdPJWKSCmd(e Env) *cobra.Command {
 	var dataDir string
 	cmd := &cobra.Command{
 		Use:   "jwks",
@@ -90,7 +90,7 @@ idp-oidc.key), for registering the provider with an inline key set
 (jwks-file: in oidc-providers:) instead of fetching it from the issuer.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := config.MakeDataDir(dataDir, e.getenv)
+			dir, err := config.MakeDataDir(dataDir, e.Getenv)
 			if err != nil {
 				return err
 			}
@@ -106,7 +106,7 @@ idp-oidc.key), for registering the provider with an inline key set
 	return cmd
 }
 
-func newIdPSAMLMetadataCmd(e env) *cobra.Command {
+func newIdPSAMLMetadataCmd(e Env) *cobra.Command {
 	var dataDir, entityID string
 	cmd := &cobra.Command{
 		Use:   "saml-metadata",
@@ -116,7 +116,7 @@ its signing certificate from the data directory. Register it as a SAML provider
 (saml-providers: in the config file, metadata-file: pointing at this output).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := config.MakeDataDir(dataDir, e.getenv)
+			dir, err := config.MakeDataDir(dataDir, e.Getenv)
 			if err != nil {
 				return err
 			}
@@ -143,7 +143,7 @@ type idpAssertionFlags struct {
 	duration, ttl                                           time.Duration
 }
 
-func newIdPSAMLAssertionCmd(e env) *cobra.Command {
+func newIdPSAMLAssertionCmd(e Env) *cobra.Command {
 	var f idpAssertionFlags
 	cmd := &cobra.Command{
 		Use:   "saml-assertion --role ROLE_ARN,PROVIDER_ARN --session-name NAME",
@@ -179,7 +179,7 @@ Pass it as --saml-assertion to "aws sts assume-role-with-saml".`,
 				}
 				req.Tags[k] = v
 			}
-			dir, err := config.MakeDataDir(f.dataDir, e.getenv)
+			dir, err := config.MakeDataDir(f.dataDir, e.Getenv)
 			if err != nil {
 				return err
 			}
