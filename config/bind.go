@@ -42,6 +42,8 @@ const (
 	EnvThrottleBurst        = "IMDSEMU_THROTTLE_BURST"
 	EnvStartScenario        = "IMDSEMU_START_SCENARIO"
 	EnvSTSAddr              = "IMDSEMU_STS_ADDR"
+	EnvAllowedHosts         = "IMDSEMU_ALLOWED_HOSTS"
+	EnvMaxConnections       = "IMDSEMU_MAX_CONNECTIONS"
 	EnvAdminTokenFile       = "IMDSEMU_ADMIN_TOKEN_FILE"
 )
 
@@ -95,10 +97,19 @@ func (b Binding) field(s *Settings) reflect.Value {
 }
 
 // setString parses text into v by its type: a duration (Go or whole
-// seconds), whole number, number, boolean or string. The config file, the
-// environment and the flags all go through it.
+// seconds), whole number, number, boolean, string or list of strings
+// (comma-separated, blanks trimmed, empty items dropped). The config file,
+// the environment and the flags all go through it.
 func setString(v reflect.Value, text string) error {
 	switch {
+	case v.Type() == stringsType:
+		var items []string
+		for _, item := range strings.Split(text, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				items = append(items, item)
+			}
+		}
+		v.Set(reflect.ValueOf(items))
 	case v.Type() == durationType || v.Type() == faultDurationType:
 		d, err := parseDuration(text)
 		if err != nil {
@@ -154,8 +165,12 @@ func override(s *Settings, values map[string]string, name func(Binding) string) 
 	}
 	for _, e := range unjoin(try.Validate()) {
 		var ce *Error
-		if errors.As(e, &ce) && bad[ce.Field] == "" {
-			bad[ce.Field] = ce.Msg
+		if !errors.As(e, &ce) {
+			continue
+		}
+		field, _, _ := strings.Cut(ce.Field, "[") // an item of a list setting: the list's variable or flag
+		if bad[field] == "" {
+			bad[field] = ce.Msg
 		}
 	}
 	var errs []error
@@ -232,7 +247,19 @@ func (f *Flags) Apply(s *Settings) error {
 // flagValue is a pflag.Value over one setting.
 type flagValue struct{ v reflect.Value }
 
-func (f flagValue) Set(text string) error { return setString(f.v, text) }
+// Set sets the value; a list flag given more than once (--allowed-hosts a
+// --allowed-hosts b) adds to what it holds.
+func (f flagValue) Set(text string) error {
+	if f.v.Type() != stringsType {
+		return setString(f.v, text)
+	}
+	more := reflect.New(stringsType).Elem()
+	if err := setString(more, text); err != nil {
+		return err
+	}
+	f.v.Set(reflect.AppendSlice(f.v, more))
+	return nil
+}
 
 func (f flagValue) String() string {
 	if !f.v.IsValid() {
@@ -243,13 +270,18 @@ func (f flagValue) String() string {
 		return strconv.FormatFloat(f.v.Float(), 'g', -1, 64)
 	case reflect.String:
 		return f.v.String()
+	case reflect.Slice:
+		return strings.Join(f.v.Interface().([]string), ",")
 	}
 	return fmt.Sprint(f.v.Interface())
 }
 
 func (f flagValue) Type() string {
-	if f.v.Type() == durationType {
+	switch f.v.Type() {
+	case durationType:
 		return "duration"
+	case stringsType:
+		return "strings"
 	}
 	return f.v.Kind().String()
 }

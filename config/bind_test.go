@@ -142,6 +142,76 @@ func TestFlags_Resolve(t *testing.T) {
 	}
 }
 
+// TestAllowedHostsAndMaxConnections: the Host names and the connection cap
+// come from the file, the environment (a comma-separated list) and the
+// flags (repeated or comma-separated), flags winning; bad values name
+// where they came from.
+func TestAllowedHostsAndMaxConnections(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "imdsemu.yaml")
+	if err := os.WriteFile(path, yamlLines(
+		"allowed-hosts: [imdsemu, imdsemu.internal]",
+		"max-connections: 100",
+	), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	resolve := func(t *testing.T, env map[string]string, args ...string) (config.Settings, error) {
+		t.Helper()
+		env[config.EnvConfig], env["HOME"] = path, dir
+		s, _, err := newFlags(t, args...).Resolve(func(k string) string { return env[k] })
+		return s, err
+	}
+	for _, tc := range []struct {
+		name  string
+		env   map[string]string
+		args  []string
+		hosts []string
+		max   int
+	}{
+		{"file", map[string]string{}, nil, []string{"imdsemu", "imdsemu.internal"}, 100},
+		{"env", map[string]string{config.EnvAllowedHosts: " web , worker.test.,", config.EnvMaxConnections: "64"}, nil, []string{"web", "worker.test."}, 64},
+		{"flags", map[string]string{config.EnvAllowedHosts: "web"}, []string{"--allowed-hosts", "a,b", "--allowed-hosts", "c_1", "--max-connections", "0"}, []string{"a", "b", "c_1"}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := resolve(t, tc.env, tc.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.hosts, s.AllowedHosts); diff != "" || s.MaxConnections != tc.max {
+				t.Errorf("allowed hosts (-want +got)\n%s\nmax connections %d, want %d", diff, s.MaxConnections, tc.max)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{map[string]string{config.EnvAllowedHosts: "imdsemu:1338"}, nil, `IMDSEMU_ALLOWED_HOSTS: must be a host name without a port (names are allowed on every port), got "imdsemu:1338"; use "imdsemu"`},
+		{map[string]string{}, []string{"--allowed-hosts", "127.0.0.1"}, `--allowed-hosts: IP addresses are always allowed; list host names only, got "127.0.0.1"`},
+		{map[string]string{}, []string{"--allowed-hosts", "[fd00:ec2::254]"}, `IP addresses are always allowed`},
+		{map[string]string{}, []string{"--allowed-hosts", "rebind .example"}, `--allowed-hosts: must be a host name such as imdsemu.internal`},
+		{map[string]string{}, []string{"--allowed-hosts", "-x.example"}, `must be a host name`},
+		{map[string]string{}, []string{"--allowed-hosts", strings.Repeat("a", 64) + ".example"}, `must be a host name`},
+		{map[string]string{config.EnvMaxConnections: "-1"}, nil, `IMDSEMU_MAX_CONNECTIONS: must be 0 (the default: a quarter of the open-file limit) or from 1 to 1048576, got -1`},
+		{map[string]string{config.EnvMaxConnections: "many"}, nil, `IMDSEMU_MAX_CONNECTIONS: must be a whole number, got "many"`},
+	} {
+		if _, err := resolve(t, tc.env, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Resolve(env %v, args %q) = %v, want %q", tc.env, tc.args, err, tc.want)
+		}
+	}
+	// In the file, a bad entry is reported at its line and index.
+	if err := os.WriteFile(path, yamlLines("allowed-hosts:", "  - imdsemu", "  - imdsemu:80", "max-connections: 2000000"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := config.Load(path)
+	for _, want := range []string{"imdsemu.yaml:3:5: allowed-hosts[1]: must be a host name without a port", "imdsemu.yaml:4:18: max-connections: must be 0"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load = %v, want %q", err, want)
+		}
+	}
+}
+
 func TestDataDir(t *testing.T) {
 	cases := []struct {
 		flag string
@@ -173,7 +243,7 @@ func TestBindings(t *testing.T) {
 	consts := []string{config.EnvMetadataAddr, config.EnvAdminAddr, config.EnvDataDir, config.EnvHTTPTokens,
 		config.EnvHTTPEndpoint, config.EnvLogFormat, config.EnvRotationInterval, config.EnvSessionDuration,
 		config.EnvIPv6Addr, config.EnvECSAddr, config.EnvHopLimit, config.EnvExtendedCredentials,
-		config.EnvInstanceMetadataTags, config.EnvThrottleRPS, config.EnvThrottleBurst, config.EnvStartScenario, config.EnvSTSAddr, config.EnvAdminTokenFile}
+		config.EnvInstanceMetadataTags, config.EnvThrottleRPS, config.EnvThrottleBurst, config.EnvStartScenario, config.EnvSTSAddr, config.EnvAllowedHosts, config.EnvMaxConnections, config.EnvAdminTokenFile}
 	var envs []string
 	for _, b := range config.Bindings() {
 		if b.Path == "" || b.Help == "" || b.Flag == "" {

@@ -93,6 +93,16 @@ type Settings struct {
 	// STSAddr is the STS Query API listener; "" means the CLI's default.
 	STSAddr string `yaml:"sts-addr" env:"IMDSEMU_STS_ADDR" flag:"sts-addr" default:"127.0.0.1:1339" help:"address of the STS Query API listener" check:"addr"`
 
+	// AllowedHosts are Host names the metadata, ECS and admin listeners
+	// answer to besides their own addresses, "localhost" and IP literals
+	// (internal/httpserve's guard against DNS rebinding): a Compose service
+	// name, say. Names only, no ports.
+	AllowedHosts []string `yaml:"allowed-hosts" env:"IMDSEMU_ALLOWED_HOSTS" flag:"allowed-hosts" help:"more Host names the metadata, ECS and admin listeners answer to (comma-separated), such as a Compose service name; others get 403"`
+	// MaxConnections caps the connections each listener holds open; 0
+	// means the default, a quarter of the open-file limit less a reserve
+	// (httpserve.DefaultMaxConns).
+	MaxConnections int `yaml:"max-connections" env:"IMDSEMU_MAX_CONNECTIONS" flag:"max-connections" help:"connections each listener holds open at most; further ones wait in the kernel's queue (0: a quarter of the open-file limit less 128, 16 to 4096)"`
+
 	// AdminTokenFile, when set, holds the control API's bearer token (a
 	// mounted Kubernetes Secret, say); "" means admin.token in the data
 	// directory, created at the first start.

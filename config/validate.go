@@ -25,6 +25,7 @@ var (
 	sgIDRe        = regexp.MustCompile(`^sg-([0-9a-f]{8}|[0-9a-f]{17})$`)
 	productCodeRe = regexp.MustCompile(`^[a-z0-9]+$`)
 	deviceRe      = regexp.MustCompile(`^(/dev/)?[a-z][a-z0-9]*$`)
+	hostNameRe    = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$`)
 )
 
 // Validate checks the settings and returns every problem as a *Error whose
@@ -56,6 +57,14 @@ func (s Settings) Validate() error {
 	}
 	if s.Throttle.Burst < 0 {
 		add("throttle.burst", fmt.Sprintf("must be 0 (the rate rounded up) or more, got %d", s.Throttle.Burst))
+	}
+	for i, h := range s.AllowedHosts {
+		if msg := checkHostName(h); msg != "" {
+			add(index("allowed-hosts", i), msg)
+		}
+	}
+	if s.MaxConnections < 0 || s.MaxConnections > maxConnections {
+		add("max-connections", fmt.Sprintf("must be 0 (the default: a quarter of the open-file limit) or from 1 to %d, got %d", maxConnections, s.MaxConnections))
 	}
 	s.Instance.validate("instance", add)
 	s.validateInstances(add)
@@ -194,6 +203,27 @@ func checkAddr(addr string) string {
 	}
 	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
 		return fmt.Sprintf("port must be a number from 0 to 65535, got %q", addr)
+	}
+	return ""
+}
+
+// maxConnections bounds max-connections: a listener cannot hold more
+// connections than a process can have files open (fs.nr_open's default).
+const maxConnections = 1 << 20
+
+// checkHostName checks one allowed-hosts entry: a DNS name (letters,
+// digits, "-" and "_" in labels of at most 63, 253 in all; a trailing dot
+// is allowed), with no port. IP literals are refused: they are always
+// allowed, so listing one says the author expected something else.
+func checkHostName(h string) string {
+	if _, err := netip.ParseAddr(strings.Trim(h, "[]")); err == nil {
+		return fmt.Sprintf("IP addresses are always allowed; list host names only, got %q", h)
+	}
+	if _, port, err := net.SplitHostPort(h); err == nil {
+		return fmt.Sprintf("must be a host name without a port (names are allowed on every port), got %q; use %q", h, strings.TrimSuffix(h, ":"+port))
+	}
+	if !hostNameRe.MatchString(h) || len(strings.TrimSuffix(h, ".")) > 253 {
+		return fmt.Sprintf("must be a host name such as imdsemu.internal (letters, digits, - and _, labels of at most 63), got %q", h)
 	}
 	return ""
 }

@@ -216,3 +216,124 @@ func TestNetns_WildcardExportLine(t *testing.T) {
 		t.Errorf("credentials at the printed endpoint: key %q", key)
 	}
 }
+
+// TestHosts_AllowedHostsAndMaxConnections: --allowed-hosts adds a name the
+// listeners answer to (curl reaching loopback by that name gets the role's
+// credentials over IMDSv2; another name still gets 403), and
+// --max-connections is each listener's cap: with the metadata listener's
+// connections all held, another connection is answered only once one of
+// them closes.
+func TestHosts_AllowedHostsAndMaxConnections(t *testing.T) {
+	const maxConns = 4
+	e := startEmulator(t, "--allowed-hosts", "imdsemu.test,Sidecar_1", "--max-connections", fmt.Sprint(maxConns))
+	curl := lookTool(t, "curl")
+	port := e.endpoint[strings.LastIndex(e.endpoint, ":")+1 : len(e.endpoint)-1]
+	byName := func(t *testing.T, name string) (int, string) {
+		t.Helper()
+		base := "http://" + name + ":" + port
+		resolve := name + ":" + port + ":127.0.0.1" // the name is the client's; the connection is loopback's
+		cmd := exec.Command(curl, "-sS", "-m", "30", "--resolve", resolve, "-X", "PUT", "-H", "X-aws-ec2-metadata-token-ttl-seconds: 60", "-w", "\n%{http_code}", base+"/latest/api/token")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("curl PUT token by %s: %v", name, err)
+		}
+		token, code, _ := strings.Cut(string(out), "\n")
+		if code != "200" {
+			return atoi(t, code), token
+		}
+		cmd = exec.Command(curl, "-sS", "-m", "30", "--resolve", resolve, "-H", "X-aws-ec2-metadata-token: "+token, "-w", "\n%{http_code}", base+"/latest/meta-data/iam/security-credentials/imdsemu-demo")
+		if out, err = cmd.Output(); err != nil {
+			t.Fatalf("curl GET credentials by %s: %v", name, err)
+		}
+		i := strings.LastIndex(string(out), "\n")
+		return atoi(t, string(out[i+1:])), string(out[:i])
+	}
+	for _, tc := range []struct {
+		name string
+		want int
+	}{{"imdsemu.test", 200}, {"IMDSEMU.test.", 200}, {"sidecar_1", 200}, {"rebind.attacker.example", 403}, {"test", 403}} {
+		code, body := byName(t, tc.name)
+		if code != tc.want || (code == 200) != strings.Contains(body, `"AccessKeyId" : "ASIA`) {
+			t.Errorf("credentials by Host %s = %d, want %d: %s", tc.name, code, tc.want, redactSecrets(body))
+		}
+	}
+
+	for _, l := range []string{"metadata", "admin", "sts"} {
+		if n := e.metric(t, `imdsemu_http_connections_limit{listener="`+l+`"}`); n != maxConns {
+			t.Errorf("imdsemu_http_connections_limit{listener=%q} = %v, want %d", l, n, maxConns)
+		}
+	}
+	// Hold every connection the metadata listener may have, each kept
+	// alive after one answered request.
+	addr := strings.TrimSuffix(strings.TrimPrefix(e.endpoint, "http://"), "/")
+	request := "GET /latest/meta-data/instance-id HTTP/1.1\r\nHost: localhost\r\n\r\n"
+	var held []net.Conn
+	for range maxConns {
+		c := dialHeld(t, addr)
+		if resp := rawRequest(t, c, request); resp.StatusCode != 200 {
+			t.Fatalf("held connection: %d", resp.StatusCode)
+		}
+		held = append(held, c)
+	}
+	extra := dialHeld(t, addr) // the kernel completes the handshake; imdsemu does not accept it yet
+	if _, err := io.WriteString(extra, request); err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan *http.Response, 1)
+	go func() {
+		resp, err := http.ReadResponse(bufio.NewReader(extra), nil)
+		if err != nil {
+			resp = nil
+		}
+		answered <- resp
+	}()
+	select {
+	case resp := <-answered:
+		t.Fatalf("a connection past --max-connections %d was answered while the others were held: %v", maxConns, resp)
+	case <-time.After(time.Second): // not a pass condition: the answer below is
+	}
+	held[0].Close()
+	if resp := <-answered; resp == nil || resp.StatusCode != 200 {
+		t.Fatalf("after one held connection closed, the waiting one got %v; want 200", resp)
+	}
+	if n := e.metric(t, `imdsemu_http_connections_limit_reached_total{listener="metadata"}`); n < 1 {
+		t.Errorf("imdsemu_http_connections_limit_reached_total{listener=\"metadata\"} = %v, want at least 1", n)
+	}
+}
+
+// dialHeld connects to addr; the connection closes when the test ends and
+// every read or write on it gives up after hangGuard.
+func dialHeld(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(hangGuard))
+	return c
+}
+
+// rawRequest writes req on c and reads one answer (its body drained).
+func rawRequest(t *testing.T, c net.Conn, req string) *http.Response {
+	t.Helper()
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	var n int
+	if _, err := fmt.Sscan(strings.TrimSpace(s), &n); err != nil {
+		t.Fatalf("not a number: %q", s)
+	}
+	return n
+}

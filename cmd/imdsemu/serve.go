@@ -156,7 +156,8 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 	ls := &listeners{ // every listener: timeouts, connection cap, Host allowlist (internal/httpserve)
 		errorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		metrics:  httpserve.NewMetrics(reg),
-		hosts:    httpserve.NewHosts(s.MetadataAddr, s.AdminAddr, s.ECSAddr, s.IPv6Addr),
+		hosts:    httpserve.NewHosts(append([]string{s.MetadataAddr, s.AdminAddr, s.ECSAddr, s.IPv6Addr}, s.AllowedHosts...)...),
+		maxConns: s.MaxConnections, // 0: httpserve.DefaultMaxConns
 	}
 	defer ls.close() // all of them if serve fails before serving; harmless after Shutdown
 	stsL, err := ls.listen("sts", s.STSAddr, nil)
@@ -243,6 +244,7 @@ type listeners struct {
 	errorLog *log.Logger
 	metrics  *httpserve.Metrics
 	hosts    *httpserve.Hosts // the names the metadata, ECS and admin listeners answer to
+	maxConns int              // each listener's connection cap; 0 is the default
 	all      []*listener
 }
 
@@ -277,7 +279,7 @@ func (ls *listeners) run(g *errgroup.Group) {
 	for _, l := range ls.all {
 		// The cap goes around whatever wraps the listener by now (the fault
 		// listener re-binds the socket under it during an outage).
-		ln := httpserve.Limit(l.ln, l.name, 0, ls.metrics)
+		ln := httpserve.Limit(l.ln, l.name, ls.maxConns, ls.metrics)
 		g.Go(func() error {
 			if err := l.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 				return err
