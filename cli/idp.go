@@ -22,14 +22,14 @@ the same one "imdsemu serve" uses, so tokens minted here verify against the
 built-in providers it registers.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newIdPTokenCmd(e), newIdPJWKSCmd(e), newIdPSAMLMetadataCmd(e), newIdPSAMLAssertionCmd(e))
+	cmd.AddCommand(newIdPTokenCmd(e), newIdPAccessTokenCmd(e), newIdPJWKSCmd(e), newIdPSAMLMetadataCmd(e), newIdPSAMLAssertionCmd(e))
 	return cmd
 }
 
 type idpTokenFlags struct {
-	dataDir, issuer, sub string
-	aud, claims          []string
-	ttl                  time.Duration
+	dataDir, issuer, sub, provider string
+	aud, claims                    []string
+	ttl                            time.Duration
 }
 
 func newIdPTokenCmd(e Env) *cobra.Command {
@@ -45,7 +45,14 @@ and JWKS "imdsemu serve" publishes on the STS listener.
 an object) is used as such, anything else as a string:
   --claim email=dev@example.com --claim 'amr=["pwd","mfa"]'
   --claim 'https://aws.amazon.com/tags={"principal_tags":{"team":["blue"]}}'
-A negative --ttl mints a token that has already expired.`,
+A negative --ttl mints a token that has already expired.
+
+--provider google (or accounts.google.com) or cognito
+(cognito-identity.amazonaws.com) mints the token as that well-known
+provider instead, signed with idp-web.key, with iss https://accounts.google.com
+or https://cognito-identity.amazonaws.com; roles trust it as
+{"Federated": "accounts.google.com"} with no OIDC provider registered.
+A Cognito token's amr is ["authenticated"] unless --claim sets it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			extra, err := federation.ParseClaims(f.claims)
@@ -56,11 +63,12 @@ A negative --ttl mints a token that has already expired.`,
 			if err != nil {
 				return err
 			}
-			idp, err := federation.OpenIdP(dir, f.issuer, time.Now)
-			if err != nil {
-				return err
+			var tok string
+			if f.provider != "" {
+				tok, err = wellKnownIDToken(dir, f, extra)
+			} else {
+				tok, err = builtinIDToken(dir, f, extra)
 			}
-			tok, err := idp.Token(f.sub, f.aud, f.ttl, extra)
 			if err != nil {
 				return err
 			}
@@ -74,9 +82,81 @@ A negative --ttl mints a token that has already expired.`,
 	fl.DurationVar(&f.ttl, "ttl", federation.DefaultTokenTTL, "lifetime of the token")
 	fl.StringArrayVar(&f.claims, "claim", nil, "extra claim as NAME=VALUE (repeatable)")
 	fl.StringVar(&f.issuer, "issuer", federation.DefaultIssuer, "issuer (iss claim): the URL of imdsemu's STS listener")
+	fl.StringVar(&f.provider, "provider", "", "mint as a well-known provider: google or cognito (then --issuer is not used)")
 	fl.StringVar(&f.dataDir, "data-dir", "", "data directory holding the key (default "+config.EnvDataDir+", $XDG_DATA_HOME/imdsemu or ~/.local/share/imdsemu)")
 	cmd.MarkFlagRequired("sub")
 	cmd.MarkFlagRequired("aud")
+	return cmd
+}
+
+func builtinIDToken(dir string, f idpTokenFlags, extra map[string]any) (string, error) {
+	idp, err := federation.OpenIdP(dir, f.issuer, time.Now)
+	if err != nil {
+		return "", err
+	}
+	return idp.Token(f.sub, f.aud, f.ttl, extra)
+}
+
+func wellKnownIDToken(dir string, f idpTokenFlags, extra map[string]any) (string, error) {
+	name, ok := federation.LookupWellKnown(f.provider)
+	if !ok || federation.IsOAuthProvider(name) {
+		return "", fmt.Errorf("--provider %q: want google or cognito (facebook and amazon issue access tokens: imdsemu idp access-token)", f.provider)
+	}
+	web, err := federation.OpenWebIdPs(dir, time.Now)
+	if err != nil {
+		return "", err
+	}
+	return web.IDToken(name, f.sub, f.aud, f.ttl, extra)
+}
+
+type idpAccessTokenFlags struct {
+	dataDir, provider, appID, userID string
+	ttl                              time.Duration
+}
+
+func newIdPAccessTokenCmd(e Env) *cobra.Command {
+	var f idpAccessTokenFlags
+	cmd := &cobra.Command{
+		Use:   "access-token --provider facebook|amazon --app-id APP --user-id USER",
+		Short: "Print an OAuth 2.0 access token as Facebook or Login with Amazon",
+		Long: `Print an opaque OAuth 2.0 access token as graph.facebook.com or www.amazon.com
+would issue it to the app --app-id for the user --user-id. Present it to
+AssumeRoleWithWebIdentity with ProviderId graph.facebook.com or www.amazon.com.
+
+Nothing is sent to Facebook or Amazon: the token is sealed with the data
+directory's idp-oauth.key, and "imdsemu serve" with the same data directory
+opens it. A negative --ttl mints a token that has already expired.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			name, ok := federation.LookupWellKnown(f.provider)
+			if !ok || !federation.IsOAuthProvider(name) {
+				return fmt.Errorf("--provider %q: want facebook or amazon (google and cognito issue ID tokens: imdsemu idp token --provider)", f.provider)
+			}
+			dir, err := config.MakeDataDir(f.dataDir, e.Getenv)
+			if err != nil {
+				return err
+			}
+			web, err := federation.OpenWebIdPs(dir, time.Now)
+			if err != nil {
+				return err
+			}
+			tok, err := web.AccessToken(name, f.appID, f.userID, f.ttl)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), tok)
+			return err
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.provider, "provider", "", "facebook (graph.facebook.com) or amazon (www.amazon.com)")
+	fl.StringVar(&f.appID, "app-id", "", "the app the token is issued to (PROVIDER:app_id)")
+	fl.StringVar(&f.userID, "user-id", "", "the user (graph.facebook.com:id, www.amazon.com:user_id)")
+	fl.DurationVar(&f.ttl, "ttl", federation.DefaultTokenTTL, "lifetime of the token")
+	fl.StringVar(&f.dataDir, "data-dir", "", "data directory holding the key (default as for serve)")
+	cmd.MarkFlagRequired("provider")
+	cmd.MarkFlagRequired("app-id")
+	cmd.MarkFlagRequired("user-id")
 	return cmd
 }
 

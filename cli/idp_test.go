@@ -140,3 +140,37 @@ func TestIdPCmd_BadInput(t *testing.T) {
 		t.Errorf("idp token without any data dir = %v, want the no-data-directory error", err)
 	}
 }
+
+// The well-known providers: an ID token as Google, an access token as
+// Facebook, both verified by the stand-ins opened on the same data dir.
+func TestIdPCmd_WellKnown(t *testing.T) {
+	dir := t.TempDir()
+	out, err := runIdP(t, nil, "token", "--data-dir", dir, "--provider", "google", "--sub", "1", "--aud", "app.apps.googleusercontent.com")
+	if err != nil {
+		t.Fatalf("idp token --provider google: %v", err)
+	}
+	web, err := federation.OpenWebIdPs(dir, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, p, err := federation.NewOIDCVerifier(federation.OIDCOptions{}).Verify(context.Background(), strings.TrimSpace(out), web.Providers())
+	if err != nil || p.WellKnown != federation.ProviderGoogle || c.ClientID != "app.apps.googleusercontent.com" {
+		t.Errorf("Verify: %v, %v", c, err)
+	}
+	out, err = runIdP(t, nil, "access-token", "--data-dir", dir, "--provider", "facebook", "--app-id", "123", "--user-id", "456")
+	if err != nil {
+		t.Fatalf("idp access-token: %v", err)
+	}
+	if ac, err := web.VerifyAccessToken(federation.ProviderFacebook, strings.TrimSpace(out)); err != nil || ac.AppID != "123" || ac.UserID != "456" {
+		t.Errorf("VerifyAccessToken: %+v, %v", ac, err)
+	}
+	for _, args := range [][]string{
+		{"token", "--data-dir", dir, "--provider", "facebook", "--sub", "1", "--aud", "a"},
+		{"access-token", "--data-dir", dir, "--provider", "google", "--app-id", "1", "--user-id", "2"},
+		{"access-token", "--data-dir", dir, "--provider", "twitter", "--app-id", "1", "--user-id", "2"},
+	} {
+		if _, err := runIdP(t, nil, args...); err == nil || !strings.Contains(err.Error(), "--provider") {
+			t.Errorf("idp %v: err = %v, want a --provider error", args, err)
+		}
+	}
+}

@@ -38,6 +38,19 @@ func sdkConfig(t *testing.T, endpoint string, optFns ...func(*config.LoadOptions
 // connect, 500 ms for headers), for the tests that provoke them.
 func sdkConfigFastFail(t *testing.T, endpoint string, optFns ...func(*config.LoadOptions) error) aws.Config {
 	t.Helper()
+	setCleanSDKEnv(t)
+	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", endpoint)
+	cfg, err := config.LoadDefaultConfig(context.Background(), optFns...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// setCleanSDKEnv gives this process cleanEnv's environment (PATH kept) with
+// every one of credentialVars empty, for an in-process SDK's default chain.
+func setCleanSDKEnv(t *testing.T) {
+	t.Helper()
 	for _, kv := range cleanEnv(t) {
 		k, v, _ := strings.Cut(kv, "=")
 		if k != "PATH" {
@@ -50,12 +63,6 @@ func sdkConfigFastFail(t *testing.T, endpoint string, optFns ...func(*config.Loa
 	// A machine's CA bundle is for real endpoints (and needs the SDK's own
 	// HTTP client type); the emulator is plain HTTP.
 	t.Setenv("AWS_CA_BUNDLE", "")
-	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", endpoint)
-	cfg, err := config.LoadDefaultConfig(context.Background(), optFns...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
 }
 
 func openIssuer(t *testing.T, dataDir string) *sts.Issuer {

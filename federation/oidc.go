@@ -38,6 +38,11 @@ type OIDCProvider struct {
 	// JWKS is an optional inline JWK Set (JSON). When nil, the keys are
 	// fetched from the issuer's discovery document.
 	JWKS []byte
+	// WellKnown, when set, names the well-known provider (ProviderGoogle,
+	// ProviderCognito) this entry stands in for. Such a provider has no
+	// client IDs: every audience is accepted, and the trust policy's
+	// PROVIDER:aud condition decides.
+	WellKnown string
 }
 
 // WebIdentityClaims are the verified claims of an ID token.
@@ -216,16 +221,10 @@ func (v *OIDCVerifier) checkClaims(std jwt.Claims, all map[string]any, p *OIDCPr
 		return WebIdentityClaims{}, nil, invalidToken("The ID Token is not valid yet: its nbf (%d) is after the current date/time (%d)", int64(*std.NotBefore), now.Unix())
 	}
 	clientID := ""
-	for _, aud := range std.Audience {
-		if slices.Contains(p.ClientIDs, aud) {
-			clientID = aud
-			break
-		}
-	}
-	if clientID == "" {
-		if azp, ok := all["azp"].(string); ok && azp != "" && slices.Contains(p.ClientIDs, azp) {
-			clientID = azp
-		}
+	if p.WellKnown != "" {
+		clientID = wellKnownAudience(p.WellKnown, std.Audience, all)
+	} else {
+		clientID = matchClientID(p.ClientIDs, std.Audience, all)
 	}
 	if clientID == "" {
 		return WebIdentityClaims{}, nil, invalidToken("Incorrect token audience")
@@ -252,6 +251,20 @@ func (v *OIDCVerifier) checkClaims(std jwt.Claims, all map[string]any, p *OIDCPr
 		}
 	}
 	return c, p, nil
+}
+
+// matchClientID is the entry of clientIDs that one of aud, else azp, is;
+// empty when none is.
+func matchClientID(clientIDs, aud []string, all map[string]any) string {
+	for _, a := range aud {
+		if slices.Contains(clientIDs, a) {
+			return a
+		}
+	}
+	if azp, ok := all["azp"].(string); ok && azp != "" && slices.Contains(clientIDs, azp) {
+		return azp
+	}
+	return ""
 }
 
 // findProvider returns the provider whose URL is iss, comparing without

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -35,107 +34,6 @@ func federationError(err error) *Error {
 		return &Error{Code: fe.Code, Status: fe.HTTPStatus(), Msg: fe.Msg}
 	}
 	return newError(CodeInvalidIdentityToken, http.StatusBadRequest, "The token could not be validated.")
-}
-
-// assumeRoleWithWebIdentity is AssumeRoleWithWebIdentity: unsigned; the ID
-// token is the credential. The role's account must have an OIDC provider
-// for the token's issuer, and the role's trust policy must allow the
-// provider ({"Federated": "arn:aws:iam::ACCOUNT:oidc-provider/HOST"} or the
-// bare "HOST/PATH"), usually with conditions on HOST:sub and HOST:aud.
-func (s *Server) assumeRoleWithWebIdentity(rc *request) (any, *Error) {
-	p := rc.params
-	var v validation
-	roleARN := v.str(p, fRoleARN, true)
-	sessionName := v.str(p, fRoleSessionName, true)
-	token := v.str(p, fWebIdentity, true)
-	v.str(p, fProviderID, false)
-	duration := v.duration(p, ActionAssumeRoleWithWebIdentity)
-	sp, e := readSessionParams(p, &v, false, 0)
-	if e != nil {
-		return nil, e
-	}
-	if e := v.err(); e != nil {
-		return nil, e
-	}
-	packed, e := sp.check()
-	if e != nil {
-		return nil, e
-	}
-	const act = "sts:AssumeRoleWithWebIdentity"
-	notAllowed := errAccessDenied("Not authorized to perform %s", act)
-	role, found, e := s.lookupRole(rc, roleARN)
-	if e != nil {
-		return nil, e
-	}
-	if !found {
-		return nil, notAllowed
-	}
-	stored, err := s.dir.OIDCProviders(rc.ctx, role.AccountID)
-	if err != nil {
-		s.log.Error("sts: OIDC provider lookup", "account", role.AccountID, "err", err)
-		return nil, errInternal()
-	}
-	providers := make([]federation.OIDCProvider, len(stored))
-	for i, sp := range stored {
-		providers[i] = federation.OIDCProvider{URL: sp.URL, ClientIDs: sp.ClientIDs}
-		if sp.JWKS != "" {
-			providers[i].JWKS = []byte(sp.JWKS)
-		}
-	}
-	claims, matched, err := s.oidc.Verify(rc.ctx, token, providers)
-	if err != nil {
-		return nil, federationError(err)
-	}
-	prov := stored[slices.IndexFunc(providers, func(p federation.OIDCProvider) bool { return p.URL == matched.URL })]
-	host := prov.HostPath()
-
-	tags, transitive := tokenTags(claims.Extra)
-	sp.tags, sp.transitiveTagKeys = tags, transitive
-	if packed, e = sp.check(); e != nil {
-		return nil, e
-	}
-
-	pc := s.baseContext(rc)
-	pc.Set("aws:FederatedProvider", prov.ARN())
-	pc.Set(host+":sub", claims.Subject)
-	pc.Set(host+":aud", claims.ClientID)
-	if len(claims.Audience) > 0 {
-		pc.Set(host+":oaud", claims.Audience...)
-	}
-	if amr := stringsOf(claims.Extra["amr"]); len(amr) > 0 {
-		pc.Set(host+":amr", amr...)
-	}
-	if azp, ok := claims.Extra["azp"].(string); ok {
-		pc.Set(host+":azp", azp)
-	}
-	if email, ok := claims.Extra["email"].(string); ok {
-		pc.Set(host+":email", email)
-	}
-	a := &assumption{
-		action:    ActionAssumeRoleWithWebIdentity,
-		principal: policy.Principal{Type: policy.PrincipalFederated, ARN: prov.ARN(), Equivalent: []string{host}, Account: role.AccountID},
-		role:      role, ctx: pc, sessionName: sessionName, duration: duration, sp: sp,
-		provider: prov.ARN(),
-		denied: func(req policy.Request, dec policy.Decision) *Error {
-			return s.denyAs("Not authorized to perform "+req.Action, nil, req, dec)
-		},
-	}
-	creds, e := s.assume(rc, a)
-	if e != nil {
-		return nil, e
-	}
-	res := assumeRoleWithWebIdentityResult{
-		Credentials:                 credentialsXML(creds),
-		SubjectFromWebIdentityToken: claims.Subject,
-		AssumedRoleUser:             xmlAssumedRoleUser{Arn: creds.Session.PrincipalARN, AssumedRoleID: creds.Session.PrincipalID},
-		Provider:                    prov.ARN(),
-		Audience:                    claims.ClientID,
-		SourceIdentity:              creds.Session.SourceIdentity,
-	}
-	if sp.hasPacked() {
-		res.PackedPolicySize = &packed
-	}
-	return res, nil
 }
 
 // tokenTags reads session tags from the https://aws.amazon.com/tags claim:

@@ -51,6 +51,10 @@ type Options struct {
 	// federation.OIDCVerifier on Now, which fetches keys only from
 	// loopback issuers.
 	WebIdentity WebIdentityVerifier
+	// WellKnown are the stand-ins for the web identity providers AWS
+	// accepts without an IAM provider entity (Google, Cognito, Facebook,
+	// Login with Amazon); nil means none, and ProviderId is refused.
+	WellKnown WellKnownIdPs
 	// SAML verifies AssumeRoleWithSAML assertions; nil means
 	// federation.VerifySAML.
 	SAML SAMLVerifier
@@ -71,15 +75,16 @@ type Options struct {
 // Server is the STS Query API: it verifies each request's SigV4 signature,
 // authorizes it, and answers as AWS STS does.
 type Server struct {
-	issuer *Issuer
-	dir    Directory
-	oidc   WebIdentityVerifier
-	saml   SAMLVerifier
-	now    func() time.Time
-	log    *slog.Logger
-	m      *metrics
-	docs   docCache
-	router http.Handler
+	issuer    *Issuer
+	dir       Directory
+	oidc      WebIdentityVerifier
+	wellKnown WellKnownIdPs
+	saml      SAMLVerifier
+	now       func() time.Time
+	log       *slog.Logger
+	m         *metrics
+	docs      docCache
+	router    http.Handler
 
 	randMu sync.Mutex
 	rand   io.Reader
@@ -94,7 +99,7 @@ func NewServer(opts Options) (*Server, error) {
 		return nil, errors.New("sts: Options.Directory is required")
 	}
 	s := &Server{
-		issuer: opts.Issuer, dir: opts.Directory, oidc: opts.WebIdentity, saml: opts.SAML,
+		issuer: opts.Issuer, dir: opts.Directory, oidc: opts.WebIdentity, wellKnown: opts.WellKnown, saml: opts.SAML,
 		now: opts.Now, rand: opts.Rand, log: opts.Logger,
 	}
 	if s.now == nil {

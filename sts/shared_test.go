@@ -3,6 +3,9 @@ package sts_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/xml"
@@ -22,6 +25,7 @@ import (
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/imdsemu/imdsemu/federation"
 	"github.com/imdsemu/imdsemu/rolestore"
 	"github.com/imdsemu/imdsemu/sts"
 )
@@ -74,6 +78,7 @@ type fixture struct {
 	reg    *prometheus.Registry
 	roles  map[string]rolestore.Role
 	alice  rolestore.User
+	web    *federation.WebIdPs // the well-known web identity providers
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -130,7 +135,16 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.server, err = sts.NewServer(sts.Options{Issuer: f.issuer, Directory: store, Now: f.clock.Now, Registerer: f.reg})
+	// A P-256 key: quick to make, and the stand-ins sign ES256 with it.
+	webKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.web, err = federation.NewWebIdPs(federation.WebIdPsOptions{Key: webKey, OAuthKey: bytes.Repeat([]byte{9}, 32), Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.server, err = sts.NewServer(sts.Options{Issuer: f.issuer, Directory: store, WellKnown: f.web, Now: f.clock.Now, Registerer: f.reg})
 	if err != nil {
 		t.Fatal(err)
 	}

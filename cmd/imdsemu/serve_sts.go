@@ -13,9 +13,14 @@ import (
 )
 
 // newSTS builds the STS Query API on the store's directory and the issuer,
-// with the built-in OIDC IdP (its issuer: url, the STS listener's) beside it.
+// with the built-in OIDC IdP (its issuer: url, the STS listener's) beside it
+// and the stand-ins for the well-known web identity providers.
 func newSTS(s config.Settings, url string, dir sts.Directory, issuer *sts.Issuer, log *slog.Logger, reg prometheus.Registerer) (http.Handler, error) {
 	idp, err := federation.OpenIdP(s.DataDir, url, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	web, err := federation.OpenWebIdPs(s.DataDir, time.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -23,6 +28,7 @@ func newSTS(s config.Settings, url string, dir sts.Directory, issuer *sts.Issuer
 		Issuer:     issuer,
 		Directory:  dir,
 		IdP:        idp.Handler(),
+		WellKnown:  web,
 		Logger:     log.With("component", "sts"),
 		Registerer: reg,
 	})
