@@ -153,7 +153,7 @@ func (s *Server) newCaller(ctx context.Context, sess *Session, key rolestore.Acc
 			s.log.Error("sts: revocation lookup", "role", sess.RoleARN, "err", err)
 			return nil, errInternal()
 		}
-		if !at.IsZero() && sess.IssuedAt.Before(at) {
+		if !at.IsZero() && sess.Issued().Before(at) {
 			c.revoked = at
 		}
 	}

@@ -51,11 +51,16 @@ type Session struct {
 	// arn:aws:sts::123456789012:assumed-role/web/i-0123456789abcdef0.
 	PrincipalARN string `json:"p"`
 	// PrincipalID is the unique id AWS reports as UserId, e.g. AROA…:session.
-	PrincipalID    string    `json:"u,omitempty"`
-	RoleARN        string    `json:"r,omitempty"`
-	RoleID         string    `json:"ri,omitempty"`
-	SessionName    string    `json:"n,omitempty"`
-	IssuedAt       time.Time `json:"i"`
+	PrincipalID string    `json:"u,omitempty"`
+	RoleARN     string    `json:"r,omitempty"`
+	RoleID      string    `json:"ri,omitempty"`
+	SessionName string    `json:"n,omitempty"`
+	IssuedAt    time.Time `json:"i"`
+	// IssuedNano is the issue time to the nanosecond (IssuedAt is to the
+	// second, as AWS reports it), so that a revocation tells the sessions
+	// issued before it from those issued after it within the same second.
+	// Zero in tokens sealed before it existed; see Issued.
+	IssuedNano     int64     `json:"in,omitempty"`
 	Expires        time.Time `json:"e"`
 	Action         Action    `json:"act"`
 	Chained        bool      `json:"c,omitempty"`
@@ -80,6 +85,15 @@ type Session struct {
 	// Provider is the identity provider of a web identity or SAML session:
 	// the OIDC issuer or the SAML provider ARN.
 	Provider string `json:"fp,omitempty"`
+}
+
+// Issued is when the session was issued, to the nanosecond when the token
+// says so and to the second otherwise.
+func (s *Session) Issued() time.Time {
+	if s.IssuedNano != 0 {
+		return time.Unix(0, s.IssuedNano).UTC()
+	}
+	return s.IssuedAt
 }
 
 // Tag is a session tag.
@@ -203,7 +217,8 @@ func (i *Issuer) Issue(ctx context.Context, r Request) (Credentials, error) {
 	}
 	// AWS reports times to the second; truncating here keeps the IMDS
 	// Expiration and the sealed expiry identical.
-	now := i.now().UTC().Truncate(time.Second)
+	exact := i.now().UTC()
+	now := exact.Truncate(time.Second)
 	s := Session{
 		AccessKeyID:       akid,
 		SecretAccessKey:   secret,
@@ -214,6 +229,7 @@ func (i *Issuer) Issue(ctx context.Context, r Request) (Credentials, error) {
 		RoleID:            r.RoleID,
 		SessionName:       r.SessionName,
 		IssuedAt:          now,
+		IssuedNano:        exact.UnixNano(),
 		Expires:           now.Add(life),
 		Action:            r.Action,
 		Chained:           r.Chained,

@@ -517,3 +517,33 @@ func TestServer_PresignedLivesForXAmzExpires(t *testing.T) {
 
 // emptySHA256 is the hex SHA-256 of an empty payload.
 const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+// TestServer_RevocationWithinOneSecond: a revocation tells sessions issued
+// before it from sessions issued after it even within one second, although
+// a session's issue time is reported to the second (as AWS does) and the
+// revocation time is kept to the nanosecond.
+func TestServer_RevocationWithinOneSecond(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	// Move the clock to 50 ms past a whole second, so that everything below
+	// falls in that second.
+	now := f.clock.Now()
+	f.clock.Advance(time.Second - time.Duration(now.Nanosecond()) + 50*time.Millisecond)
+	before := f.instanceCreds(t, time.Hour)
+	f.clock.Advance(time.Millisecond)
+	at := f.clock.Now()
+	if err := f.store.Revoke(ctx, f.roles["imdsemu-demo"].ARN(), at); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Millisecond)
+	after := f.instanceCreds(t, time.Hour)
+	if s := f.clock.Now(); s.Truncate(time.Second) != at.Truncate(time.Second) {
+		t.Logf("the test ran into the next second (%s, revoked at %s); it proves nothing this time", s, at)
+	}
+	if r := f.call(t, before, form("GetCallerIdentity")); r.Status != 403 || r.Code != sts.CodeAccessDenied {
+		t.Errorf("session issued 1 ms before the revocation = %d %s, want 403 AccessDenied", r.Status, r.Code)
+	}
+	if r := f.call(t, after, form("GetCallerIdentity")); r.Status != 200 {
+		t.Errorf("session issued 1 ms after the revocation = %d %s %q, want 200", r.Status, r.Code, r.Msg)
+	}
+}
