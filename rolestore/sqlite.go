@@ -127,6 +127,8 @@ type SQLite struct {
 	// mu serialises writes (so transactions never fight over the write
 	// lock) and guards rand, which need not be safe for concurrent use.
 	mu sync.Mutex
+
+	rev revocations // the revocations table in memory, for RevokedBefore
 }
 
 // busyTimeout is how long a connection waits for another process's write lock.
@@ -176,6 +178,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error)
 		return nil, fmt.Errorf("rolestore: open sqlite %s: %w", path, err)
 	}
 	s := &SQLite{db: db, now: opts.Now, rand: opts.Rand}
+	s.rev.path = path
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -186,7 +189,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error)
 }
 
 // Close closes the database.
-func (s *SQLite) Close() error { return s.db.Close() }
+func (s *SQLite) Close() error { return s.rev.close(s.db) }
 
 // querier is what reads need from *sql.DB and *sql.Tx.
 type querier interface {
@@ -209,6 +212,7 @@ func (s *SQLite) write(ctx context.Context, op string, fn func(tx *sql.Tx) error
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("rolestore: %s: %w", op, err)
 	}
+	s.rev.gen.Add(1)
 	return nil
 }
 
