@@ -67,29 +67,6 @@ func TestSQLite_RevocationByAnotherProcess(t *testing.T) {
 	}
 }
 
-// TestSQLite_RevocationsInMemory: an in-memory store's copy follows its
-// own writes.
-func TestSQLite_RevocationsInMemory(t *testing.T) {
-	ctx := context.Background()
-	s := openStore(t, ":memory:")
-	mustPutAccount(t, s, acct)
-	r, err := s.PutRole(ctx, validRole())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if at, err := s.RevokedBefore(ctx, r.ARN()); err != nil || !at.IsZero() {
-		t.Fatalf("RevokedBefore(never revoked) = %v, %v; want zero", at, err)
-	}
-	for _, at := range []time.Time{epoch, epoch.Add(time.Hour), epoch.Add(time.Minute)} {
-		if err := s.Revoke(ctx, r.ARN(), at); err != nil {
-			t.Fatal(err)
-		}
-		if got, err := s.RevokedBefore(ctx, r.ARN()); err != nil || !got.Equal(at) {
-			t.Errorf("RevokedBefore() = %v, %v; want %v", got, err, at)
-		}
-	}
-}
-
 // BenchmarkSQLite_RevokedBefore is the lookup STS makes on every request
 // of a role session.
 func BenchmarkSQLite_RevokedBefore(b *testing.B) {

@@ -302,27 +302,31 @@ func TestSQLite_Providers(t *testing.T) {
 	}
 }
 
+// TestSQLite_Revocations, for a database file and an in-memory one (whose
+// copy of the table in memory only its own writes move).
 func TestSQLite_Revocations(t *testing.T) {
-	ctx := context.Background()
-	s := openStore(t, "")
-	mustPutAccount(t, s, acct)
-	r, err := s.PutRole(ctx, validRole())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if at, err := s.RevokedBefore(ctx, r.ARN()); err != nil || !at.IsZero() {
-		t.Fatalf("RevokedBefore(never revoked) = %v, %v; want zero", at, err)
-	}
-	for _, at := range []time.Time{epoch, epoch.Add(time.Hour), epoch.Add(time.Minute)} {
-		if err := s.Revoke(ctx, r.ARN(), at); err != nil {
+	for _, path := range []string{"", ":memory:"} {
+		ctx := context.Background()
+		s := openStore(t, path)
+		mustPutAccount(t, s, acct)
+		r, err := s.PutRole(ctx, validRole())
+		if err != nil {
 			t.Fatal(err)
 		}
-		if got, err := s.RevokedBefore(ctx, r.ARN()); err != nil || !got.Equal(at) {
-			t.Errorf("RevokedBefore() = %v, %v; want %v", got, err, at)
+		if at, err := s.RevokedBefore(ctx, r.ARN()); err != nil || !at.IsZero() {
+			t.Fatalf("%q: RevokedBefore(never revoked) = %v, %v; want zero", path, at, err)
 		}
-	}
-	if err := s.Revoke(ctx, "arn:aws:iam::123456789012:role/nope", epoch); !errors.Is(err, rolestore.ErrNotFound) {
-		t.Errorf("Revoke(unknown role) = %v, want ErrNotFound", err)
+		for _, at := range []time.Time{epoch, epoch.Add(time.Hour), epoch.Add(time.Minute)} {
+			if err := s.Revoke(ctx, r.ARN(), at); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := s.RevokedBefore(ctx, r.ARN()); err != nil || !got.Equal(at) {
+				t.Errorf("%q: RevokedBefore() = %v, %v; want %v", path, got, err, at)
+			}
+		}
+		if err := s.Revoke(ctx, "arn:aws:iam::123456789012:role/nope", epoch); !errors.Is(err, rolestore.ErrNotFound) {
+			t.Errorf("%q: Revoke(unknown role) = %v, want ErrNotFound", path, err)
+		}
 	}
 }
 
