@@ -34,8 +34,9 @@ type GenerationList struct {
 	Generations []GenerationInfo `json:"generations"`
 }
 
-// Removed is the answer of DELETE /v1/faults, and the detail of its
-// faults_cleared event: how many rules were removed.
+// Removed is the answer of DELETE /v1/faults and of DELETE /v1/notices, and
+// the detail of their faults_cleared and notice "cleared" events: how many
+// rules or notices were removed.
 type Removed struct {
 	Removed int `json:"removed"`
 }

@@ -441,7 +441,7 @@ func (c *Client) CancelNotice(ctx context.Context, id string) (Notice, error) {
 
 // ClearNotices withdraws every notice and returns how many there were.
 func (c *Client) ClearNotices(ctx context.Context) (int, error) {
-	var r NoticesCleared
+	var r Removed
 	err := c.do(ctx, http.MethodDelete, "/v1/notices", nil, &r)
 	return r.Removed, err
 }

@@ -43,11 +43,6 @@ type NoticeList struct {
 	Notices []Notice `json:"notices"`
 }
 
-// NoticesCleared is the answer of DELETE /v1/notices.
-type NoticesCleared struct {
-	Removed int `json:"removed"`
-}
-
 // Notices are the instance's notices. The body of POST /v1/notices is a
 // fault.Notice, the type of a scenario's notice step. FireNotice fails with
 // ErrInvalid for a bad request and ErrConflict for a notice that does not
@@ -106,7 +101,7 @@ func (s *Server) cancelNotice(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) clearNotices(w http.ResponseWriter, r *http.Request) {
-	c := NoticesCleared{Removed: s.opts.Notices.ClearNotices()}
+	c := Removed{Removed: s.opts.Notices.ClearNotices()}
 	s.opts.Hub.Publish(Event{Type: EventNotice, At: s.now(), Change: "cleared", Detail: c})
 	writeJSON(w, http.StatusOK, c)
 }

@@ -67,13 +67,6 @@ type CredentialSource interface {
 	Current() (Attachment, bool)
 }
 
-// CredentialSourceFunc adapts a function to a CredentialSource, as
-// http.HandlerFunc adapts one to a Handler.
-type CredentialSourceFunc func() (Attachment, bool)
-
-// Current calls f.
-func (f CredentialSourceFunc) Current() (Attachment, bool) { return f() }
-
 func (s *Server) current() (Attachment, bool) {
 	a, ok := s.creds.Current()
 	if !ok || a.Role == "" {

@@ -83,7 +83,7 @@ imdsemu_imds_tokens_issued_total 1
 func TestServer_MetricsRegistration(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	newFixture(t, func(o *imds.Options) { o.Registerer = reg })
-	src := imds.CredentialSourceFunc(func() (imds.Attachment, bool) { return imds.Attachment{}, false })
+	src := &source{} // no role attached
 	if _, err := imds.New(imds.Options{Credentials: src, TokenKey: testKey, Registerer: reg}); err == nil {
 		t.Error("second New on the same registry = nil error, want a registration error")
 	}

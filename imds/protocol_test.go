@@ -538,7 +538,7 @@ func TestServer_SetHopLimit(t *testing.T) {
 }
 
 func TestNew_ValidationFidelity(t *testing.T) {
-	src := imds.CredentialSourceFunc(func() (imds.Attachment, bool) { return imds.Attachment{}, false })
+	src := &source{} // no role attached
 	cases := []struct {
 		name string
 		mut  func(*imds.Options)

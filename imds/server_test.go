@@ -685,7 +685,7 @@ func TestServer_Concurrent(t *testing.T) {
 }
 
 func TestNew_Validation(t *testing.T) {
-	src := imds.CredentialSourceFunc(func() (imds.Attachment, bool) { return imds.Attachment{}, false })
+	src := &source{} // no role attached
 	cases := []struct {
 		name string
 		opts imds.Options

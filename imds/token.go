@@ -84,11 +84,6 @@ func (c *tokenCodec) mac(dst *[tokenMACLen]byte, payload *[tokenPayloadLen]byte)
 	c.macs.Put(m)
 }
 
-// issue returns a token that expires at expires.
-func (c *tokenCodec) issue(expires time.Time, nonce *[tokenNonceSize]byte) string {
-	return string(c.appendToken(make([]byte, 0, tokenLen), expires, nonce))
-}
-
 // appendToken appends a token that expires at expires to dst.
 func (c *tokenCodec) appendToken(dst []byte, expires time.Time, nonce *[tokenNonceSize]byte) []byte {
 	var payload [tokenPayloadLen]byte

@@ -147,3 +147,8 @@ func TestCredentialsDocSize(t *testing.T) {
 		t.Errorf("credentialsPrefix %q does not match routeCredentials %q", credentialsPrefix, routeCredentials)
 	}
 }
+
+// issue returns a token that expires at expires.
+func (c *tokenCodec) issue(expires time.Time, nonce *[tokenNonceSize]byte) string {
+	return string(c.appendToken(make([]byte, 0, tokenLen), expires, nonce))
+}

@@ -26,7 +26,7 @@ func TestMetadataHandler_NoControlAPI(t *testing.T) {
 	}
 	defer ctl.faults.Close()
 	md, err := imds.New(imds.Options{
-		Credentials: imds.CredentialSourceFunc(func() (imds.Attachment, bool) { return imds.Attachment{}, false }),
+		Credentials: noRole{},
 		TokenKey:    bytes.Repeat([]byte{7}, 32),
 	})
 	if err != nil {
@@ -64,3 +64,8 @@ func TestMetadataHandler_NoControlAPI(t *testing.T) {
 		t.Errorf("http-tokens = %s after a PATCH to the metadata handler", o.HTTPTokens)
 	}
 }
+
+// noRole is an imds.CredentialSource with no role attached.
+type noRole struct{}
+
+func (noRole) Current() (imds.Attachment, bool) { return imds.Attachment{}, false }

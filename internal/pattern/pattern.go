@@ -36,12 +36,3 @@ func (b Bounded) MatchString(s string) bool {
 	n := utf8.RuneCountInString(s)
 	return n >= b.min && n <= b.max && b.re.MatchString(s)
 }
-
-// FindStringSubmatch is regexp's FindStringSubmatch, nil when s is outside the
-// length range.
-func (b Bounded) FindStringSubmatch(s string) []string {
-	if n := utf8.RuneCountInString(s); n < b.min || n > b.max {
-		return nil
-	}
-	return b.re.FindStringSubmatch(s)
-}

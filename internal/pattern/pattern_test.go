@@ -33,16 +33,6 @@ func TestBoundedMatchesCountedRepetition(t *testing.T) {
 	}
 }
 
-func TestBoundedFindStringSubmatch(t *testing.T) {
-	b := MustCompile(`^role/([a-z]+)$`, 6, 10)
-	if m := b.FindStringSubmatch("role/abc"); len(m) != 2 || m[1] != "abc" {
-		t.Errorf("FindStringSubmatch(role/abc) = %q", m)
-	}
-	if m := b.FindStringSubmatch("role/abcdefgh"); m != nil {
-		t.Errorf("FindStringSubmatch past max = %q, want nil", m)
-	}
-}
-
 func trunc(s string) string {
 	if len(s) > 20 {
 		return fmt.Sprintf("%s…", string([]rune(s)[:10]))
