@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -140,7 +141,7 @@ func (c *controlPlane) adminServer(inst *instance.Instance, metadata *imds.Serve
 		Tracker:     c.tracker,
 		Hub:         c.hub,
 		Revocations: revocations,
-		Notices:     noticeControl{inst.Notices()},
+		Notices:     inst.NoticeControl(),
 		Metrics:     open,
 		Health:      open,
 		Logger:      c.log.With("component", "admin"),
@@ -211,4 +212,21 @@ func (m metadataControl) SetMetadataOptions(n admin.MetadataOptions) error {
 // adminLine is the line serve prints about the admin listener.
 func adminLine(addr string) string {
 	return fmt.Sprintf("imdsemu: admin on http://%s (/metrics, /healthz, control API under /v1/)", addr)
+}
+
+// scenarioNotices posts the notices of fault scenario steps on the
+// instance and publishes each as a notice event. The instance is set after
+// the fault injector is made, before any scenario starts.
+type scenarioNotices struct{ c *controlPlane }
+
+func (s scenarioNotices) Fire(r imds.NoticeRequest) (imds.Notice, error) {
+	if s.c.inst == nil {
+		return imds.Notice{}, errors.New("no instance yet")
+	}
+	n, err := s.c.inst.Notices().Fire(r)
+	if err != nil {
+		return n, err
+	}
+	s.c.hub.Publish(admin.Event{Type: admin.EventNotice, At: n.Posted, Change: "posted", Detail: instance.AdminNotice(n)})
+	return n, nil
 }

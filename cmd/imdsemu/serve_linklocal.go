@@ -40,7 +40,7 @@ func (f *linkLocalFlags) around(fl *pflag.FlagSet, s *config.Settings, stdout io
 			return fmt.Errorf("--link-local sets the metadata addresses itself (%s, %s); drop --%s", linklocal.ListenIPv4, linklocal.ListenIPv6, name)
 		}
 	}
-	v6, release, err := f.setUp(stdout)
+	v6, release, err := linklocal.Prepare(linklocal.Options{Override: f.override}, f.claim, stdout)
 	if err != nil {
 		return err
 	}
@@ -50,53 +50,4 @@ func (f *linkLocalFlags) around(fl *pflag.FlagSet, s *config.Settings, stdout io
 	}
 	err = linklocal.ExplainBind(serve())
 	return errors.Join(err, release())
-}
-
-// setUp claims the addresses (--claim-address) or checks that they are
-// there; IPv6 is optional, IPv4 is not.
-func (f *linkLocalFlags) setUp(stdout io.Writer) (v6 bool, release func() error, err error) {
-	addrs := linklocal.Addresses()
-	if f.claim {
-		c, err := linklocal.ClaimAddresses(linklocal.Options{Override: f.override})
-		if err != nil {
-			return false, nil, err
-		}
-		for _, a := range c.Added {
-			fmt.Fprintf(stdout, "imdsemu: added %s to %s (removed at exit)\n", a, linklocal.Device)
-		}
-		for _, a := range c.Present {
-			fmt.Fprintf(stdout, "imdsemu: %s was already on %s (left there at exit)\n", a, linklocal.Device)
-		}
-		if c.IPv6Err != nil {
-			fmt.Fprintf(stdout, "imdsemu: serving IPv4 only: %v\n", c.IPv6Err)
-		}
-		return c.IPv6Err == nil, c.Release, nil
-	}
-	v4, v6, err := linklocal.Present()
-	if err != nil {
-		return false, nil, err
-	}
-	if !v4 {
-		return false, nil, fmt.Errorf("--link-local: %s is not on any interface of this network namespace%s. "+
-			"Inside the container's or pod's network namespace (never on the machine itself), with CAP_NET_ADMIN, run:\n  %s\n  %s\n"+
-			"or pass --claim-address (imdsemu then adds it, and removes it at exit), or run `imdsemu link-local add` in an init container",
-			linklocal.IPv4, namespaceNote(), linklocal.AddCommand(addrs[0]), linklocal.AddCommand(addrs[1]))
-	}
-	if !v6 {
-		fmt.Fprintf(stdout, "imdsemu: %s is not on any interface; serving IPv4 only (add it with: %s)\n", linklocal.IPv6, linklocal.AddCommand(addrs[1]))
-	}
-	return v6, func() error { return nil }, nil
-}
-
-// namespaceNote warns when the process runs in the machine's own network
-// namespace, where the address must not be added.
-func namespaceNote() string {
-	n, err := linklocal.ReadNamespace("/proc")
-	if err != nil {
-		return ""
-	}
-	if v, why := n.Classify(); v != linklocal.Separate {
-		return " (and this looks like the machine's own network namespace: " + why + ")"
-	}
-	return ""
 }

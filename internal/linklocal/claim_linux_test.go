@@ -2,9 +2,11 @@ package linklocal
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -101,4 +103,38 @@ func TestClaimInNetns(t *testing.T) {
 
 func join(c *Claim) string {
 	return "added " + joinAddrs(c.Added) + ", present " + joinAddrs(c.Present)
+}
+
+// TestPrepareInNetns runs what serve --link-local does before it listens,
+// in a fresh network namespace: without --claim-address it refuses while
+// the address is missing and says how to add it; with it, it adds the
+// addresses and release removes them.
+func TestPrepareInNetns(t *testing.T) {
+	err := inNewNetns(t, func() error {
+		var out strings.Builder
+		if _, _, err := Prepare(Options{}, false, &out); err == nil || !strings.Contains(err.Error(), IPv4+" is not on any interface") || !strings.Contains(err.Error(), AddCommand(Addresses()[0])) {
+			return fmt.Errorf("Prepare without the address = %v; want it refused, with the command that adds it", err)
+		}
+		v6, release, err := Prepare(Options{}, true, &out)
+		if err != nil {
+			return err
+		}
+		if !v6 || !strings.Contains(out.String(), "added "+IPv4+" to "+Device+" (removed at exit)") {
+			return fmt.Errorf("Prepare with claim: v6 %v, said %q", v6, out.String())
+		}
+		out.Reset()
+		if v6, _, err := Prepare(Options{}, false, &out); err != nil || !v6 || out.Len() != 0 {
+			return fmt.Errorf("Prepare with the addresses there = %v, %v, said %q; want both, quietly", v6, err, out.String())
+		}
+		if err := release(); err != nil {
+			return err
+		}
+		if v4, v6, err := Present(); err != nil || v4 || v6 {
+			return errors.Join(errors.New("addresses still present after release"), err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
