@@ -25,14 +25,8 @@ func (f *fleet) AddInstance(ctx context.Context, spec admin.InstanceSpec) (admin
 	if e.Account == "" {
 		e.Account = f.primary.entry.Account
 	}
-	if e.Type == "" {
-		e.Type = config.DefaultInstanceType
-	}
-	if e.Region == "" {
-		e.Region, e.AvailabilityZone = config.DefaultRegion, config.DefaultAvailabilityZone
-	} else {
-		e.AvailabilityZone = e.Region + "a"
-	}
+	// Type, region and zone left out are the metadata server's defaults
+	// (imds.Instance): t3.micro, us-east-1 and its zone a, REGION+"a".
 	// The checks of the config file, on this one instance.
 	s := f.s
 	s.Instances, s.DefaultInstance = []config.InstanceEntry{e}, ""
