@@ -18,45 +18,7 @@ import (
 // the apps' images are replaced.
 func TestDeploy_Compose(t *testing.T) {
 	p := newPodman(t)
-	compose := lookTool(t, "docker-compose")
-	p.buildImage()
-	app := p.buildAppImage()
-	sock := p.apiSocket()
-
-	dir := filepath.Join(p.dir, "compose")
-	copyTree(t, "../deploy/compose", dir)
-	file := filepath.Join(dir, "compose.yaml")
-	yml, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range [][2]string{
-		{"image: localhost/imdsemu:latest", "image: " + imageTag},
-		{"image: registry.example.com/web:latest", "image: " + app + "\n    command: [-every, 1s]"},
-		{"image: registry.example.com/worker:latest", "image: " + app + "\n    command: [-every, 1s]"},
-	} {
-		if !bytes.Contains(yml, []byte(r[0])) {
-			t.Fatalf("compose.yaml has no %q", r[0])
-		}
-		yml = bytes.ReplaceAll(yml, []byte(r[0]), []byte(r[1]))
-	}
-	if err := os.WriteFile(file, yml, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	run := func(args ...string) (string, error) {
-		cmd := exec.Command(compose, append([]string{"-p", "imdsemutest", "-f", file}, args...)...)
-		cmd.Dir = dir
-		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + p.dir, "DOCKER_HOST=unix://" + sock}
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
-	t.Cleanup(func() { // after a failure; the store's cleanup removes what is left
-		run("down", "-v", "-t", "2")
-		run("down", "-v", "-t", "2")
-	})
-	if out, err := run("up", "-d"); err != nil {
-		t.Fatalf("docker-compose up: %v\n%s", err, out)
-	}
+	run := p.composeUp("compose.yaml", "imdsemutest")
 
 	keys := map[string]string{}
 	for _, name := range []string{"web", "worker"} {
@@ -88,6 +50,55 @@ func TestDeploy_Compose(t *testing.T) {
 	if left := p.must("ps", "-aq"); left != "" {
 		t.Errorf("containers left after docker-compose down: %s", left)
 	}
+}
+
+// composeUp runs deploy/compose/FILE as project with docker-compose through
+// podman's API socket, the imdsemu image and the apps' images
+// (registry.example.com/web and /worker) replaced by the test's, and
+// returns a runner of further docker-compose commands. Cleanup runs down
+// twice (with podman's API the first can leave a container whose
+// namespace another still held).
+func (p *podmanEnv) composeUp(name, project string) func(args ...string) (string, error) {
+	p.t.Helper()
+	compose := lookTool(p.t, "docker-compose")
+	p.buildImage()
+	app := p.buildAppImage()
+	sock := p.apiSocket()
+	dir := filepath.Join(p.dir, "compose")
+	copyTree(p.t, "../deploy/compose", dir)
+	file := filepath.Join(dir, name)
+	yml, err := os.ReadFile(file)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	for _, r := range [][2]string{
+		{"image: localhost/imdsemu:latest", "image: " + imageTag},
+		{"image: registry.example.com/web:latest", "image: " + app + "\n    command: [-every, 1s]"},
+		{"image: registry.example.com/worker:latest", "image: " + app + "\n    command: [-every, 1s]"},
+	} {
+		if !bytes.Contains(yml, []byte(r[0])) {
+			p.t.Fatalf("%s has no %q", name, r[0])
+		}
+		yml = bytes.ReplaceAll(yml, []byte(r[0]), []byte(r[1]))
+	}
+	if err := os.WriteFile(file, yml, 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+	run := func(args ...string) (string, error) {
+		cmd := exec.Command(compose, append([]string{"-p", project, "-f", file}, args...)...)
+		cmd.Dir = dir
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + p.dir, "DOCKER_HOST=unix://" + sock}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	p.t.Cleanup(func() { // after a failure; the store's cleanup removes what is left
+		run("down", "-v", "-t", "2")
+		run("down", "-v", "-t", "2")
+	})
+	if out, err := run("up", "-d"); err != nil {
+		p.t.Fatalf("docker-compose up: %v\n%s", err, out)
+	}
+	return run
 }
 
 // apiSocket starts `podman system service` for this store on a socket in
