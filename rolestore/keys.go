@@ -13,10 +13,6 @@ import (
 	"github.com/imdsemu/imdsemu/internal/pattern"
 )
 
-// ErrLimitExceeded is returned, wrapped with context, when a write would go
-// over an IAM quota: a third access key for one user, a ninth MFA device.
-var ErrLimitExceeded = errors.New("rolestore: limit exceeded")
-
 // Entity names used in ValidationError.Entity.
 const (
 	EntityAccessKey = "access key"

@@ -110,6 +110,80 @@ CREATE TABLE revocations (
 	not_before INTEGER NOT NULL
 );
 `,
+		// 3: groups and their members, customer managed policies and
+		// their versions, attachments of managed policies (customer or
+		// AWS managed, by ARN) to users, groups and roles, and permissions
+		// boundaries of users and roles.
+		//
+		// The group names users.groups_json held become groups (path "/",
+		// no policies) with those users as members; the column goes.
+		// An attachment holds the policy's ARN, so that AWS managed
+		// policies, which live in the binary, need no row.
+		`
+CREATE TABLE groups (
+	pk         INTEGER PRIMARY KEY,
+	account_id TEXT NOT NULL REFERENCES accounts(id),
+	name       TEXT NOT NULL COLLATE NOCASE,
+	path       TEXT NOT NULL,
+	group_id   TEXT NOT NULL UNIQUE,
+	policies   TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	UNIQUE (account_id, name)
+);
+CREATE TABLE group_members (
+	group_pk INTEGER NOT NULL REFERENCES groups(pk) ON DELETE RESTRICT,
+	user_pk  INTEGER NOT NULL REFERENCES users(pk) ON DELETE CASCADE,
+	PRIMARY KEY (group_pk, user_pk)
+);
+CREATE INDEX group_members_user ON group_members (user_pk);
+CREATE TABLE managed_policies (
+	pk              INTEGER PRIMARY KEY,
+	account_id      TEXT NOT NULL REFERENCES accounts(id),
+	name            TEXT NOT NULL COLLATE NOCASE,
+	path            TEXT NOT NULL,
+	policy_id       TEXT NOT NULL UNIQUE,
+	description     TEXT NOT NULL,
+	default_version INTEGER NOT NULL,
+	next_version    INTEGER NOT NULL,
+	created_at      INTEGER NOT NULL,
+	updated_at      INTEGER NOT NULL,
+	UNIQUE (account_id, name)
+);
+CREATE TABLE policy_versions (
+	policy_pk  INTEGER NOT NULL REFERENCES managed_policies(pk) ON DELETE CASCADE,
+	version    INTEGER NOT NULL,
+	document   TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	PRIMARY KEY (policy_pk, version)
+);
+CREATE TABLE user_attached_policies (
+	user_pk    INTEGER NOT NULL REFERENCES users(pk) ON DELETE CASCADE,
+	policy_arn TEXT NOT NULL,
+	PRIMARY KEY (user_pk, policy_arn)
+);
+CREATE INDEX user_attached_policies_arn ON user_attached_policies (policy_arn);
+CREATE TABLE group_attached_policies (
+	group_pk   INTEGER NOT NULL REFERENCES groups(pk) ON DELETE CASCADE,
+	policy_arn TEXT NOT NULL,
+	PRIMARY KEY (group_pk, policy_arn)
+);
+CREATE INDEX group_attached_policies_arn ON group_attached_policies (policy_arn);
+CREATE TABLE role_attached_policies (
+	role_pk    INTEGER NOT NULL REFERENCES roles(pk) ON DELETE CASCADE,
+	policy_arn TEXT NOT NULL,
+	PRIMARY KEY (role_pk, policy_arn)
+);
+CREATE INDEX role_attached_policies_arn ON role_attached_policies (policy_arn);
+ALTER TABLE users ADD COLUMN permissions_boundary TEXT NOT NULL DEFAULT '';
+ALTER TABLE roles ADD COLUMN permissions_boundary TEXT NOT NULL DEFAULT '';
+INSERT OR IGNORE INTO groups (account_id, name, path, group_id, policies, created_at)
+	SELECT u.account_id, j.value, '/', 'AGPA' || substr(upper(hex(randomblob(9))), 1, 17), '{}', u.created_at
+	FROM users u, json_each(u.groups_json) j ORDER BY u.created_at;
+INSERT OR IGNORE INTO group_members (group_pk, user_pk)
+	SELECT g.pk, u.pk FROM users u, json_each(u.groups_json) j
+	JOIN groups g ON g.account_id = u.account_id AND g.name = j.value;
+ALTER TABLE users DROP COLUMN groups_json;
+`,
 	}
 }
 

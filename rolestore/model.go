@@ -93,6 +93,12 @@ type Role struct {
 	TrustPolicy string
 	// Policies are the role's inline permission policies, name -> JSON document.
 	Policies map[string]string
+	// ManagedPolicies are the ARNs of the managed policies attached to the
+	// role, sorted when read; PutRole replaces the attachments with them.
+	ManagedPolicies []string
+	// PermissionsBoundary is the ARN of the managed policy that bounds the
+	// role's permissions, or "".
+	PermissionsBoundary string
 	// MaxSessionDuration caps the lifetime of the role's sessions; zero means
 	// DefaultMaxSessionDuration.
 	MaxSessionDuration time.Duration
@@ -306,6 +312,12 @@ func (r Role) Validate() error {
 	}
 	if total > MaxRolePoliciesLength {
 		return bad("Policies", "", "", fmt.Sprintf("must total at most %d characters without whitespace, got %d", MaxRolePoliciesLength, total))
+	}
+	if arn, reason := checkPolicyARNs(r.ManagedPolicies); reason != "" {
+		return bad("ManagedPolicies", arn, short(arn), reason)
+	}
+	if b := r.PermissionsBoundary; b != "" && !isPolicyARN(b) {
+		return bad("PermissionsBoundary", "", short(b), "is not a managed policy ARN (arn:aws:iam::ACCOUNT:policy/PATH/NAME)")
 	}
 	if d := r.MaxSessionDuration; d != 0 {
 		if d < MinMaxSessionDuration || d > MaxMaxSessionDuration {

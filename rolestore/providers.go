@@ -344,3 +344,10 @@ FROM saml_providers WHERE `+where+` ORDER BY account_id, name`, args...)
 	}
 	return out, nil
 }
+
+func nonNilStrings(v []string) []string {
+	if v == nil {
+		return []string{}
+	}
+	return v
+}

@@ -103,6 +103,50 @@ type Store interface {
 	// RevokedBefore returns the role's revocation time, zero when none.
 	RevokedBefore(ctx context.Context, roleARN string) (time.Time, error)
 
+	// Groups, membership, inline policies (groups.go, attach.go).
+	CreateGroup(ctx context.Context, g Group) (Group, error)
+	PutGroup(ctx context.Context, g Group) (Group, error)
+	Group(ctx context.Context, accountID, name string) (Group, error)
+	Groups(ctx context.Context, accountID string) ([]Group, error)
+	GroupsForUser(ctx context.Context, accountID, userName string) ([]Group, error)
+	GroupUsers(ctx context.Context, accountID, groupName string) ([]User, error)
+	UpdateGroup(ctx context.Context, accountID, name, newName, newPath string) (Group, error)
+	DeleteGroup(ctx context.Context, accountID, name string) error
+	AddUserToGroup(ctx context.Context, accountID, groupName, userName string) error
+	RemoveUserFromGroup(ctx context.Context, accountID, groupName, userName string) error
+	PutUserPolicy(ctx context.Context, accountID, userName, policyName, doc string) error
+	DeleteUserPolicy(ctx context.Context, accountID, userName, policyName string) error
+	PutGroupPolicy(ctx context.Context, accountID, groupName, policyName, doc string) error
+	DeleteGroupPolicy(ctx context.Context, accountID, groupName, policyName string) error
+	PutRolePolicy(ctx context.Context, accountID, roleName, policyName, doc string) error
+	DeleteRolePolicy(ctx context.Context, accountID, roleName, policyName string) error
+
+	// Managed policies, versions, attachments, boundaries (managed.go, attach.go).
+	CreatePolicy(ctx context.Context, p ManagedPolicy) (ManagedPolicy, error)
+	Policy(ctx context.Context, arn string) (ManagedPolicy, error)
+	Policies(ctx context.Context, accountID string) ([]ManagedPolicy, error)
+	AWSPolicies(ctx context.Context) ([]ManagedPolicy, error)
+	DeletePolicy(ctx context.Context, arn string) error
+	CreatePolicyVersion(ctx context.Context, arn, doc string, setAsDefault bool) (PolicyVersion, error)
+	PolicyVersion(ctx context.Context, arn, versionID string) (PolicyVersion, error)
+	PolicyVersions(ctx context.Context, arn string) ([]PolicyVersion, error)
+	DeletePolicyVersion(ctx context.Context, arn, versionID string) error
+	SetDefaultPolicyVersion(ctx context.Context, arn, versionID string) error
+	PolicyDocument(ctx context.Context, arn string) (string, error)
+	PolicyEntities(ctx context.Context, accountID, arn string) (PolicyEntities, error)
+	AttachUserPolicy(ctx context.Context, accountID, userName, arn string) error
+	DetachUserPolicy(ctx context.Context, accountID, userName, arn string) error
+	AttachGroupPolicy(ctx context.Context, accountID, groupName, arn string) error
+	DetachGroupPolicy(ctx context.Context, accountID, groupName, arn string) error
+	AttachRolePolicy(ctx context.Context, accountID, roleName, arn string) error
+	DetachRolePolicy(ctx context.Context, accountID, roleName, arn string) error
+	SetUserPermissionsBoundary(ctx context.Context, accountID, userName, arn string) error
+	SetRolePermissionsBoundary(ctx context.Context, accountID, roleName, arn string) error
+
+	// Effective permissions (permissions.go).
+	UserPermissions(ctx context.Context, accountID, name string) (User, Permissions, error)
+	RolePermissions(ctx context.Context, roleARN string) (Role, Permissions, error)
+
 	// Close releases the store.
 	Close() error
 }
@@ -115,6 +159,13 @@ type Options struct {
 	Now func() time.Time
 	// Rand is the randomness for IDs; default crypto/rand.Reader.
 	Rand io.Reader
+	// CheckPolicy, when set, checks every managed policy document and
+	// group or inline policy document written through the IAM methods
+	// (CreatePolicy, CreatePolicyVersion, Put*Policy, PutGroup) against the
+	// IAM policy grammar; its error becomes a MalformedPolicyDocument
+	// *Error with the same message. cmd passes the policy package's parser.
+	// Without it only the JSON shape and the size quotas are checked.
+	CheckPolicy func(doc string) error
 }
 
 // SQLite is the embedded Store: one SQLite file in WAL mode. Readers run
@@ -123,6 +174,8 @@ type SQLite struct {
 	db   *sql.DB
 	now  func() time.Time
 	rand io.Reader
+	// checkPolicy is Options.CheckPolicy.
+	checkPolicy func(doc string) error
 
 	// mu serialises writes (so transactions never fight over the write
 	// lock) and guards rand, which need not be safe for concurrent use.
@@ -177,7 +230,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error)
 		db.Close()
 		return nil, fmt.Errorf("rolestore: open sqlite %s: %w", path, err)
 	}
-	s := &SQLite{db: db, now: opts.Now, rand: opts.Rand}
+	s := &SQLite{db: db, now: opts.Now, rand: opts.Rand, checkPolicy: opts.CheckPolicy}
 	s.rev.path = path
 	if s.now == nil {
 		s.now = time.Now
@@ -305,20 +358,31 @@ func (s *SQLite) putRole(ctx context.Context, tx *sql.Tx, r Role) (Role, error) 
 	if err != nil {
 		return Role{}, fmt.Errorf("rolestore: put role %s: %w", r.Name, err)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO roles
-	(account_id, name, path, role_id, description, trust_policy, policies, max_session_seconds, tags, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	boundary := ""
+	if r.PermissionsBoundary != "" {
+		if boundary, err = resolvePolicyARN(ctx, tx, r.PermissionsBoundary); err != nil {
+			return Role{}, err
+		}
+	}
+	err = tx.QueryRowContext(ctx, `INSERT INTO roles
+	(account_id, name, path, role_id, description, trust_policy, policies, max_session_seconds, tags, created_at,
+	 permissions_boundary)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (account_id, name) DO UPDATE SET
 	name = excluded.name, path = excluded.path, role_id = excluded.role_id,
 	description = excluded.description, trust_policy = excluded.trust_policy,
 	policies = excluded.policies, max_session_seconds = excluded.max_session_seconds,
-	tags = excluded.tags`,
+	tags = excluded.tags, permissions_boundary = excluded.permissions_boundary
+RETURNING pk`,
 		r.AccountID, r.Name, pathOrRoot(r.Path), id, r.Description, r.TrustPolicy, string(policies),
-		int64(r.EffectiveMaxSessionDuration()/time.Second), string(tags), createdAt)
+		int64(r.EffectiveMaxSessionDuration()/time.Second), string(tags), createdAt, boundary).Scan(&pk)
 	if err != nil {
 		return Role{}, fmt.Errorf("rolestore: put role %s: %w", r.Name, err)
 	}
-	return getRole(ctx, tx, `r.account_id = ? AND r.name = ?`, r.AccountID, r.Name)
+	if err := setAttached(ctx, tx, roleEntity(), pk, r.ManagedPolicies); err != nil {
+		return Role{}, err
+	}
+	return getRole(ctx, tx, `r.pk = ?`, pk)
 }
 
 func (s *SQLite) createdAt(given time.Time) int64 {
@@ -368,7 +432,7 @@ func nonNilTags(t []Tag) []Tag {
 }
 
 const roleColumns = `r.pk, r.account_id, r.name, r.path, r.role_id, r.description, r.trust_policy,
-	r.policies, r.max_session_seconds, r.tags, r.created_at`
+	r.policies, r.max_session_seconds, r.tags, r.created_at, r.permissions_boundary`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -379,7 +443,7 @@ func scanRole(row scanner) (int64, Role, error) {
 		policies, tags     string
 	)
 	if err := row.Scan(&pk, &r.AccountID, &r.Name, &r.Path, &r.ID, &r.Description, &r.TrustPolicy,
-		&policies, &maxSec, &tags, &create); err != nil {
+		&policies, &maxSec, &tags, &create, &r.PermissionsBoundary); err != nil {
 		return 0, Role{}, err
 	}
 	if err := json.Unmarshal([]byte(policies), &r.Policies); err != nil {
@@ -400,14 +464,18 @@ func scanRole(row scanner) (int64, Role, error) {
 }
 
 func getRole(ctx context.Context, q querier, where string, args ...any) (Role, error) {
-	_, r, err := scanRole(q.QueryRowContext(ctx, `SELECT `+roleColumns+` FROM roles r WHERE `+where, args...))
+	pk, r, err := scanRole(q.QueryRowContext(ctx, `SELECT `+roleColumns+` FROM roles r WHERE `+where, args...))
+	if err != nil {
+		return Role{}, err
+	}
+	r.ManagedPolicies, err = attachedARNs(ctx, q, roleEntity(), pk)
 	return r, err
 }
 
 // lookupRole wraps sql.ErrNoRows as ErrNotFound with what.
 func lookupRole(r Role, err error, what string) (Role, error) {
 	if errors.Is(err, sql.ErrNoRows) {
-		return Role{}, fmt.Errorf("role %s: %w", what, ErrNotFound)
+		return Role{}, &Error{Code: CodeNoSuchEntity, Message: fmt.Sprintf("The role with name %s cannot be found.", what)}
 	}
 	if err != nil {
 		return Role{}, fmt.Errorf("rolestore: role %s: %w", what, err)
@@ -418,7 +486,7 @@ func lookupRole(r Role, err error, what string) (Role, error) {
 // Role returns a role by account and name.
 func (s *SQLite) Role(ctx context.Context, accountID, name string) (Role, error) {
 	r, err := getRole(ctx, s.db, `r.account_id = ? AND r.name = ?`, accountID, name)
-	return lookupRole(r, err, accountID+"/"+name)
+	return lookupRole(r, err, name)
 }
 
 // RoleByARN returns a role by ARN.
@@ -448,16 +516,25 @@ WHERE ? = '' OR r.account_id = ? ORDER BY r.account_id, r.name`, accountID, acco
 		return nil, fmt.Errorf("rolestore: list roles: %w", err)
 	}
 	defer rows.Close()
-	var out []Role
+	var (
+		out []Role
+		pks []int64
+	)
 	for rows.Next() {
-		_, r, err := scanRole(rows)
+		pk, r, err := scanRole(rows)
 		if err != nil {
 			return nil, fmt.Errorf("rolestore: list roles: %w", err)
 		}
-		out = append(out, r)
+		out, pks = append(out, r), append(pks, pk)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("rolestore: list roles: %w", err)
+	}
+	rows.Close()
+	for i := range out {
+		if out[i].ManagedPolicies, err = attachedARNs(ctx, s.db, roleEntity(), pks[i]); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -481,6 +558,13 @@ JOIN instance_profiles p ON p.pk = pr.profile_pk WHERE pr.role_pk = ? ORDER BY p
 			return fmt.Errorf("role %s/%s is in instance profile %q: %w", accountID, name, profile, ErrConflict)
 		case !errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("rolestore: delete role %s/%s: %w", accountID, name, err)
+		}
+		arns, err := attachedARNs(ctx, tx, roleEntity(), pk)
+		if err != nil {
+			return err
+		}
+		if len(arns) > 0 {
+			return newError(CodeDeleteConflict, "Cannot delete entity, must detach all policies first.")
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM roles WHERE pk = ?`, pk); err != nil {
 			return fmt.Errorf("rolestore: delete role %s/%s: %w", accountID, name, err)

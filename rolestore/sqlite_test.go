@@ -534,15 +534,15 @@ func TestOpenSQLite(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "db.sqlite")
 	s := openStore(t, path)
 	v, err := s.SchemaVersion(ctx)
-	if err != nil || v != 2 {
-		t.Fatalf("SchemaVersion() = %d, %v, want 2", v, err)
+	if err != nil || v != 3 {
+		t.Fatalf("SchemaVersion() = %d, %v, want 3", v, err)
 	}
 	s.Close()
 
 	// Reopening does not re-run migrations.
 	s = openStore(t, path)
-	if v, _ := s.SchemaVersion(ctx); v != 2 {
-		t.Fatalf("SchemaVersion() after reopen = %d, want 2", v)
+	if v, _ := s.SchemaVersion(ctx); v != 3 {
+		t.Fatalf("SchemaVersion() after reopen = %d, want 3", v)
 	}
 	s.Close()
 

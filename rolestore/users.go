@@ -27,8 +27,8 @@ const (
 var userIDRe = regexp.MustCompile(`^AIDA[A-Z0-9]{17}$`)
 
 // User is an IAM user: a long-term identity in one account, with inline
-// permission policies, tags, and the names of the groups it belongs to.
-// Groups are kept as names only: imdsemu does not model group policies.
+// permission policies, attached managed policies, a permissions boundary,
+// tags, and the names of the groups it belongs to.
 type User struct {
 	AccountID string
 	// Name matches [\w+=,.@-]{1,64}, unique per account without regard to case.
@@ -37,12 +37,20 @@ type User struct {
 	Path string
 	// ID is "AIDA" and 17 base32 characters, assigned by the store when empty.
 	ID string
-	// Groups are the names of the user's groups, at most MaxGroupsPerUser.
+	// Groups are the names of the user's groups, at most MaxGroupsPerUser,
+	// sorted when read. PutUser makes the user a member of exactly these,
+	// creating any that do not exist (path "/", no policies).
 	Groups []string
 	// Policies are the user's inline policies, name -> JSON document.
-	Policies  map[string]string
-	Tags      []Tag
-	CreatedAt time.Time
+	Policies map[string]string
+	// ManagedPolicies are the ARNs of the managed policies attached to the
+	// user, sorted when read; PutUser replaces the attachments with them.
+	ManagedPolicies []string
+	// PermissionsBoundary is the ARN of the managed policy that bounds the
+	// user's permissions, or "".
+	PermissionsBoundary string
+	Tags                []Tag
+	CreatedAt           time.Time
 }
 
 // ARN returns the user's ARN, arn:aws:iam::ACCOUNT:user/PATH/NAME.
@@ -89,19 +97,14 @@ func (u User) Validate() error {
 		}
 		seen[strings.ToLower(g)] = true
 	}
-	total := 0
-	for _, name := range sortedKeys(u.Policies) {
-		if err := checkName(name, 128); err != "" {
-			return bad("Policies", name, short(name), "name "+err)
-		}
-		n, reason := checkDocument(u.Policies[name])
-		if reason != "" {
-			return bad("Policies", name, "", fmt.Sprintf("document %q %s", name, reason))
-		}
-		total += n
+	if key, reason := checkPolicies(u.Policies, MaxUserPoliciesLength); reason != "" {
+		return bad("Policies", key, "", reason)
 	}
-	if total > MaxUserPoliciesLength {
-		return bad("Policies", "", "", fmt.Sprintf("must total at most %d characters without whitespace, got %d", MaxUserPoliciesLength, total))
+	if arn, reason := checkPolicyARNs(u.ManagedPolicies); reason != "" {
+		return bad("ManagedPolicies", arn, short(arn), reason)
+	}
+	if b := u.PermissionsBoundary; b != "" && !isPolicyARN(b) {
+		return bad("PermissionsBoundary", "", short(b), "is not a managed policy ARN (arn:aws:iam::ACCOUNT:policy/PATH/NAME)")
 	}
 	if key, value, reason := checkTags(u.Tags); reason != "" {
 		return bad("Tags", key, value, reason)
@@ -110,7 +113,9 @@ func (u User) Validate() error {
 }
 
 // PutUser creates or updates the user (AccountID, Name) and returns it as
-// stored. The account must exist. An existing user keeps its ID and
+// stored. The account must exist; so must its managed policies and
+// boundary (NoSuchEntity). Its groups, attached policies and boundary
+// replace those it had. An existing user keeps its ID and
 // CreatedAt unless u.ID is set.
 func (s *SQLite) PutUser(ctx context.Context, u User) (User, error) {
 	if err := u.Validate(); err != nil {
@@ -159,9 +164,11 @@ func (s *SQLite) putUser(ctx context.Context, tx *sql.Tx, u User) (User, error) 
 	if err := idFree(ctx, tx, "users", "user_id", id, pk); err != nil {
 		return User{}, fmt.Errorf("user %s: %w", u.Name, err)
 	}
-	groups, err := json.Marshal(nonNilStrings(u.Groups))
-	if err != nil {
-		return User{}, fmt.Errorf("rolestore: put user %s: %w", u.Name, err)
+	boundary := ""
+	if u.PermissionsBoundary != "" {
+		if boundary, err = resolvePolicyARN(ctx, tx, u.PermissionsBoundary); err != nil {
+			return User{}, err
+		}
 	}
 	policies, err := json.Marshal(nonNilMap(u.Policies))
 	if err != nil {
@@ -171,49 +178,43 @@ func (s *SQLite) putUser(ctx context.Context, tx *sql.Tx, u User) (User, error) 
 	if err != nil {
 		return User{}, fmt.Errorf("rolestore: put user %s: %w", u.Name, err)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO users
-	(account_id, name, path, user_id, groups_json, policies, tags, created_at)
+	err = tx.QueryRowContext(ctx, `INSERT INTO users
+	(account_id, name, path, user_id, policies, permissions_boundary, tags, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (account_id, name) DO UPDATE SET
 	name = excluded.name, path = excluded.path, user_id = excluded.user_id,
-	groups_json = excluded.groups_json, policies = excluded.policies, tags = excluded.tags`,
-		u.AccountID, u.Name, pathOrRoot(u.Path), id, string(groups), string(policies), string(tags), createdAt)
+	policies = excluded.policies, permissions_boundary = excluded.permissions_boundary, tags = excluded.tags
+RETURNING pk`,
+		u.AccountID, u.Name, pathOrRoot(u.Path), id, string(policies), boundary, string(tags), createdAt).Scan(&pk)
 	if err != nil {
 		return User{}, fmt.Errorf("rolestore: put user %s: %w", u.Name, err)
 	}
-	out, err := getUser(ctx, tx, `u.account_id = ? AND u.name = ?`, u.AccountID, u.Name)
-	return lookupUser(out, err, u.AccountID+"/"+u.Name)
-}
-
-func nonNilStrings(v []string) []string {
-	if v == nil {
-		return []string{}
+	if err := s.setMembership(ctx, tx, u, pk); err != nil {
+		return User{}, err
 	}
-	return v
+	if err := setAttached(ctx, tx, userEntity(), pk, u.ManagedPolicies); err != nil {
+		return User{}, err
+	}
+	out, err := getUser(ctx, tx, `u.pk = ?`, pk)
+	return lookupUser(out, err, u.Name)
 }
 
-const userColumns = `u.pk, u.account_id, u.name, u.path, u.user_id, u.groups_json, u.policies, u.tags, u.created_at`
+const userColumns = `u.pk, u.account_id, u.name, u.path, u.user_id, u.policies, u.permissions_boundary, u.tags, u.created_at`
 
 func scanUser(row scanner) (int64, User, error) {
 	var (
-		u                      User
-		pk, create             int64
-		groups, policies, tags string
+		u              User
+		pk, create     int64
+		policies, tags string
 	)
-	if err := row.Scan(&pk, &u.AccountID, &u.Name, &u.Path, &u.ID, &groups, &policies, &tags, &create); err != nil {
+	if err := row.Scan(&pk, &u.AccountID, &u.Name, &u.Path, &u.ID, &policies, &u.PermissionsBoundary, &tags, &create); err != nil {
 		return 0, User{}, err
-	}
-	if err := json.Unmarshal([]byte(groups), &u.Groups); err != nil {
-		return 0, User{}, fmt.Errorf("rolestore: user %s: decode groups: %w", u.Name, err)
 	}
 	if err := json.Unmarshal([]byte(policies), &u.Policies); err != nil {
 		return 0, User{}, fmt.Errorf("rolestore: user %s: decode policies: %w", u.Name, err)
 	}
 	if err := json.Unmarshal([]byte(tags), &u.Tags); err != nil {
 		return 0, User{}, fmt.Errorf("rolestore: user %s: decode tags: %w", u.Name, err)
-	}
-	if len(u.Groups) == 0 {
-		u.Groups = nil
 	}
 	if len(u.Policies) == 0 {
 		u.Policies = nil
@@ -226,13 +227,26 @@ func scanUser(row scanner) (int64, User, error) {
 }
 
 func getUser(ctx context.Context, q querier, where string, args ...any) (User, error) {
-	_, u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u WHERE `+where, args...))
-	return u, err
+	pk, u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u WHERE `+where, args...))
+	if err != nil {
+		return User{}, err
+	}
+	return u, fillUser(ctx, q, pk, &u)
+}
+
+// fillUser reads a user's groups and attached policies.
+func fillUser(ctx context.Context, q querier, pk int64, u *User) error {
+	var err error
+	if u.Groups, err = groupNames(ctx, q, pk); err != nil {
+		return err
+	}
+	u.ManagedPolicies, err = attachedARNs(ctx, q, userEntity(), pk)
+	return err
 }
 
 func lookupUser(u User, err error, what string) (User, error) {
 	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, fmt.Errorf("user %s: %w", what, ErrNotFound)
+		return User{}, &Error{Code: CodeNoSuchEntity, Message: fmt.Sprintf("The user with name %s cannot be found.", what)}
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("rolestore: user %s: %w", what, err)
@@ -243,7 +257,7 @@ func lookupUser(u User, err error, what string) (User, error) {
 // User returns a user by account and name (case-insensitive).
 func (s *SQLite) User(ctx context.Context, accountID, name string) (User, error) {
 	u, err := getUser(ctx, s.db, `u.account_id = ? AND u.name = ?`, accountID, name)
-	return lookupUser(u, err, accountID+"/"+name)
+	return lookupUser(u, err, name)
 }
 
 // UserByID returns a user by its unique ID (AIDA...).
@@ -255,22 +269,34 @@ func (s *SQLite) UserByID(ctx context.Context, id string) (User, error) {
 // Users lists the users of one account, or of all when accountID is "",
 // sorted by account and name.
 func (s *SQLite) Users(ctx context.Context, accountID string) ([]User, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users u
-WHERE ? = '' OR u.account_id = ? ORDER BY u.account_id, u.name`, accountID, accountID)
+	return s.listUsers(ctx, s.db, `? = '' OR u.account_id = ?`, accountID, accountID)
+}
+
+func (s *SQLite) listUsers(ctx context.Context, q querier, where string, args ...any) ([]User, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+userColumns+` FROM users u WHERE `+where+` ORDER BY u.account_id, u.name`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("rolestore: list users: %w", err)
 	}
-	defer rows.Close()
-	var out []User
+	var (
+		out []User
+		pks []int64
+	)
 	for rows.Next() {
-		_, u, err := scanUser(rows)
+		pk, u, err := scanUser(rows)
 		if err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("rolestore: list users: %w", err)
 		}
-		out = append(out, u)
+		out, pks = append(out, u), append(pks, pk)
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("rolestore: list users: %w", err)
+	}
+	for i := range out {
+		if err := fillUser(ctx, q, pks[i], &out[i]); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
