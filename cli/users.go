@@ -15,6 +15,7 @@ import (
 
 	"github.com/imdsemu/imdsemu/config"
 	"github.com/imdsemu/imdsemu/internal/credfile"
+	"github.com/imdsemu/imdsemu/policy"
 	"github.com/imdsemu/imdsemu/rolestore"
 	"github.com/imdsemu/imdsemu/sts"
 )
@@ -43,7 +44,7 @@ func openStore(ctx context.Context, f storeFlags, getenv func(string) string) (*
 	if err != nil {
 		return nil, err
 	}
-	store, err := rolestore.OpenSQLite(ctx, filepath.Join(dir, config.DBFile), rolestore.Options{})
+	store, err := rolestore.OpenSQLite(ctx, filepath.Join(dir, config.DBFile), StoreOptions())
 	if err != nil {
 		return nil, err
 	}
@@ -58,6 +59,19 @@ func openStore(ctx context.Context, f storeFlags, getenv func(string) string) (*
 		return nil, err
 	}
 	return store, nil
+}
+
+// StoreOptions are the store's options in every command and in serve:
+// policy documents written through the store's IAM methods are checked
+// against the IAM policy grammar (MalformedPolicyDocument otherwise).
+func StoreOptions() rolestore.Options {
+	return rolestore.Options{CheckPolicy: func(doc string) error {
+		_, err := policy.ParseOptions([]byte(doc), policy.Options{Kind: policy.KindManaged, MaxSize: -1})
+		if err != nil {
+			return errors.New(errorDetail(err))
+		}
+		return nil
+	}}
 }
 
 func newUserCmd(e Env) *cobra.Command {
@@ -133,7 +147,7 @@ Give it a key with "imdsemu key create NAME".`,
 	fl.StringVar(&f.path, "path", "/", "IAM path, / or /a/b/")
 	fl.StringArrayVar(&f.policies, "policy", nil, "inline policy as NAME=FILE (repeatable)")
 	fl.StringArrayVar(&f.tags, "tag", nil, "tag as KEY=VALUE (repeatable)")
-	fl.StringArrayVar(&f.groups, "group", nil, "group name (repeatable; groups carry no policies in imdsemu)")
+	fl.StringArrayVar(&f.groups, "group", nil, "group name (repeatable; the user becomes a member; a missing group is created)")
 	return cmd
 }
 

@@ -157,32 +157,9 @@ func (s *SQLite) putGroup(ctx context.Context, tx *sql.Tx, g Group) (Group, erro
 	if err := accountExists(ctx, tx, EntityGroup, g.Name, g.AccountID); err != nil {
 		return Group{}, err
 	}
-	var (
-		pk        int64
-		id        string
-		createdAt int64
-	)
-	err := tx.QueryRowContext(ctx, `SELECT pk, group_id, created_at FROM groups WHERE account_id = ? AND name = ?`,
-		g.AccountID, g.Name).Scan(&pk, &id, &createdAt)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		pk = 0
-		createdAt = s.createdAt(g.CreatedAt)
-		id = g.ID
-		if id == "" {
-			if id, err = NewID(GroupIDPrefix, s.rand); err != nil {
-				return Group{}, err
-			}
-		}
-	case err != nil:
-		return Group{}, fmt.Errorf("rolestore: put group %s: %w", g.Name, err)
-	default:
-		if g.ID != "" {
-			id = g.ID
-		}
-	}
-	if err := idFree(ctx, tx, "groups", "group_id", id, pk); err != nil {
-		return Group{}, fmt.Errorf("group %s: %w", g.Name, err)
+	pk, id, createdAt, err := s.identity(ctx, tx, "groups", "group_id", GroupIDPrefix, g.AccountID, g.Name, g.ID, g.CreatedAt)
+	if err != nil {
+		return Group{}, err
 	}
 	if err := s.checkPolicyDocs(g.Policies); err != nil {
 		return Group{}, err
@@ -238,25 +215,9 @@ func getGroup(ctx context.Context, q querier, where string, args ...any) (Group,
 }
 
 func listGroups(ctx context.Context, q querier, where string, args ...any) ([]Group, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+groupColumns+` FROM groups g WHERE `+where+` ORDER BY g.account_id, g.name`, args...)
+	out, pks, err := scanRows(ctx, q, "groups", scanGroup, `SELECT `+groupColumns+` FROM groups g WHERE `+where+` ORDER BY g.account_id, g.name`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("rolestore: list groups: %w", err)
-	}
-	var (
-		out []Group
-		pks []int64
-	)
-	for rows.Next() {
-		pk, g, err := scanGroup(rows)
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("rolestore: list groups: %w", err)
-		}
-		out, pks = append(out, g), append(pks, pk)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("rolestore: list groups: %w", err)
+		return nil, err
 	}
 	for i := range out {
 		if out[i].ManagedPolicies, err = attachedARNs(ctx, q, groupEntity(), pks[i]); err != nil {
@@ -264,6 +225,32 @@ func listGroups(ctx context.Context, q querier, where string, args ...any) ([]Gr
 		}
 	}
 	return out, nil
+}
+
+// scanRows runs a query and scans every row with scan, returning the
+// entities and their rows' primary keys. The rows are closed before it
+// returns, so that the caller may query again on the same connection.
+func scanRows[T any](ctx context.Context, q querier, what string, scan func(scanner) (int64, T, error), query string, args ...any) ([]T, []int64, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("rolestore: list %s: %w", what, err)
+	}
+	defer rows.Close()
+	var (
+		out []T
+		pks []int64
+	)
+	for rows.Next() {
+		pk, v, err := scan(rows)
+		if err != nil {
+			return nil, nil, fmt.Errorf("rolestore: list %s: %w", what, err)
+		}
+		out, pks = append(out, v), append(pks, pk)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("rolestore: list %s: %w", what, err)
+	}
+	return out, pks, rows.Close()
 }
 
 func noSuchGroup(name string) error {
@@ -376,16 +363,21 @@ WHERE g.group_id = ?`, g.ID).Scan(&members); err != nil {
 // LimitExceeded, as in IAM ("Cannot exceed quota for GroupsPerUser: 10").
 func (s *SQLite) AddUserToGroup(ctx context.Context, accountID, groupName, userName string) error {
 	return s.write(ctx, "add user to group", func(tx *sql.Tx) error {
-		gpk, err := entityPK(ctx, tx, groupEntity(), accountID, groupName)
-		if err != nil {
-			return err
-		}
-		upk, err := entityPK(ctx, tx, userEntity(), accountID, userName)
+		gpk, upk, err := memberPKs(ctx, tx, accountID, groupName, userName)
 		if err != nil {
 			return err
 		}
 		return addMember(ctx, tx, gpk, upk)
 	})
+}
+
+// memberPKs returns the rows of a group and a user, or NoSuchEntity.
+func memberPKs(ctx context.Context, q querier, accountID, groupName, userName string) (gpk, upk int64, err error) {
+	if gpk, err = entityPK(ctx, q, groupEntity(), accountID, groupName); err != nil {
+		return 0, 0, err
+	}
+	upk, err = entityPK(ctx, q, userEntity(), accountID, userName)
+	return gpk, upk, err
 }
 
 func addMember(ctx context.Context, tx *sql.Tx, gpk, upk int64) error {
@@ -410,11 +402,7 @@ func addMember(ctx context.Context, tx *sql.Tx, gpk, upk int64) error {
 // NoSuchEntity.
 func (s *SQLite) RemoveUserFromGroup(ctx context.Context, accountID, groupName, userName string) error {
 	return s.write(ctx, "remove user from group", func(tx *sql.Tx) error {
-		gpk, err := entityPK(ctx, tx, groupEntity(), accountID, groupName)
-		if err != nil {
-			return err
-		}
-		upk, err := entityPK(ctx, tx, userEntity(), accountID, userName)
+		gpk, upk, err := memberPKs(ctx, tx, accountID, groupName, userName)
 		if err != nil {
 			return err
 		}

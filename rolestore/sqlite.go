@@ -323,32 +323,9 @@ func (s *SQLite) putRole(ctx context.Context, tx *sql.Tx, r Role) (Role, error) 
 	if err := accountExists(ctx, tx, EntityRole, r.Name, r.AccountID); err != nil {
 		return Role{}, err
 	}
-	var (
-		pk        int64
-		id        string
-		createdAt int64
-	)
-	err := tx.QueryRowContext(ctx, `SELECT pk, role_id, created_at FROM roles WHERE account_id = ? AND name = ?`,
-		r.AccountID, r.Name).Scan(&pk, &id, &createdAt)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		pk = 0
-		createdAt = s.createdAt(r.CreatedAt)
-		id = r.ID
-		if id == "" {
-			if id, err = NewID(RoleIDPrefix, s.rand); err != nil {
-				return Role{}, err
-			}
-		}
-	case err != nil:
-		return Role{}, fmt.Errorf("rolestore: put role %s: %w", r.Name, err)
-	default:
-		if r.ID != "" {
-			id = r.ID
-		}
-	}
-	if err := idFree(ctx, tx, "roles", "role_id", id, pk); err != nil {
-		return Role{}, fmt.Errorf("role %s: %w", r.Name, err)
+	pk, id, createdAt, err := s.identity(ctx, tx, "roles", "role_id", RoleIDPrefix, r.AccountID, r.Name, r.ID, r.CreatedAt)
+	if err != nil {
+		return Role{}, err
 	}
 	policies, err := json.Marshal(nonNilMap(r.Policies))
 	if err != nil {
@@ -390,6 +367,34 @@ func (s *SQLite) createdAt(given time.Time) int64 {
 		return given.UnixNano()
 	}
 	return s.now().UnixNano()
+}
+
+// identity returns the row, unique ID and creation time an upsert of the
+// entity (accountID, name) in table keeps: those stored, or for a new
+// entity pk 0, the given ID (else a new one with prefix) and the given
+// creation time (else now). A given ID replaces the stored one; it must not
+// belong to another row (ErrConflict).
+func (s *SQLite) identity(ctx context.Context, tx *sql.Tx, table, idColumn, prefix, accountID, name, givenID string,
+	givenCreated time.Time) (pk int64, id string, createdAt int64, err error) {
+	err = tx.QueryRowContext(ctx, `SELECT pk, `+idColumn+`, created_at FROM `+table+` WHERE account_id = ? AND name = ?`,
+		accountID, name).Scan(&pk, &id, &createdAt)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		pk, createdAt, id = 0, s.createdAt(givenCreated), givenID
+		if id == "" {
+			if id, err = NewID(prefix, s.rand); err != nil {
+				return 0, "", 0, err
+			}
+		}
+	case err != nil:
+		return 0, "", 0, fmt.Errorf("rolestore: put %s %s: %w", table, name, err)
+	case givenID != "":
+		id = givenID
+	}
+	if err := idFree(ctx, tx, table, idColumn, id, pk); err != nil {
+		return 0, "", 0, fmt.Errorf("%s %s: %w", table, name, err)
+	}
+	return pk, id, createdAt, nil
 }
 
 // idFree reports ErrConflict when another row than pk already has id.
@@ -510,27 +515,11 @@ func (s *SQLite) RoleByID(ctx context.Context, id string) (Role, error) {
 
 // Roles lists roles; see Store.
 func (s *SQLite) Roles(ctx context.Context, accountID string) ([]Role, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+roleColumns+` FROM roles r
+	out, pks, err := scanRows(ctx, s.db, "roles", scanRole, `SELECT `+roleColumns+` FROM roles r
 WHERE ? = '' OR r.account_id = ? ORDER BY r.account_id, r.name`, accountID, accountID)
 	if err != nil {
-		return nil, fmt.Errorf("rolestore: list roles: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	var (
-		out []Role
-		pks []int64
-	)
-	for rows.Next() {
-		pk, r, err := scanRole(rows)
-		if err != nil {
-			return nil, fmt.Errorf("rolestore: list roles: %w", err)
-		}
-		out, pks = append(out, r), append(pks, pk)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("rolestore: list roles: %w", err)
-	}
-	rows.Close()
 	for i := range out {
 		if out[i].ManagedPolicies, err = attachedARNs(ctx, s.db, roleEntity(), pks[i]); err != nil {
 			return nil, err
@@ -607,32 +596,9 @@ func (s *SQLite) putInstanceProfile(ctx context.Context, tx *sql.Tx, p InstanceP
 		}
 		rolePKs = append(rolePKs, pk)
 	}
-	var (
-		pk        int64
-		id        string
-		createdAt int64
-	)
-	err := tx.QueryRowContext(ctx, `SELECT pk, profile_id, created_at FROM instance_profiles WHERE account_id = ? AND name = ?`,
-		p.AccountID, p.Name).Scan(&pk, &id, &createdAt)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		pk = 0
-		createdAt = s.createdAt(p.CreatedAt)
-		id = p.ID
-		if id == "" {
-			if id, err = NewID(InstanceProfileIDPrefix, s.rand); err != nil {
-				return InstanceProfile{}, err
-			}
-		}
-	case err != nil:
-		return InstanceProfile{}, fmt.Errorf("rolestore: put instance profile %s: %w", p.Name, err)
-	default:
-		if p.ID != "" {
-			id = p.ID
-		}
-	}
-	if err := idFree(ctx, tx, "instance_profiles", "profile_id", id, pk); err != nil {
-		return InstanceProfile{}, fmt.Errorf("instance profile %s: %w", p.Name, err)
+	pk, id, createdAt, err := s.identity(ctx, tx, "instance_profiles", "profile_id", InstanceProfileIDPrefix, p.AccountID, p.Name, p.ID, p.CreatedAt)
+	if err != nil {
+		return InstanceProfile{}, err
 	}
 	err = tx.QueryRowContext(ctx, `INSERT INTO instance_profiles (account_id, name, path, profile_id, created_at)
 VALUES (?, ?, ?, ?, ?)

@@ -137,32 +137,9 @@ func (s *SQLite) putUser(ctx context.Context, tx *sql.Tx, u User) (User, error) 
 	if err := accountExists(ctx, tx, EntityUser, u.Name, u.AccountID); err != nil {
 		return User{}, err
 	}
-	var (
-		pk        int64
-		id        string
-		createdAt int64
-	)
-	err := tx.QueryRowContext(ctx, `SELECT pk, user_id, created_at FROM users WHERE account_id = ? AND name = ?`,
-		u.AccountID, u.Name).Scan(&pk, &id, &createdAt)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		pk = 0
-		createdAt = s.createdAt(u.CreatedAt)
-		id = u.ID
-		if id == "" {
-			if id, err = NewID(UserIDPrefix, s.rand); err != nil {
-				return User{}, err
-			}
-		}
-	case err != nil:
-		return User{}, fmt.Errorf("rolestore: put user %s: %w", u.Name, err)
-	default:
-		if u.ID != "" {
-			id = u.ID
-		}
-	}
-	if err := idFree(ctx, tx, "users", "user_id", id, pk); err != nil {
-		return User{}, fmt.Errorf("user %s: %w", u.Name, err)
+	pk, id, createdAt, err := s.identity(ctx, tx, "users", "user_id", UserIDPrefix, u.AccountID, u.Name, u.ID, u.CreatedAt)
+	if err != nil {
+		return User{}, err
 	}
 	boundary := ""
 	if u.PermissionsBoundary != "" {
@@ -273,25 +250,9 @@ func (s *SQLite) Users(ctx context.Context, accountID string) ([]User, error) {
 }
 
 func (s *SQLite) listUsers(ctx context.Context, q querier, where string, args ...any) ([]User, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+userColumns+` FROM users u WHERE `+where+` ORDER BY u.account_id, u.name`, args...)
+	out, pks, err := scanRows(ctx, q, "users", scanUser, `SELECT `+userColumns+` FROM users u WHERE `+where+` ORDER BY u.account_id, u.name`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("rolestore: list users: %w", err)
-	}
-	var (
-		out []User
-		pks []int64
-	)
-	for rows.Next() {
-		pk, u, err := scanUser(rows)
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("rolestore: list users: %w", err)
-		}
-		out, pks = append(out, u), append(pks, pk)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("rolestore: list users: %w", err)
+		return nil, err
 	}
 	for i := range out {
 		if err := fillUser(ctx, q, pks[i], &out[i]); err != nil {

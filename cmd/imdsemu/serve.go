@@ -95,7 +95,7 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 	if err := os.MkdirAll(s.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	store, err := rolestore.OpenSQLite(ctx, filepath.Join(s.DataDir, config.DBFile), rolestore.Options{})
+	store, err := rolestore.OpenSQLite(ctx, filepath.Join(s.DataDir, config.DBFile), cli.StoreOptions())
 	if err != nil {
 		return err
 	}
