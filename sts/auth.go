@@ -106,7 +106,7 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request, q url.Values
 	default:
 		return fail("unknown_key", errInvalidClientTokenID())
 	}
-	if e := sig.verify(r, q, body, secret); e != nil {
+	if e := sig.verifyWithKey(r, q, body, s.keys.get(secret, &sig)); e != nil {
 		return fail("mismatch", e)
 	}
 	c, e := s.newCaller(ctx, sess, key)

@@ -14,10 +14,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/imdsemu/imdsemu/credential"
 )
@@ -167,7 +169,16 @@ type Issuer struct {
 	keyID [4]byte
 	now   func() time.Time
 	rand  io.Reader
+	// opened remembers the sessions of recently opened tokens: a client
+	// sends the same token with every request, and base64, AES-GCM and
+	// JSON cost more than the rest of verifying a request. A token is
+	// authenticated, so it always opens to the same session.
+	opened *lru.Cache[string, Session]
 }
+
+// openedTokens is how many opened tokens an Issuer remembers: a few
+// hundred KB at most.
+const openedTokens = 256
 
 // NewIssuer returns an Issuer sealing with opts.Key.
 func NewIssuer(opts IssuerOptions) (*Issuer, error) {
@@ -182,7 +193,11 @@ func NewIssuer(opts IssuerOptions) (*Issuer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sts: %w", err)
 	}
-	i := &Issuer{aead: aead, now: opts.Now, rand: opts.Rand}
+	opened, err := lru.New[string, Session](openedTokens)
+	if err != nil {
+		return nil, fmt.Errorf("sts: %w", err)
+	}
+	i := &Issuer{aead: aead, now: opts.Now, rand: opts.Rand, opened: opened}
 	sum := sha256.Sum256(append([]byte("imdsemu key id\x00"), opts.Key...))
 	copy(i.keyID[:], sum[:])
 	if i.now == nil {
@@ -277,6 +292,27 @@ func (i *Issuer) Issue(ctx context.Context, r Request) (Credentials, error) {
 // Open verifies and decrypts a session token. A token past its expiry returns
 // the session together with an error wrapping ErrExpired.
 func (i *Issuer) Open(token string) (Session, error) {
+	s, ok := i.opened.Get(token)
+	if !ok {
+		var err error
+		if s, err = i.open(token); err != nil {
+			return Session{}, err
+		}
+		// The copy kept is shared by every later caller: clipped, an
+		// append to one of its slices copies.
+		s.PolicyARNs = slices.Clip(s.PolicyARNs)
+		s.Tags = slices.Clip(s.Tags)
+		s.TransitiveTagKeys = slices.Clip(s.TransitiveTagKeys)
+		i.opened.Add(strings.Clone(token), s)
+	}
+	if !i.now().Before(s.Expires) {
+		return s, fmt.Errorf("%w at %s", ErrExpired, s.Expires.Format(time.RFC3339))
+	}
+	return s, nil
+}
+
+// open decrypts a token without looking at its expiry.
+func (i *Issuer) open(token string) (Session, error) {
 	raw, err := base64.StdEncoding.Strict().DecodeString(token)
 	if err != nil {
 		return Session{}, fmt.Errorf("%w: not base64", ErrMalformed)
@@ -300,9 +336,6 @@ func (i *Issuer) Open(token string) (Session, error) {
 	if err := json.Unmarshal(plain, &s); err != nil {
 		// Authentic but undecodable means a bug in seal, not an attack.
 		return Session{}, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if !i.now().Before(s.Expires) {
-		return s, fmt.Errorf("%w at %s", ErrExpired, s.Expires.Format(time.RFC3339))
 	}
 	return s, nil
 }

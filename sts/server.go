@@ -84,6 +84,8 @@ type Server struct {
 	log       *slog.Logger
 	m         *metrics
 	docs      docCache
+	keys      signingKeys
+	encoders  sync.Pool // of *encoder
 	router    http.Handler
 
 	randMu sync.Mutex
@@ -122,6 +124,10 @@ func NewServer(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.m = m
+	if s.keys, err = newSigningKeys(); err != nil {
+		return nil, err
+	}
+	s.encoders.New = newEncoder
 	r := mux.NewRouter()
 	r.HandleFunc("/", s.handleQuery).Methods(http.MethodGet, http.MethodPost)
 	if opts.IdP != nil {

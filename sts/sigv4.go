@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 )
 
 // Signature Version 4, verified by hand from the IAM User Guide ("Create a
@@ -277,6 +279,12 @@ func (s *sigV4) checkScope(now time.Time) *Error {
 // verify recomputes the signature with secret and compares it in constant
 // time. body is the whole request body.
 func (s *sigV4) verify(r *http.Request, q url.Values, body []byte, secret string) *Error {
+	return s.verifyWithKey(r, q, body, signingKey(secret, s.scopeDate, s.region, s.service))
+}
+
+// verifyWithKey is verify with the signing key of the request's scope
+// already derived.
+func (s *sigV4) verifyWithKey(r *http.Request, q url.Values, body []byte, key []byte) *Error {
 	payload, err := payloadHash(r, body)
 	if err != nil {
 		return err
@@ -293,7 +301,6 @@ func (s *sigV4) verify(r *http.Request, q url.Values, body []byte, secret string
 	sts = append(sts, '\n')
 	sts = hex.AppendEncode(sts, sum[:])
 
-	key := signingKey(secret, s.scopeDate, s.region, s.service)
 	mac := hmac.New(sha256.New, key)
 	mac.Write(sts)
 	var want [64]byte
@@ -336,7 +343,7 @@ func payloadHash(r *http.Request, body []byte) (string, *Error) {
 // canonicalRequest builds the SigV4 canonical request:
 // METHOD\nURI\nQUERY\nHEADERS\nSIGNEDHEADERS\nPAYLOADHASH.
 func (s *sigV4) canonicalRequest(r *http.Request, q url.Values, payload string) []byte {
-	b := make([]byte, 0, 512)
+	b := make([]byte, 0, 2048) // a session token is about 1 KB
 	b = append(b, r.Method...)
 	b = append(b, '\n')
 	path := r.URL.EscapedPath()
@@ -384,6 +391,9 @@ func appendHeaderValue(b []byte, r *http.Request, name string) []byte {
 // inner run of spaces collapsed to one.
 func appendTrimmed(b []byte, v string) []byte {
 	v = strings.TrimSpace(v)
+	if !strings.Contains(v, "  ") { // the usual case, and a session token is 1 KB
+		return append(b, v...)
+	}
 	space := false
 	for i := 0; i < len(v); i++ {
 		c := v[i]
@@ -448,6 +458,35 @@ func appendEscaped(b []byte, s string, encodeSlash bool) []byte {
 }
 
 // signingKey derives kSigning = HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request").
+// signingKeys remembers derived signing keys: a client signs every request
+// of a day with the key of its secret, date, region and service, and
+// deriving it takes four HMACs, a sixth of verifying a request.
+type signingKeys struct {
+	c *lru.Cache[signingScope, [sha256.Size]byte]
+}
+
+type signingScope struct{ secret, date, region, service string }
+
+// signingKeysKept is how many signing keys a Server remembers.
+const signingKeysKept = 256
+
+func newSigningKeys() (signingKeys, error) {
+	c, err := lru.New[signingScope, [sha256.Size]byte](signingKeysKept)
+	return signingKeys{c: c}, err
+}
+
+// get returns the signing key of secret for the request's scope.
+func (k signingKeys) get(secret string, s *sigV4) []byte {
+	scope := signingScope{secret, s.scopeDate, s.region, s.service}
+	key, ok := k.c.Get(scope)
+	if !ok {
+		key = [sha256.Size]byte(signingKey(secret, s.scopeDate, s.region, s.service))
+		// The request's strings may hold the whole request in memory.
+		k.c.Add(signingScope{strings.Clone(secret), strings.Clone(s.scopeDate), strings.Clone(s.region), strings.Clone(s.service)}, key)
+	}
+	return key[:]
+}
+
 func signingKey(secret, date, region, service string) []byte {
 	k := hmacSHA256([]byte("AWS4"+secret), date)
 	k = hmacSHA256(k, region)

@@ -112,29 +112,45 @@ type errorBody struct {
 // writeResult writes <ActionResponse><ActionResult>…</ActionResult>
 // <ResponseMetadata>…</ResponseMetadata></ActionResponse>.
 func (s *Server) writeResult(w http.ResponseWriter, action, id string, result any) {
-	var buf bytes.Buffer
-	enc := xml.NewEncoder(&buf)
+	e := s.encoders.Get().(*encoder)
 	start := xml.StartElement{Name: xml.Name{Local: action + "Response"}, Attr: []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: Namespace}}}
-	err := enc.EncodeToken(start)
+	err := e.enc.EncodeToken(start)
 	if err == nil {
-		err = enc.EncodeElement(result, xml.StartElement{Name: xml.Name{Local: action + "Result"}})
+		err = e.enc.EncodeElement(result, xml.StartElement{Name: xml.Name{Local: action + "Result"}})
 	}
 	if err == nil {
-		err = enc.EncodeElement(responseMetadata{RequestID: id}, xml.StartElement{Name: xml.Name{Local: "ResponseMetadata"}})
+		err = e.enc.EncodeElement(responseMetadata{RequestID: id}, xml.StartElement{Name: xml.Name{Local: "ResponseMetadata"}})
 	}
 	if err == nil {
-		err = enc.EncodeToken(start.End())
+		err = e.enc.EncodeToken(start.End())
 	}
 	if err == nil {
-		err = enc.Flush()
+		err = e.enc.Flush()
 	}
 	if err != nil {
+		// e is dropped: its encoder may be left inside an element.
 		s.log.Error("sts: encoding response", "action", action, "err", err)
 		s.writeError(w, id, errInternal())
 		return
 	}
-	buf.WriteByte('\n')
-	s.writeDocument(w, id, http.StatusOK, buf.Bytes())
+	e.buf.WriteByte('\n')
+	s.writeDocument(w, id, http.StatusOK, e.buf.Bytes())
+	e.buf.Reset()
+	s.encoders.Put(e)
+}
+
+// encoder is a response buffer and an XML encoder writing into it, kept
+// in Server.encoders between requests: each new xml.Encoder allocates and
+// clears a 4 KB buffer, about a tenth of answering GetCallerIdentity.
+type encoder struct {
+	buf bytes.Buffer
+	enc *xml.Encoder
+}
+
+func newEncoder() any {
+	e := &encoder{}
+	e.enc = xml.NewEncoder(&e.buf)
+	return e
 }
 
 // writeError writes an ErrorResponse document.
