@@ -177,6 +177,8 @@ type Options struct {
 	Revocations Revocations
 	// Notices, when set, serves /v1/notices.
 	Notices Notices
+	// Auditor, when set, serves GET /v1/audit.
+	Auditor Auditor
 
 	// Metrics and Health are served, without authentication, at /metrics
 	// and /healthz.
@@ -252,6 +254,7 @@ func (s *Server) routes() *mux.Router {
 	v1.Handle("/attachment", methods{"GET": s.getAttachment, "PUT": s.attach, "DELETE": s.detach})
 	v1.Handle("/events", methods{"GET": s.events})
 	s.noticeRoutes(v1)
+	s.auditRoutes(v1)
 	s.uiRoutes(r, v1) // ui.go: the dashboard
 	s.demoRoutes(v1)
 	v1.NotFoundHandler = s.authenticate(http.HandlerFunc(notFound))

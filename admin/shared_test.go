@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/imdsemu/imdsemu/audit"
 	"github.com/imdsemu/imdsemu/fault"
 )
 
@@ -161,7 +162,7 @@ func newEnv(t *testing.T) *env {
 	}
 	e.srv, err = New(Options{
 		Token: testToken, Metadata: e.meta, Faults: in, Profiles: e.profiles, Attacher: e.attacher,
-		Tracker: e.tracker, Hub: hub, Revocations: fakeRevocations{},
+		Tracker: e.tracker, Hub: hub, Revocations: fakeRevocations{}, Auditor: fakeAuditor{},
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "# metrics\n") }),
 		Health:  http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") }),
 		Now:     func() time.Time { return testNow },
@@ -170,6 +171,17 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// fakeAuditor audits a small fixed account: a root key, no MFA anywhere.
+type fakeAuditor struct{}
+
+func (fakeAuditor) Audit(context.Context) (audit.Report, error) {
+	return audit.Run(audit.Input{Now: testNow, Accounts: []audit.Account{{ID: "123456789012",
+		RootKeys: []audit.Key{{ID: "AKIAROOTROOTROOTROOT", Active: true, Created: testNow}},
+		Users: []audit.User{{Name: "alice", ARN: "arn:aws:iam::123456789012:user/alice", MFA: true,
+			Keys: []audit.Key{{ID: "AKIAALICEALICEALICE2", Active: true, Created: testNow.AddDate(0, 0, -100), LastUsed: &audit.KeyUse{At: testNow}}}}},
+	}}}), nil
 }
 
 // do sends one request with the token (auth="" means the right one,

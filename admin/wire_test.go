@@ -54,6 +54,8 @@ var wireExchanges = []wireExchange{
 	{"PUT", "/v1/attachment", `{"role":"nope"}`, 404},
 	{"PUT", "/v1/attachment", `{"role":""}`, 400},
 	{"DELETE", "/v1/attachment", "", 200},
+	{"GET", "/v1/audit", "", 200},
+	{"POST", "/v1/audit", "", 405},
 	{"GET", "/v1/nowhere", "", 404},
 	{"DELETE", "/v1/options", "", 405},
 }

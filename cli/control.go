@@ -44,7 +44,7 @@ func newControlCmds(e Env) []*cobra.Command {
 		newFaultCmd(e), newScenarioCmd(e), newOptionsCmd(e),
 		newRotateCmd(e), newFreezeCmd(e, true), newFreezeCmd(e, false),
 		newAttachCmd(e), newDetachCmd(e), newGenerationsCmd(e), newEventsCmd(e),
-		newNoticeCmd(e), newInstanceCmd(e),
+		newNoticeCmd(e), newInstanceCmd(e), newAuditCmd(e),
 	}
 }
 

@@ -27,7 +27,8 @@ type NoTokenCounter struct {
 	maxClients int
 
 	mu      sync.Mutex
-	clients map[string]struct{}
+	clients map[string]uint64 // requests by labelled client
+	other   uint64
 }
 
 // NewNoTokenCounter wraps next and registers the counter on reg (nil: no
@@ -39,7 +40,7 @@ func NewNoTokenCounter(next http.Handler, reg prometheus.Registerer, maxClients 
 	c := &NoTokenCounter{
 		next:       next,
 		maxClients: maxClients,
-		clients:    map[string]struct{}{},
+		clients:    map[string]uint64{},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imdsemu_imds_no_token_requests_total",
 			Help: "Metadata GET/HEAD requests answered successfully without an IMDSv2 token, by client IP address (like EC2's MetadataNoToken). After the first " +
@@ -71,20 +72,34 @@ func (c *NoTokenCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (c *NoTokenCounter) label(remote string) string {
 	ap, err := netip.ParseAddrPort(remote)
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if err != nil {
+		c.other++
 		return "other"
 	}
 	ip := ap.Addr().Unmap().String()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.clients[ip]; ok {
+	if _, ok := c.clients[ip]; ok || len(c.clients) < c.maxClients {
+		c.clients[ip]++
 		return ip
 	}
-	if len(c.clients) >= c.maxClients {
-		return "other"
+	c.other++
+	return "other"
+}
+
+// Counts returns the requests counted so far by client address, as the
+// metric has them ("other" for those past the bound).
+func (c *NoTokenCounter) Counts() map[string]uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]uint64, len(c.clients)+1)
+	for ip, n := range c.clients {
+		out[ip] = n
 	}
-	c.clients[ip] = struct{}{}
-	return ip
+	if c.other > 0 {
+		out["other"] = c.other
+	}
+	return out
 }
 
 // statusWriter records the status code.

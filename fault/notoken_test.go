@@ -45,4 +45,8 @@ func TestNoTokenCounter(t *testing.T) {
 	if n, _ := testutil.GatherAndCount(reg, "imdsemu_imds_no_token_requests_total"); n != 3 {
 		t.Errorf("series = %d, want 3", n)
 	}
+	// Counts has what the metric has.
+	if got := c.Counts(); len(got) != 3 || got["10.0.0.1"] != 2 || got["10.0.0.2"] != 1 || got["other"] != 1 {
+		t.Errorf("Counts() = %v", got)
+	}
 }

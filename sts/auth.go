@@ -114,7 +114,19 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request, q url.Values
 		return nil, e
 	}
 	c.region = sig.region
+	if sess == nil && s.keyUse != nil {
+		s.keyUse.KeyUsed(KeyUse{AccessKeyID: key.ID, At: s.now(), Service: sig.service, Region: sig.region, Source: remoteAddr(r)})
+	}
 	return c, nil
+}
+
+// remoteAddr is the client's address, unmapped; invalid when unparsable.
+func remoteAddr(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
 }
 
 // newCaller describes the identity behind a verified session or key.

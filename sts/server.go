@@ -55,6 +55,9 @@ type Options struct {
 	// accepts without an IAM provider entity (Google, Cognito, Facebook,
 	// Login with Amazon); nil means none, and ProviderId is refused.
 	WellKnown WellKnownIdPs
+	// KeyUse, when set, is told of every request a long-term key
+	// authenticates (the audit's "last used").
+	KeyUse KeyUseRecorder
 	// SAML verifies AssumeRoleWithSAML assertions; nil means
 	// federation.VerifySAML.
 	SAML SAMLVerifier
@@ -79,6 +82,7 @@ type Server struct {
 	dir       Directory
 	oidc      WebIdentityVerifier
 	wellKnown WellKnownIdPs
+	keyUse    KeyUseRecorder
 	saml      SAMLVerifier
 	now       func() time.Time
 	log       *slog.Logger
@@ -101,7 +105,7 @@ func NewServer(opts Options) (*Server, error) {
 		return nil, errors.New("sts: Options.Directory is required")
 	}
 	s := &Server{
-		issuer: opts.Issuer, dir: opts.Directory, oidc: opts.WebIdentity, wellKnown: opts.WellKnown, saml: opts.SAML,
+		issuer: opts.Issuer, dir: opts.Directory, oidc: opts.WebIdentity, wellKnown: opts.WellKnown, keyUse: opts.KeyUse, saml: opts.SAML,
 		now: opts.Now, rand: opts.Rand, log: opts.Logger,
 	}
 	if s.now == nil {

@@ -79,11 +79,12 @@ type fixture struct {
 	roles  map[string]rolestore.Role
 	alice  rolestore.User
 	web    *federation.WebIdPs // the well-known web identity providers
+	keyUse *sts.KeyUsage
 }
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	f := &fixture{clock: &clock{}, reg: prometheus.NewRegistry(), roles: map[string]rolestore.Role{}}
+	f := &fixture{clock: &clock{}, reg: prometheus.NewRegistry(), roles: map[string]rolestore.Role{}, keyUse: sts.NewKeyUsage()}
 	store, err := rolestore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "imdsemu.db"), rolestore.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +145,7 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.server, err = sts.NewServer(sts.Options{Issuer: f.issuer, Directory: store, WellKnown: f.web, Now: f.clock.Now, Registerer: f.reg})
+	f.server, err = sts.NewServer(sts.Options{Issuer: f.issuer, Directory: store, WellKnown: f.web, KeyUse: f.keyUse, Now: f.clock.Now, Registerer: f.reg})
 	if err != nil {
 		t.Fatal(err)
 	}

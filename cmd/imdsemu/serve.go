@@ -147,6 +147,8 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 		return err
 	}
 	ready := fl.ready(ctx)
+	keyUse := sts.NewKeyUsage()                            // long-term key use, for the audit
+	ctl.auditor = newAuditor(store, keyUse, fl, ctl, seed) // serve_audit.go
 	adminServer, err := ctl.adminHandler(adminRouter(reg, ready), metadata, store)
 	if err != nil {
 		return err
@@ -165,7 +167,7 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 		return err
 	}
 	stsURL := "http://" + httpserve.DialAddr(stsL.ln.Addr())
-	if stsL.srv.Handler, err = newSTS(s, stsURL, store, issuer, log, reg); err != nil { // serve_sts.go
+	if stsL.srv.Handler, err = newSTS(s, stsURL, store, issuer, keyUse, log, reg); err != nil { // serve_sts.go
 		return err
 	}
 	meta, err := ls.listen("metadata", s.MetadataAddr, metaHandler)

@@ -34,6 +34,9 @@ type controlPlane struct {
 
 	inst   *instance.Instance          // set by setInstance before the scheduler runs
 	others func() []*instance.Instance // the other instances of several
+
+	noToken *fault.NoTokenCounter // set by metadataHandler
+	auditor admin.Auditor         // GET /v1/audit, when set before adminHandler
 }
 
 func newControlPlane(s config.Settings, log *slog.Logger, reg prometheus.Registerer) (*controlPlane, error) {
@@ -120,6 +123,7 @@ func (c *controlPlane) metadataHandler(h http.Handler, reg prometheus.Registerer
 	if err != nil {
 		return nil, err
 	}
+	c.noToken = counted
 	return c.faults.Handler(counted), nil
 }
 
@@ -142,6 +146,7 @@ func (c *controlPlane) adminServer(inst *instance.Instance, metadata *imds.Serve
 		Hub:         c.hub,
 		Revocations: revocations,
 		Notices:     inst.NoticeControl(),
+		Auditor:     c.auditor,
 		Metrics:     open,
 		Health:      open,
 		Logger:      c.log.With("component", "admin"),
