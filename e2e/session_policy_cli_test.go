@@ -121,18 +121,15 @@ func TestSTS_SessionPolicyCLI(t *testing.T) {
 			}
 		})
 	}
-	// An unknown managed policy grants nothing: either AssumeRole refuses
-	// it, or the session it makes may not chain.
+	// An unknown managed policy is an error, as in AWS: STS answers
+	// MalformedPolicyDocument instead of a session that silently lacks it.
 	t.Run("unknown managed policy", func(t *testing.T) {
-		_, stderr, err := cli(t, asAlice, "assume-role", "--role-arn", "arn:aws:iam::123456789012:role/hub", "--role-session-name", "hub",
-			"--policy-arns", "arn=arn:aws:iam::123456789012:policy/no-such-policy")
-		if err != nil {
-			t.Logf("assume-role with an unknown managed policy refused: %s", strings.TrimSpace(stderr))
-			return
-		}
-		session := hub(t, "--policy-arns", "arn=arn:aws:iam::123456789012:policy/no-such-policy")
-		if err := spoke(t, session); err == nil || !strings.Contains(err.Error(), "(AccessDenied)") {
-			t.Errorf("chained assume-role with an unknown managed session policy = %v, want AccessDenied", err)
+		for _, arn := range []string{"arn:aws:iam::123456789012:policy/no-such-policy", "arn:aws:iam::aws:policy/NoSuchAWSPolicy"} {
+			_, stderr, err := cli(t, asAlice, "assume-role", "--role-arn", "arn:aws:iam::123456789012:role/hub", "--role-session-name", "hub",
+				"--policy-arns", "arn="+arn)
+			if err == nil || !strings.Contains(stderr, "(MalformedPolicyDocument)") || !strings.Contains(stderr, arn) {
+				t.Errorf("assume-role --policy-arns %s = %v, %s; want MalformedPolicyDocument naming it", arn, err, strings.TrimSpace(stderr))
+			}
 		}
 	})
 }

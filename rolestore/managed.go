@@ -106,6 +106,12 @@ func checkManagedDocument(doc string) error {
 	return nil
 }
 
+// ParsePolicyARN splits a managed policy ARN into account ("aws" for an
+// AWS managed policy), path and name. It checks the shape only.
+func ParsePolicyARN(arn string) (accountID, path, name string, err error) {
+	return parseIAMARN(arn, "policy")
+}
+
 func parseVersionID(id string) (int, bool) {
 	rest, ok := strings.CutPrefix(id, "v")
 	if !ok {

@@ -15,15 +15,15 @@ type assumption struct {
 	action    Action // ActionAssumeRole, ...WithWebIdentity, ...WithSAML
 	principal policy.Principal
 	role      rolestore.Role
-	// identity and session are the caller's own policies (AssumeRole only).
-	identity, session []*policy.Document
-	ctx               policy.Context
-	sessionName       string
-	duration          time.Duration
-	sp                sessionParams
-	sourceIdentity    string
-	chained           bool
-	mfaAt             time.Time
+	// caller is the caller's own permissions (AssumeRole only).
+	caller         permissions
+	ctx            policy.Context
+	sessionName    string
+	duration       time.Duration
+	sp             sessionParams
+	sourceIdentity string
+	chained        bool
+	mfaAt          time.Time
 	// inherited are the calling session's transitive tags (role chaining).
 	inherited []Tag
 	provider  string
@@ -39,7 +39,11 @@ func (a *assumption) stsAction() string { return "sts:" + string(a.action) }
 func (s *Server) assume(rc *request, a *assumption) (Credentials, *Error) {
 	roleARN := a.role.ARN()
 	trust := s.docs.parse(s, policy.KindTrust, "trust policy of role "+a.role.Name, a.role.TrustPolicy)
-	set := policy.Set{Identity: a.identity, Session: a.session, Trust: []*policy.Document{trust}}
+	if e := s.checkPolicyARNs(rc.ctx, a.role.AccountID, a.sp.policyARNs); e != nil {
+		return Credentials{}, e
+	}
+	set := a.caller.set()
+	set.Trust = []*policy.Document{trust}
 
 	// Request keys of the assumption itself.
 	pc := &a.ctx
@@ -197,7 +201,7 @@ func (s *Server) assumeRole(rc *request) (any, *Error) {
 	}
 	a := &assumption{
 		action: ActionAssumeRole, principal: c.principal(), role: role,
-		identity: id.policies, session: id.session, ctx: s.baseContext(rc),
+		caller: id, ctx: s.baseContext(rc),
 		sessionName: sessionName, duration: duration, sp: sp, sourceIdentity: sourceIdentity, mfaAt: mfaAt,
 		// Role chaining: a role session (or a GetSessionToken session,
 		// which AWS caps the same way) assuming a role gets at most 1 h.

@@ -77,7 +77,7 @@ func (s *Server) authorize(rc *request, act, resource string) *Error {
 	pc := s.baseContext(rc)
 	s.callerContext(rc, &pc, id.tags)
 	req := policy.Request{Principal: c.principal(), Action: act, Resource: resource, Context: pc}
-	dec := policy.Evaluate(req, policy.Set{Identity: id.policies, Session: id.session})
+	dec := policy.Evaluate(req, id.set())
 	if !dec.Allowed {
 		return s.deny(c, req, dec)
 	}

@@ -61,6 +61,9 @@ func (s *Server) getFederationToken(rc *request) (any, *Error) {
 	if c.session != nil {
 		return nil, errAccessDenied("Cannot call GetFederationToken with session credentials")
 	}
+	if e := s.checkPolicyARNs(rc.ctx, c.account, sp.policyARNs); e != nil {
+		return nil, e
+	}
 	arn := "arn:aws:sts::" + c.account + ":federated-user/" + name
 	if c.kind == kindUser {
 		if e := s.authorize(rc, "sts:GetFederationToken", arn); e != nil {

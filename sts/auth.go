@@ -267,9 +267,12 @@ func (s *Server) callerContext(rc *request, pc *policy.Context, tags []Tag) {
 // confused with the caller's identity, the principal in caller, nor with
 // IAM identities, the users).
 type permissions struct {
-	// policies are the identity-based policies: the user's inline policies,
-	// or the role's for a role session.
+	// policies are the identity-based policies: for a user (or a federated
+	// user's user) its inline and attached managed policies and those of
+	// its groups; for a role session the role's inline and attached ones.
 	policies []*policy.Document
+	// boundary holds the permissions boundary of the user or role, if any.
+	boundary []*policy.Document
 	// session holds the session policies of temporary credentials.
 	session []*policy.Document
 	// tags are the principal tags: the user's, or the role's overridden by
@@ -277,27 +280,41 @@ type permissions struct {
 	tags []Tag
 }
 
-// permissionsOf loads the caller's policies and tags. Stored documents that
-// the policy package rejects are skipped with a warning (they allow
-// nothing), as a broken policy never grants anything in AWS.
+// set is the caller's side of a policy.Set.
+func (p permissions) set() policy.Set {
+	return policy.Set{Identity: p.policies, Boundary: p.boundary, Session: p.session}
+}
+
+// permissionsOf loads the caller's effective policies and tags from the
+// store on every request, so a change through the store (a group joined,
+// a policy attached, a new default version) applies at once. Stored
+// documents that the policy package rejects are skipped with a warning
+// (they allow nothing), as a broken policy never grants anything in AWS.
 func (s *Server) permissionsOf(ctx context.Context, c *caller) (permissions, *Error) {
 	var id permissions
-	addUser := func(u *rolestore.User) {
-		for _, name := range sortedNames(u.Policies) {
-			if d := s.docs.parse(s, policy.KindInlineUser, "inline:"+name, u.Policies[name]); d != nil {
-				id.policies = append(id.policies, d)
-			}
+	addUser := func(name string) *Error {
+		u, perm, err := s.dir.UserPermissions(ctx, c.account, name)
+		if errors.Is(err, rolestore.ErrNotFound) {
+			return nil // the user is gone: no permissions
 		}
+		if err != nil {
+			s.log.Error("sts: user permissions", "user", name, "err", err)
+			return errInternal()
+		}
+		s.addPermissions(&id, perm)
 		for _, t := range u.Tags {
 			id.tags = append(id.tags, Tag{Key: t.Key, Value: t.Value})
 		}
+		return nil
 	}
 	switch c.kind {
 	case kindRoot:
 	case kindUser:
-		addUser(c.user)
+		if e := addUser(c.user.Name); e != nil {
+			return permissions{}, e
+		}
 	case kindRoleSession:
-		role, err := s.dir.RoleByARN(ctx, c.session.RoleARN)
+		role, perm, err := s.dir.RolePermissions(ctx, c.session.RoleARN)
 		switch {
 		case errors.Is(err, rolestore.ErrNotFound):
 			// The role is gone: its sessions keep no permissions.
@@ -305,35 +322,59 @@ func (s *Server) permissionsOf(ctx context.Context, c *caller) (permissions, *Er
 			s.log.Error("sts: role lookup", "role", c.session.RoleARN, "err", err)
 			return permissions{}, errInternal()
 		default:
-			for _, name := range sortedNames(role.Policies) {
-				if d := s.docs.parse(s, policy.KindInlineRole, "inline:"+name, role.Policies[name]); d != nil {
-					id.policies = append(id.policies, d)
-				}
-			}
+			s.addPermissions(&id, perm)
 			for _, t := range role.Tags {
 				id.tags = append(id.tags, Tag{Key: t.Key, Value: t.Value})
 			}
 		}
 		id.tags = mergeTags(id.tags, c.session.Tags)
-		id.session = s.sessionPolicies(c.session)
+		id.session = s.sessionPolicies(ctx, c.session)
 	case kindFederatedUser:
 		if _, _, name, err := rolestore.ParseUserARN(c.session.SourceARN); err == nil {
-			u, err := s.dir.User(ctx, c.account, name)
-			if err == nil {
-				addUser(&u)
+			if e := addUser(name); e != nil {
+				return permissions{}, e
 			}
 		}
 		id.tags = c.session.Tags // a federated user's principal tags are its session tags
-		id.session = s.sessionPolicies(c.session)
+		id.session = s.sessionPolicies(ctx, c.session)
 	}
 	return id, nil
 }
 
+// addPermissions parses the store's documents into id.
+func (s *Server) addPermissions(id *permissions, perm rolestore.Permissions) {
+	for _, pd := range perm.Policies {
+		if d := s.docs.parse(s, storedKind(pd.Kind), pd.Name, pd.Document); d != nil {
+			id.policies = append(id.policies, d)
+		}
+	}
+	if b := perm.Boundary; b != nil {
+		d := s.docs.parse(s, policy.KindBoundary, b.Name, b.Document)
+		if d == nil {
+			d = s.docs.parse(s, policy.KindBoundary, b.Name, allowNothing)
+		}
+		id.boundary = append(id.boundary, d)
+	}
+}
+
+// storedKind maps the store's policy kinds to the policy package's.
+func storedKind(k string) policy.Kind {
+	switch k {
+	case rolestore.PolicyInlineUser:
+		return policy.KindInlineUser
+	case rolestore.PolicyInlineGroup:
+		return policy.KindInlineGroup
+	case rolestore.PolicyInlineRole:
+		return policy.KindInlineRole
+	}
+	return policy.KindManaged
+}
+
 // sessionPolicies returns a session's inline policy and managed policy
-// ARNs as documents. imdsemu keeps no managed policies: an ARN it does not
-// know stands for a policy that allows nothing, except AWS's
-// AdministratorAccess.
-func (s *Server) sessionPolicies(sess *Session) []*policy.Document {
+// ARNs as documents. A managed policy deleted since the session was issued
+// stands for a policy that allows nothing, so the session loses what it
+// granted rather than gaining what the identity allows.
+func (s *Server) sessionPolicies(ctx context.Context, sess *Session) []*policy.Document {
 	var out []*policy.Document
 	if sess.SessionPolicy != "" {
 		if d := s.docs.parse(s, policy.KindSession, "session policy", sess.SessionPolicy); d != nil {
@@ -341,8 +382,11 @@ func (s *Server) sessionPolicies(sess *Session) []*policy.Document {
 		}
 	}
 	for _, arn := range sess.PolicyARNs {
-		doc, ok := managedPolicies()[arn]
-		if !ok {
+		doc, err := s.dir.PolicyDocument(ctx, arn)
+		if err != nil {
+			if !errors.Is(err, rolestore.ErrNotFound) {
+				s.log.Error("sts: session policy lookup", "policy", arn, "err", err)
+			}
 			doc = allowNothing
 		}
 		if d := s.docs.parse(s, policy.KindManaged, arn, doc); d != nil {
@@ -354,11 +398,29 @@ func (s *Server) sessionPolicies(sess *Session) []*policy.Document {
 
 const allowNothing = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"imdsemu:UnknownManagedPolicy","Resource":"*"}]}`
 
-// managedPolicies are the AWS managed policies imdsemu knows by ARN.
-func managedPolicies() map[string]string {
-	return map[string]string{
-		"arn:aws:iam::aws:policy/AdministratorAccess": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`,
+// checkPolicyARNs refuses managed session policies (PolicyArns) that do not
+// exist, or that belong to another account than the session's: STS accepts
+// AWS managed policies and customer managed policies of the role's (or the
+// federating user's) account only. AWS answers MalformedPolicyDocument.
+func (s *Server) checkPolicyARNs(ctx context.Context, account string, arns []string) *Error {
+	for _, arn := range arns {
+		bad := func() *Error {
+			return newError(CodeMalformedPolicyDocument, http.StatusBadRequest,
+				"Policy %s does not exist or is not attachable.", truncate(arn, 256))
+		}
+		if a, _, _, err := rolestore.ParsePolicyARN(arn); err != nil || a != "aws" && a != account {
+			return bad()
+		}
+		_, err := s.dir.PolicyDocument(ctx, arn)
+		if errors.Is(err, rolestore.ErrNotFound) {
+			return bad()
+		}
+		if err != nil {
+			s.log.Error("sts: session policy lookup", "policy", arn, "err", err)
+			return errInternal()
+		}
 	}
+	return nil
 }
 
 // mergeTags returns base with over's tags replacing those of the same key

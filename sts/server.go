@@ -39,6 +39,13 @@ type Directory interface {
 	OIDCProviders(ctx context.Context, accountID string) ([]rolestore.OIDCProvider, error)
 	SAMLProvider(ctx context.Context, accountID, name string) (rolestore.SAMLProvider, error)
 	RevokedBefore(ctx context.Context, roleARN string) (time.Time, error)
+	// UserPermissions and RolePermissions return the effective
+	// identity-based policies of a user (its own, its groups') or a role,
+	// with the permissions boundary; PolicyDocument the default version of
+	// a managed policy, AWS or customer managed.
+	UserPermissions(ctx context.Context, accountID, name string) (rolestore.User, rolestore.Permissions, error)
+	RolePermissions(ctx context.Context, roleARN string) (rolestore.Role, rolestore.Permissions, error)
+	PolicyDocument(ctx context.Context, arn string) (string, error)
 }
 
 // Options configure a Server.
