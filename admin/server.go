@@ -193,11 +193,15 @@ type Options struct {
 
 // Server is the control API's http.Handler. Create it with New.
 type Server struct {
-	opts   Options
-	token  []byte
-	now    func() time.Time
-	log    *slog.Logger
-	router *mux.Router
+	opts  Options
+	token []byte
+	now   func() time.Time
+	log   *slog.Logger
+	// router is built on the first request: a server of many instances
+	// has a control API for each, and most are never asked (the router's
+	// compiled routes are about 90 KB).
+	routerOnce sync.Once
+	router     *mux.Router
 
 	optionsMu sync.Mutex // serialises read-modify-write of the metadata options
 }
@@ -221,9 +225,7 @@ func New(opts Options) (*Server, error) {
 	if opts.RotateWait <= 0 {
 		opts.RotateWait = 30 * time.Second
 	}
-	s := &Server{opts: opts, token: []byte(opts.Token), now: opts.Now, log: opts.Logger}
-	s.router = s.routes()
-	return s, nil
+	return &Server{opts: opts, token: []byte(opts.Token), now: opts.Now, log: opts.Logger}, nil
 }
 
 func (s *Server) routes() *mux.Router {
@@ -282,6 +284,7 @@ func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // ServeHTTP answers one control request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.routerOnce.Do(func() { s.router = s.routes() })
 	s.router.ServeHTTP(w, r)
 }
 
