@@ -3,6 +3,8 @@ package sts_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -81,6 +83,18 @@ func TestServer_NegativeCases(t *testing.T) {
 		tags = append(tags, fmt.Sprintf("Tags.member.%d.Key", i), fmt.Sprintf("k%d", i), fmt.Sprintf("Tags.member.%d.Value", i), "v")
 	}
 
+	// Session tags that do not compress: 50 values of 256 hex digits.
+	bigTags := make([]string, 0, 200)
+	seed := sha256.Sum256([]byte("packed"))
+	for i := 1; i <= 50; i++ {
+		var val string
+		for len(val) < 256 {
+			seed = sha256.Sum256(seed[:])
+			val += hex.EncodeToString(seed[:])
+		}
+		bigTags = append(bigTags, fmt.Sprintf("Tags.member.%d.Key", i), fmt.Sprintf("k%d", i), fmt.Sprintf("Tags.member.%d.Value", i), val[:256])
+	}
+
 	cases := []struct {
 		name   string
 		req    func(t testing.TB) *http.Request
@@ -137,6 +151,11 @@ func TestServer_NegativeCases(t *testing.T) {
 			r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+aliceKeyID+"/x")
 			return r
 		}, 400, sts.CodeIncompleteSignature, "Authorization header requires 'Signature' parameter."},
+		{"MissingXAmzDate", func(t testing.TB) *http.Request {
+			r := sign(alice, gci)(t)
+			r.Header.Del("X-Amz-Date")
+			return r
+		}, 400, sts.CodeIncompleteSignature, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."},
 		{"CredentialNotFiveParts", func(t testing.TB) *http.Request {
 			r := sign(alice, gci)(t)
 			r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+aliceKeyID+"/x, SignedHeaders=host, Signature=00")
@@ -191,6 +210,20 @@ func TestServer_NegativeCases(t *testing.T) {
 		{"ChainedOverOneHour", sign(webSession, assume("DurationSeconds", "3601")), 400, sts.CodeValidationError,
 			"The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."},
 		{"GetSessionTokenTooLong", sign(alice, form("GetSessionToken", "DurationSeconds", "129601")), 400, sts.CodeValidationError, ""},
+		{"PackedPolicyTooLarge", sign(alice, assume(bigTags...)), 400, sts.CodePackedPolicyTooLarge, "Packed policy consumes "},
+		{"TokenCodeNotDigits", sign(alice, form("GetSessionToken", "SerialNumber", "arn:aws:iam::123456789012:mfa/alice", "TokenCode", "12ab56")), 400, sts.CodeValidationError,
+			`1 validation error detected: Value at 'tokenCode' failed to satisfy constraint: Member must satisfy regular expression pattern: [\d]*`},
+		{"TokenCodeTooShort", sign(alice, form("GetSessionToken", "SerialNumber", "arn:aws:iam::123456789012:mfa/alice", "TokenCode", "123")), 400, sts.CodeValidationError,
+			"1 validation error detected: Value at 'tokenCode' failed to satisfy constraint: Member must have length greater than or equal to 6"},
+		{"SerialNumberTooShort", sign(alice, form("GetSessionToken", "SerialNumber", "mfa", "TokenCode", "123456")), 400, sts.CodeValidationError,
+			"1 validation error detected: Value 'mfa' at 'serialNumber' failed to satisfy constraint: Member must have length greater than or equal to 9"},
+		{"FederationNameTooShort", sign(alice, form("GetFederationToken", "Name", "c")), 400, sts.CodeValidationError,
+			"1 validation error detected: Value 'c' at 'name' failed to satisfy constraint: Member must have length greater than or equal to 2"},
+		{"FederationNameBadCharacter", sign(alice, form("GetFederationToken", "Name", "carol smith")), 400, sts.CodeValidationError,
+			`1 validation error detected: Value 'carol smith' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\w+=,.@-]*`},
+		{"FederationTokenTooLong", sign(alice, form("GetFederationToken", "Name", "carol", "DurationSeconds", "129601")), 400, sts.CodeValidationError, ""},
+		{"FederationPolicyTooLong", sign(alice, form("GetFederationToken", "Name", "carol", "Policy", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"`+strings.Repeat("x", 2048)+`"}]}`)),
+			400, sts.CodeValidationError, "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to 2048"},
 		{"BadPolicyJSON", sign(alice, assume("Policy", `{"Version":"2012-10-17","Statement":[`)), 400, sts.CodeMalformedPolicyDocument, ""},
 		{"PolicyGrammar", sign(alice, assume("Policy", `{"Version":"2012-10-17","Statement":[{"Effect":"allow","Action":"s3:*","Resource":"*"}]}`)),
 			400, sts.CodeMalformedPolicyDocument, `Statement[0]: Effect must be "Allow" or "Deny"`},
