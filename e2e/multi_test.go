@@ -88,6 +88,12 @@ func TestNetns_SeveralInstancesBySource(t *testing.T) {
 	if len(keys) != 3 {
 		t.Errorf("three instances served %d distinct keys, want 3", len(keys))
 	}
+	// A token is its instance's, as on EC2: the first client's token, sent
+	// by the second client (whose instance it is not), gets 401.
+	tok := tokenIn(t, clients[0], endpoints[0])
+	if code, out := curlIn(t, clients[1], "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", "-H", "X-aws-ec2-metadata-token: "+tok, endpoints[1]+"latest/meta-data/instance-id"); code != 0 || out != "401" {
+		t.Errorf("another instance's token: curl exit %d, status %q, want 401", code, out)
+	}
 
 	// The fourth client matches no instance: 404 everywhere, so neither
 	// SDK finds credentials (and never another instance's).

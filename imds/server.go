@@ -51,8 +51,9 @@ type Options struct {
 	EndpointDisabled bool
 
 	// TokenKey is the HMAC key that signs IMDSv2 tokens, at least
-	// MinTokenKeySize bytes. Required. Servers sharing a key accept each
-	// other's tokens, and tokens outlive a restart with the same key.
+	// MinTokenKeySize bytes. Required. Servers sharing a key and an
+	// instance id accept each other's tokens, and tokens outlive a restart
+	// with the same key; another instance's token gets 401, as on EC2.
 	TokenKey []byte
 
 	// HopLimit is the IP TTL (IPv6 hop limit) that token PUT responses leave
@@ -225,7 +226,7 @@ func New(opts Options) (*Server, error) {
 		creds:    opts.Credentials,
 		identity: opts.IdentityCredentials,
 		onServed: opts.OnCredentialsServed,
-		tokens:   newTokenCodec(opts.TokenKey),
+		tokens:   newTokenCodec(opts.TokenKey, inst.ID),
 		now:      opts.Now,
 		rand:     opts.Rand,
 		log:      opts.Logger,

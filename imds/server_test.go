@@ -170,11 +170,12 @@ const (
 	tokEmpty   tokenKind = "empty"
 	tokExpired tokenKind = "expired"
 	tokForged  tokenKind = "other key"
+	tokOtherID tokenKind = "same key, other instance"
 	tokTagFlip tokenKind = "tampered tag"
 	tokPayload tokenKind = "tampered payload"
 )
 
-var allTokenKinds = []tokenKind{tokNone, tokValid, tokGarbage, tokEmpty, tokExpired, tokForged, tokTagFlip, tokPayload}
+var allTokenKinds = []tokenKind{tokNone, tokValid, tokGarbage, tokEmpty, tokExpired, tokForged, tokOtherID, tokTagFlip, tokPayload}
 
 // tokens returns a token of each kind for f. It moves f's clock forward by
 // two seconds to expire a 1-second token.
@@ -190,6 +191,13 @@ func tokens(t *testing.T, f *fixture) map[tokenKind]string {
 	}
 	w := serve(t, other, "PUT", "/latest/api/token", hdrTTL, "21600")
 	forged := w.Body.String()
+	// Another instance of the same server (several instances, one key):
+	// its tokens are its own, as EC2's are.
+	sibling, err := imds.New(imds.Options{Credentials: f.src, TokenKey: testKey, Now: f.clock.Now, Instance: imds.Instance{ID: "i-0fedcba9876543210"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherID := serve(t, sibling, "PUT", "/latest/api/token", hdrTTL, "21600").Body.String()
 
 	dot := strings.IndexByte(valid, '.')
 	return map[tokenKind]string{
@@ -198,6 +206,7 @@ func tokens(t *testing.T, f *fixture) map[tokenKind]string {
 		tokEmpty:   "",
 		tokExpired: expired,
 		tokForged:  forged,
+		tokOtherID: otherID,
 		tokTagFlip: tamper(valid, dot+5),
 		tokPayload: tamper(valid, dot-5),
 	}

@@ -65,11 +65,15 @@ type macState struct {
 	out [tokenMACLen]byte
 }
 
-func newTokenCodec(key []byte) *tokenCodec {
+// newTokenCodec derives the codec's key from key and the instance id. The
+// id binds a token to its instance, as EC2's tokens are: the instances of
+// one server share key, and a token from one must get 401 from another.
+func newTokenCodec(key []byte, instanceID string) *tokenCodec {
 	// Derive a key of our own so that TokenKey may be shared with other
 	// uses without a token ever doubling as something else's MAC.
 	d := hmac.New(sha256.New, key)
-	d.Write([]byte("imdsemu imds token v1"))
+	d.Write([]byte("imdsemu imds token v1\x00"))
+	d.Write([]byte(instanceID))
 	k := d.Sum(nil)
 	return &tokenCodec{macs: sync.Pool{New: func() any { return &macState{h: hmac.New(sha256.New, k)} }}}
 }

@@ -24,8 +24,11 @@ func TestTokenLengths(t *testing.T) {
 	}
 }
 
+// fuzzInstance is the instance id the codec tests bind tokens to.
+const fuzzInstance = "i-0123456789abcdef0"
+
 func TestTokenCodec(t *testing.T) {
-	c := newTokenCodec(fuzzKey)
+	c := newTokenCodec(fuzzKey, fuzzInstance)
 	nonce := [tokenNonceSize]byte{1, 2, 3}
 	exp := fuzzNow.Add(time.Minute)
 	tok := c.issue(exp, &nonce)
@@ -41,11 +44,11 @@ func TestTokenCodec(t *testing.T) {
 		t.Errorf("verify(fresh) = %v, %v, want %v, nil", got, err, exp)
 	}
 	// Another codec with the same key (a restarted server) accepts it.
-	if _, err := newTokenCodec(bytes.Clone(fuzzKey)).verify(tok, fuzzNow); err != nil {
+	if _, err := newTokenCodec(bytes.Clone(fuzzKey), fuzzInstance).verify(tok, fuzzNow); err != nil {
 		t.Errorf("verify with the same key in a new codec = %v, want nil", err)
 	}
 
-	other := newTokenCodec(bytes.Repeat([]byte{0x5b}, 32))
+	other := newTokenCodec(bytes.Repeat([]byte{0x5b}, 32), fuzzInstance)
 	cases := []struct {
 		name string
 		c    *tokenCodec
@@ -56,6 +59,7 @@ func TestTokenCodec(t *testing.T) {
 		{"expired at expiry", c, tok, exp, errTokenExpired},
 		{"expired after", c, tok, exp.Add(time.Hour), errTokenExpired},
 		{"wrong key", other, tok, fuzzNow, errTokenForged},
+		{"another instance", newTokenCodec(fuzzKey, "i-0fedcba9876543210"), tok, fuzzNow, errTokenForged},
 		{"empty", c, "", fuzzNow, errTokenMalformed},
 		{"short", c, tok[:len(tok)-1], fuzzNow, errTokenMalformed},
 		{"long", c, tok + "A", fuzzNow, errTokenMalformed},
@@ -107,7 +111,7 @@ func TestParseTTL(t *testing.T) {
 // FuzzToken feeds arbitrary strings to the verifier. It must not panic,
 // and nothing but a token the codec issued may verify.
 func FuzzToken(f *testing.F) {
-	c := newTokenCodec(fuzzKey)
+	c := newTokenCodec(fuzzKey, fuzzInstance)
 	issued := map[string]bool{}
 	for i, ttl := range []time.Duration{time.Second, time.Minute, MaxTokenTTL} {
 		nonce := [tokenNonceSize]byte{byte(i), 0xff, 0x10}
@@ -117,7 +121,7 @@ func FuzzToken(f *testing.F) {
 		f.Add(tok[:len(tok)-1])
 		f.Add(strings.ToUpper(tok))
 	}
-	other := newTokenCodec(bytes.Repeat([]byte{1}, 32))
+	other := newTokenCodec(bytes.Repeat([]byte{1}, 32), fuzzInstance)
 	f.Add(other.issue(fuzzNow.Add(time.Hour), &[tokenNonceSize]byte{}))
 	f.Add("")
 	f.Add(".")
