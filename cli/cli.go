@@ -15,7 +15,7 @@ type Env struct {
 
 // Commands returns every command of the package, for the root command.
 func Commands(e Env) []*cobra.Command {
-	cmds := []*cobra.Command{newPolicyCmd()}
+	cmds := []*cobra.Command{newPolicyCmd(e)}
 	cmds = append(cmds, newControlCmds(e)...) // control.go: fault, scenario, options, rotate, …
 	cmds = append(cmds, newIdPCmd(e))
 	cmds = append(cmds, newStoreCmds(e)...) // users.go: user, key, mfa, revoke

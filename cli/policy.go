@@ -54,7 +54,7 @@ func badInput(err error) error {
 
 // newPolicyCmd builds "imdsemu policy" with its validate and simulate
 // subcommands.
-func newPolicyCmd() *cobra.Command {
+func newPolicyCmd(e Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "policy",
 		Short: "Validate IAM policy documents and simulate authorization decisions",
@@ -76,7 +76,7 @@ Exit status: 0 valid/allowed, 1 invalid/denied, 2 bad input.`,
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return badInput(fmt.Errorf("%w (see %s --help)", err, c.CommandPath()))
 	})
-	cmd.AddCommand(newPolicyValidateCmd(), newPolicySimulateCmd())
+	cmd.AddCommand(newPolicyValidateCmd(), newPolicySimulateCmd(e))
 	return cmd
 }
 
@@ -164,9 +164,15 @@ type policySimulateOptions struct {
 	principal, principalType             string
 	equivalent                           []string
 	context                              []string
+
+	// From the catalogue and the data directory's store (simulate_store.go).
+	policyARNs []string
+	user, role string
+	store      storeFlags
+	getenv     func(string) string
 }
 
-func newPolicySimulateCmd() *cobra.Command {
+func newPolicySimulateCmd(e Env) *cobra.Command {
 	var opts policySimulateOptions
 	cmd := &cobra.Command{
 		Use:   "simulate --action ACTION [--resource ARN] [--principal ARN] [--policy FILE]... [flags]",
@@ -174,7 +180,16 @@ func newPolicySimulateCmd() *cobra.Command {
 		Long: `Evaluate one request against a set of policies, print the decision and why.
 
 Policies: --policy (identity-based; repeatable), --boundary, --session-policy,
---resource-policy and --trust-policy (the role trust policy, for sts:AssumeRole*).
+--resource-policy and --trust-policy (the role trust policy, for sts:AssumeRole*). --policy-arn ARN
+adds a managed policy: an AWS managed policy of the catalogue, or a customer
+managed policy of the store. --user NAME or --role NAME evaluates as that
+user or role of the data directory's store (--data-dir, --account), with its
+effective permissions: its inline and attached policies, its groups' (for a
+user), and its permissions boundary; the principal defaults to it.
+
+Tasks that only the account root user can perform (account:CloseAccount,
+account:PutAccountName, supportplans:CreateSupportPlanSchedule, ...) are
+denied to every other principal whatever the policies allow.
 
 --context KEY=VALUE adds a request context key; repeat it, or separate values
 with commas, for multi-valued keys (aws:TagKeys=a,b). KEY= sets a key with no
@@ -194,6 +209,7 @@ Exit status: 0 allowed, 1 denied, 2 bad input.`,
 			if len(args) > 0 {
 				return badInput(fmt.Errorf("simulate takes no arguments, got %q (use --policy FILE)", args[0]))
 			}
+			opts.getenv = e.Getenv
 			return runPolicySimulate(cmd, opts)
 		},
 	}
@@ -210,6 +226,10 @@ Exit status: 0 allowed, 1 denied, 2 bad input.`,
 	f.StringVar(&opts.principalType, "principal-type", "aws", "principal type: aws, service, federated, canonical or anonymous")
 	f.StringArrayVar(&opts.equivalent, "equivalent", nil, "another `ARN` the principal answers to, e.g. the role of a session (repeatable)")
 	f.StringArrayVar(&opts.context, "context", nil, "request context `KEY=VALUE[,VALUE...]` (repeatable)")
+	f.StringArrayVar(&opts.policyARNs, "policy-arn", nil, "managed policy `ARN` as an identity-based policy (repeatable)")
+	f.StringVar(&opts.user, "user", "", "evaluate as the IAM user `NAME` of the store, with its effective permissions")
+	f.StringVar(&opts.role, "role", "", "evaluate as a session of the role `NAME` of the store, with its effective permissions")
+	addStoreFlags(cmd, &opts.store)
 	return cmd
 }
 
@@ -217,11 +237,14 @@ func runPolicySimulate(cmd *cobra.Command, opts policySimulateOptions) error {
 	if opts.action == "" {
 		return badInput(errors.New("--action is required, e.g. --action s3:GetObject"))
 	}
+	var set policy.Set
+	if err := storedPolicies(cmd, &opts, &set); err != nil {
+		return err
+	}
 	p, err := simulatedPrincipal(opts)
 	if err != nil {
 		return badInput(err)
 	}
-	var set policy.Set
 	for _, src := range []struct {
 		files []string
 		kind  policy.Kind

@@ -16,7 +16,7 @@ import (
 func runPolicy(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	root := &cobra.Command{Use: "imdsemu", SilenceErrors: true, SilenceUsage: true}
-	root.AddCommand(newPolicyCmd())
+	root.AddCommand(newPolicyCmd(Env{Getenv: func(string) string { return "" }}))
 	var out, errOut bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&errOut)

@@ -272,6 +272,8 @@ func present(docs []*Document) int {
 //  4. The account root user is allowed in its own account unless denied.
 //  5. A federated-user session without a session policy has no permissions
 //     beyond resource-based policies that name it.
+//  6. A root-only task ([RootOnly]) is denied to every AWS principal but the
+//     account's root user, whatever the policies allow.
 //
 // Evaluate never fails: a malformed request simply matches nothing.
 func Evaluate(req Request, set Set) Decision {
@@ -334,6 +336,9 @@ func Evaluate(req Request, set Set) Decision {
 		return d
 	}
 	e.decideAllow(&d, &t)
+	if task, ok := RootOnly(req.Action); ok && !e.pi.isRoot && req.Principal.Type == PrincipalAWS {
+		d.Allowed, d.Reason, d.Explanation = false, ImplicitDeny, rootOnlyDenial(req.Action, task)
+	}
 	return d
 }
 
