@@ -171,6 +171,7 @@ func TestAllowedHostsAndMaxConnections(t *testing.T) {
 		{"file", map[string]string{}, nil, []string{"imdsemu", "imdsemu.internal"}, 100},
 		{"env", map[string]string{config.EnvAllowedHosts: " web , worker.test.,", config.EnvMaxConnections: "64"}, nil, []string{"web", "worker.test."}, 64},
 		{"flags", map[string]string{config.EnvAllowedHosts: "web"}, []string{"--allowed-hosts", "a,b", "--allowed-hosts", "c_1", "--max-connections", "0"}, []string{"a", "b", "c_1"}, 0},
+		{"63-character label", map[string]string{config.EnvAllowedHosts: strings.Repeat("a", 63) + ".example."}, nil, []string{strings.Repeat("a", 63) + ".example."}, 100},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := resolve(t, tc.env, tc.args...)
