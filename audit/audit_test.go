@@ -147,7 +147,7 @@ func TestWriteText(t *testing.T) {
 type fakeDir struct{}
 
 func (fakeDir) Users(_ context.Context, account string) ([]rolestore.User, error) {
-	return []rolestore.User{{AccountID: acct, Name: "bob", Policies: map[string]string{"all": allowAll}}}, nil
+	return []rolestore.User{{AccountID: acct, Name: "bob", Policies: map[string]string{"all": allowAll}, ManagedPolicies: []string{AdministratorAccess}}}, nil
 }
 func (fakeDir) Roles(_ context.Context, account string) ([]rolestore.Role, error) {
 	return []rolestore.Role{{AccountID: "210987654321", Name: "app"}}, nil
@@ -164,15 +164,17 @@ func (fakeDir) MFADevices(_ context.Context, account, user string) ([]rolestore.
 	}
 	return nil, nil
 }
-func (fakeDir) UserManagedPolicies(_ context.Context, account, user string) ([]string, error) {
-	return []string{AdministratorAccess}, nil
+func (fakeDir) Groups(_ context.Context, account string) ([]rolestore.Group, error) {
+	if account != acct {
+		return nil, nil
+	}
+	return []rolestore.Group{{AccountID: acct, Name: "devs", Policies: map[string]string{"s3": allowS3}}}, nil
 }
-func (fakeDir) RoleManagedPolicies(_ context.Context, account, role string) ([]string, error) {
-	return nil, nil
-}
-func (fakeDir) Groups(_ context.Context, account string) ([]Group, error) { return nil, nil }
-func (fakeDir) Policies(_ context.Context, account string) ([]ManagedPolicy, error) {
-	return nil, nil
+func (fakeDir) Policies(_ context.Context, account string) ([]rolestore.ManagedPolicy, error) {
+	if account != acct {
+		return nil, nil
+	}
+	return []rolestore.ManagedPolicy{{AccountID: acct, Name: "Everything", Path: "/", Document: allowAll}}, nil
 }
 func (fakeDir) KeyUse(id string) (time.Time, string, string, []netip.Addr, bool) {
 	return now, "sts", "us-east-1", []netip.Addr{netip.MustParseAddr("10.0.0.5")}, id == "AKIABOB"
@@ -203,8 +205,15 @@ func TestGather(t *testing.T) {
 	if use == nil || len(use.From) != 1 || use.From[0] != (KeySource{Address: "10.0.0.5", Instance: "i-1"}) || use.Region != "us-east-1" {
 		t.Errorf("key use %+v", use)
 	}
-	got := rules(Run(in))
-	if !strings.Contains(strings.Join(got, "\n"), "high long-term-key-where-role-available AKIABOB") {
-		t.Errorf("findings %v", got)
+	got := strings.Join(rules(Run(in)), "\n")
+	for _, want := range []string{
+		"high long-term-key-where-role-available AKIABOB",
+		"high admin-policy-on-user arn:aws:iam::123456789012:user/bob",
+		"medium wildcard-grant arn:aws:iam::123456789012:group/devs",
+		"high wildcard-grant arn:aws:iam::123456789012:policy/Everything",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no %q in findings\n%s", want, got)
+		}
 	}
 }

@@ -20,14 +20,13 @@ type Directory interface {
 }
 
 // Managed is the part of the IAM model that groups and managed policies
-// add: a user's directly attached policies, the groups and the customer
-// managed policies of an account. Without one (nil) the audit sees inline
-// policies only.
+// add; *rolestore.SQLite implements it. Without one (nil) the audit sees
+// users' and roles' own policies only.
 type Managed interface {
-	UserManagedPolicies(ctx context.Context, accountID, userName string) ([]string, error)
-	Groups(ctx context.Context, accountID string) ([]Group, error)
-	RoleManagedPolicies(ctx context.Context, accountID, roleName string) ([]string, error)
-	Policies(ctx context.Context, accountID string) ([]ManagedPolicy, error)
+	Groups(ctx context.Context, accountID string) ([]rolestore.Group, error)
+	// Policies lists the customer managed policies with their default
+	// version's document.
+	Policies(ctx context.Context, accountID string) ([]rolestore.ManagedPolicy, error)
 }
 
 // KeyUses is what the server recorded about long-term key use.
@@ -112,7 +111,7 @@ func gatherAccount(ctx context.Context, src Sources, id string, users []rolestor
 		if u.AccountID != id {
 			continue
 		}
-		au := User{Name: u.Name, ARN: u.ARN(), Inline: u.Policies, Groups: u.Groups}
+		au := User{Name: u.Name, ARN: u.ARN(), Inline: u.Policies, Managed: u.ManagedPolicies, Groups: u.Groups}
 		if au.Keys, err = keys(ctx, src, id, u.Name); err != nil {
 			return Account{}, err
 		}
@@ -121,31 +120,28 @@ func gatherAccount(ctx context.Context, src Sources, id string, users []rolestor
 			return Account{}, fmt.Errorf("audit: MFA devices of %s: %w", u.Name, err)
 		}
 		au.MFA = len(mfa) > 0
-		if src.Managed != nil {
-			if au.Managed, err = src.Managed.UserManagedPolicies(ctx, id, u.Name); err != nil {
-				return Account{}, fmt.Errorf("audit: policies of %s: %w", u.Name, err)
-			}
-		}
 		a.Users = append(a.Users, au)
 	}
 	for _, r := range roles {
 		if r.AccountID != id {
 			continue
 		}
-		ar := Role{Name: r.Name, ARN: r.ARN(), Inline: r.Policies}
-		if src.Managed != nil {
-			if ar.Managed, err = src.Managed.RoleManagedPolicies(ctx, id, r.Name); err != nil {
-				return Account{}, fmt.Errorf("audit: policies of role %s: %w", r.Name, err)
-			}
-		}
-		a.Roles = append(a.Roles, ar)
+		a.Roles = append(a.Roles, Role{Name: r.Name, ARN: r.ARN(), Inline: r.Policies, Managed: r.ManagedPolicies})
 	}
 	if src.Managed != nil {
-		if a.Groups, err = src.Managed.Groups(ctx, id); err != nil {
+		groups, err := src.Managed.Groups(ctx, id)
+		if err != nil {
 			return Account{}, fmt.Errorf("audit: groups of %s: %w", id, err)
 		}
-		if a.Policies, err = src.Managed.Policies(ctx, id); err != nil {
+		for _, g := range groups {
+			a.Groups = append(a.Groups, Group{Name: g.Name, ARN: g.ARN(), Inline: g.Policies, Managed: g.ManagedPolicies})
+		}
+		policies, err := src.Managed.Policies(ctx, id)
+		if err != nil {
 			return Account{}, fmt.Errorf("audit: managed policies of %s: %w", id, err)
+		}
+		for _, p := range policies {
+			a.Policies = append(a.Policies, ManagedPolicy{ARN: p.ARN(), Name: p.Name, Document: p.Document})
 		}
 	}
 	return a, nil

@@ -32,7 +32,7 @@ func newAuditor(store *rolestore.SQLite, keys *sts.KeyUsage, fl *fleet, ctl *con
 
 func (a *auditor) Audit(ctx context.Context) (audit.Report, error) {
 	in, err := audit.Gather(ctx, audit.Sources{
-		Directory: a.store, KeyUses: a.keys, Fleet: auditFleet{a},
+		Directory: a.store, Managed: a.store, KeyUses: a.keys, Fleet: auditFleet{a},
 		Accounts: a.accounts, KeyUseSince: a.since,
 	}, time.Now())
 	if err != nil {
