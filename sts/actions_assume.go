@@ -170,7 +170,7 @@ func (s *Server) assumeRole(rc *request) (any, *Error) {
 	if e != nil {
 		return nil, e
 	}
-	if e := v.err(); e != nil {
+	if e := v.Err(); e != nil {
 		return nil, e
 	}
 	if strings.HasPrefix(strings.ToLower(sourceIdentity), "aws:") {

@@ -24,7 +24,7 @@ func (s *Server) getCallerIdentity(rc *request) (any, *Error) {
 func (s *Server) getAccessKeyInfo(rc *request) (any, *Error) {
 	var v validation
 	id := v.str(rc.params, fAccessKeyID, true)
-	if e := v.err(); e != nil {
+	if e := v.Err(); e != nil {
 		return nil, e
 	}
 	if strings.HasPrefix(id, "AKIA") {
@@ -49,7 +49,7 @@ func (s *Server) getAccessKeyInfo(rc *request) (any, *Error) {
 func (s *Server) decodeAuthorizationMessage(rc *request) (any, *Error) {
 	var v validation
 	msg := v.str(rc.params, fEncodedMessage, true)
-	if e := v.err(); e != nil {
+	if e := v.Err(); e != nil {
 		return nil, e
 	}
 	if e := s.authorize(rc, "sts:DecodeAuthorizationMessage", "*"); e != nil {

@@ -87,7 +87,7 @@ func (s *Server) assumeRoleWithSAML(rc *request) (any, *Error) {
 	if e != nil {
 		return nil, e
 	}
-	if e := v.err(); e != nil {
+	if e := v.Err(); e != nil {
 		return nil, e
 	}
 	if _, e := sp.check(); e != nil {

@@ -13,7 +13,7 @@ func (s *Server) getSessionToken(rc *request) (any, *Error) {
 	duration := v.duration(p, ActionGetSessionToken)
 	serial := v.str(p, fSerialNumber, false)
 	code := v.str(p, fTokenCode, false)
-	if e := v.err(); e != nil {
+	if e := v.Err(); e != nil {
 		return nil, e
 	}
 	if c.session != nil {
@@ -51,7 +51,7 @@ func (s *Server) getFederationToken(rc *request) (any, *Error) {
 	if e != nil {
 		return nil, e
 	}
-	if e := v.err(); e != nil {
+	if e := v.Err(); e != nil {
 		return nil, e
 	}
 	packed, e := sp.check()

@@ -58,7 +58,7 @@ func (s *Server) assumeRoleWithWebIdentity(rc *request) (any, *Error) {
 	if e != nil {
 		return nil, e
 	}
-	if e := v.err(); e != nil {
+	if e := v.Err(); e != nil {
 		return nil, e
 	}
 	packed, e := sp.check()

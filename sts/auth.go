@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/imdsemu/imdsemu/internal/sigv4"
 	"github.com/imdsemu/imdsemu/policy"
 	"github.com/imdsemu/imdsemu/rolestore"
 )
@@ -46,19 +47,21 @@ type caller struct {
 }
 
 // authenticate verifies the request's SigV4 signature and returns who made
-// it. The order of checks follows what AWS reports first: a malformed
+// it; service is the credential scope's service it must name ("sts", or
+// "iam" for the IAM API). The order of checks follows what AWS reports first: a malformed
 // signature, a bad scope or clock, an unknown or expired credential, and
 // only then a wrong signature.
-func (s *Server) authenticate(ctx context.Context, r *http.Request, q url.Values, body []byte) (*caller, *Error) {
+func (s *Server) authenticate(ctx context.Context, r *http.Request, q url.Values, body []byte, service string) (*caller, *Error) {
 	fail := func(reason string, e *Error) (*caller, *Error) {
 		s.m.sigFailures.WithLabelValues(reason).Inc()
 		return nil, e
 	}
-	sig, e := parseSigV4(r, q)
-	if e != nil {
-		return fail("malformed", e)
+	sig, se := sigv4.Parse(r, q)
+	if se != nil {
+		return fail("malformed", fromSigV4(se))
 	}
-	if e := sig.checkScope(s.now()); e != nil {
+	if se := sig.CheckScope(s.now(), service); se != nil {
+		e := fromSigV4(se)
 		reason := "scope"
 		if strings.HasPrefix(e.Msg, "Signature") {
 			reason = "skew"
@@ -71,32 +74,32 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request, q url.Values
 		key    rolestore.AccessKey
 	)
 	switch {
-	case strings.HasPrefix(sig.accessKeyID, "ASIA"):
-		if sig.token == "" {
+	case strings.HasPrefix(sig.AccessKeyID(), "ASIA"):
+		if sig.Token() == "" {
 			return fail("invalid_token", errInvalidClientTokenID())
 		}
-		opened, err := s.issuer.Open(sig.token)
+		opened, err := s.issuer.Open(sig.Token())
 		if err != nil && !errors.Is(err, ErrExpired) {
 			return fail("invalid_token", errInvalidClientTokenID())
 		}
-		if opened.AccessKeyID != sig.accessKeyID {
+		if opened.AccessKeyID != sig.AccessKeyID() {
 			return fail("invalid_token", errInvalidClientTokenID())
 		}
 		if err != nil {
 			return fail("expired_token", errExpiredToken())
 		}
 		sess, secret = &opened, opened.SecretAccessKey
-	case strings.HasPrefix(sig.accessKeyID, "AKIA"):
-		if sig.token != "" {
+	case strings.HasPrefix(sig.AccessKeyID(), "AKIA"):
+		if sig.Token() != "" {
 			// A session token with a long-term key: AWS rejects the pair.
 			return fail("invalid_token", errInvalidClientTokenID())
 		}
-		k, err := s.dir.AccessKey(ctx, sig.accessKeyID)
+		k, err := s.dir.AccessKey(ctx, sig.AccessKeyID())
 		if errors.Is(err, rolestore.ErrNotFound) {
 			return fail("unknown_key", errInvalidClientTokenID())
 		}
 		if err != nil {
-			s.log.Error("sts: access key lookup", "access_key_id", sig.accessKeyID, "err", err)
+			s.log.Error("sts: access key lookup", "access_key_id", sig.AccessKeyID(), "err", err)
 			return nil, errInternal()
 		}
 		if k.Status != rolestore.AccessKeyActive {
@@ -106,16 +109,16 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request, q url.Values
 	default:
 		return fail("unknown_key", errInvalidClientTokenID())
 	}
-	if e := sig.verifyWithKey(r, q, body, s.keys.get(secret, &sig)); e != nil {
-		return fail("mismatch", e)
+	if se := sig.VerifyWithKey(r, q, body, s.keys.Get(secret, &sig)); se != nil {
+		return fail("mismatch", fromSigV4(se))
 	}
 	c, e := s.newCaller(ctx, sess, key)
 	if e != nil {
 		return nil, e
 	}
-	c.region = sig.region
+	c.region = sig.Region()
 	if sess == nil && s.keyUse != nil {
-		s.keyUse.KeyUsed(KeyUse{AccessKeyID: key.ID, At: s.now(), Service: sig.service, Region: sig.region, Source: remoteAddr(r)})
+		s.keyUse.KeyUsed(KeyUse{AccessKeyID: key.ID, At: s.now(), Service: sig.Service(), Region: sig.Region(), Source: remoteAddr(r)})
 	}
 	return c, nil
 }
@@ -524,4 +527,9 @@ func (s *Server) checkMFA(ctx context.Context, c *caller, serial, code string) (
 		return time.Time{}, errAccessDenied(msgMFABadCode)
 	}
 	return now, nil
+}
+
+// fromSigV4 is the verifier's error as an STS error.
+func fromSigV4(e *sigv4.Error) *Error {
+	return &Error{Code: e.Code, Status: e.Status, Msg: e.Msg}
 }

@@ -1,9 +1,10 @@
 package sts
 
 import (
-	"fmt"
 	"net/http"
-	"strings"
+
+	"github.com/imdsemu/imdsemu/internal/awsquery"
+	"github.com/imdsemu/imdsemu/internal/sigv4"
 )
 
 // AWS STS error codes imdsemu answers with.
@@ -13,7 +14,7 @@ const (
 	CodeExpiredTokenException       = "ExpiredTokenException"
 	CodeIDPCommunicationError       = "IDPCommunicationError"
 	CodeIDPRejectedClaim            = "IDPRejectedClaim"
-	CodeIncompleteSignature         = "IncompleteSignature"
+	CodeIncompleteSignature         = sigv4.CodeIncompleteSignature
 	CodeInternalFailure             = "InternalFailure"
 	CodeInvalidAction               = "InvalidAction"
 	CodeInvalidAuthorizationMessage = "InvalidAuthorizationMessageException"
@@ -26,45 +27,27 @@ const (
 	CodeMissingAuthenticationToken  = "MissingAuthenticationToken"
 	CodePackedPolicyTooLarge        = "PackedPolicyTooLarge"
 	CodeRequestEntityTooLarge       = "RequestEntityTooLarge"
-	CodeSignatureDoesNotMatch       = "SignatureDoesNotMatch"
+	CodeSignatureDoesNotMatch       = sigv4.CodeSignatureDoesNotMatch
 	CodeValidationError             = "ValidationError"
-	CodeXAmzContentSHA256Mismatch   = "XAmzContentSHA256Mismatch"
+	CodeXAmzContentSHA256Mismatch   = sigv4.CodeXAmzContentSHA256Mismatch
 )
 
 // Messages AWS STS gives with some codes, word for word.
 const (
 	MsgInvalidClientTokenID       = "The security token included in the request is invalid."
 	MsgExpiredToken               = "The security token included in the request is expired"
-	MsgSignatureDoesNotMatch      = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
+	MsgSignatureDoesNotMatch      = sigv4.MsgSignatureDoesNotMatch
 	MsgMissingAuthenticationToken = "Request is missing Authentication Token"
 )
 
 // Error is an STS error as it goes on the wire: an AWS error code, the HTTP
-// status AWS answers it with, and a message. Messages never contain secrets
-// or session tokens; they may contain access key ids and ARNs, as AWS's do.
-type Error struct {
-	Code   string
-	Status int
-	Msg    string
-}
-
-func (e *Error) Error() string { return "sts: " + e.Code + ": " + e.Msg }
-
-// Type is "Sender" for 4xx errors and "Receiver" for 5xx, as in the
-// ErrorResponse document.
-func (e *Error) Type() string {
-	if e.Status >= 500 {
-		return "Receiver"
-	}
-	return "Sender"
-}
+// status AWS answers it with, and a message (the Query protocol's error,
+// shared with the IAM API). Messages never contain secrets or session
+// tokens; they may contain access key ids and ARNs, as AWS's do.
+type Error = awsquery.Error
 
 func newError(code string, status int, format string, args ...any) *Error {
-	msg := format
-	if len(args) > 0 {
-		msg = fmt.Sprintf(format, args...)
-	}
-	return &Error{Code: code, Status: status, Msg: msg}
+	return awsquery.Errorf(code, status, format, args...)
 }
 
 func errInvalidClientTokenID() *Error {
@@ -75,18 +58,6 @@ func errInvalidClientTokenID() *Error {
 // issue 1649 quotes "Status Code: 403; Error Code: ExpiredToken").
 func errExpiredToken() *Error {
 	return &Error{Code: CodeExpiredToken, Status: http.StatusForbidden, Msg: MsgExpiredToken}
-}
-
-func errSignatureDoesNotMatch(msg string) *Error {
-	if msg == "" {
-		msg = MsgSignatureDoesNotMatch
-	}
-	return &Error{Code: CodeSignatureDoesNotMatch, Status: http.StatusForbidden, Msg: msg}
-}
-
-// errIncompleteSignature is 400 for STS (hashicorp/vault#4939, boto3#2280).
-func errIncompleteSignature(format string, args ...any) *Error {
-	return newError(CodeIncompleteSignature, http.StatusBadRequest, format, args...)
 }
 
 func errMissingAuthenticationToken() *Error {
@@ -107,29 +78,8 @@ func notAuthorized(principal, action, resource string) *Error {
 	return errAccessDenied("User: %s is not authorized to perform: %s on resource: %s", principal, action, resource)
 }
 
-// validation collects parameter constraint violations and renders them the
-// way AWS's Coral frontends do: "2 validation errors detected: Value 'x' at
-// 'roleSessionName' failed to satisfy constraint: ...; Value ...".
+// validation collects parameter constraint violations (Fail, Missing, Err)
+// and reads parameters against STS's constraints (validate.go).
 type validation struct {
-	msgs []string
-}
-
-// fail records that value at member breaks constraint.
-func (v *validation) fail(member, value, constraint string) {
-	v.msgs = append(v.msgs, fmt.Sprintf("Value '%s' at '%s' failed to satisfy constraint: %s", value, member, constraint))
-}
-
-// missing records a required member that is absent.
-func (v *validation) missing(member string) {
-	v.msgs = append(v.msgs, fmt.Sprintf("Value null at '%s' failed to satisfy constraint: Member must not be null", member))
-}
-
-func (v *validation) err() *Error {
-	switch len(v.msgs) {
-	case 0:
-		return nil
-	case 1:
-		return newError(CodeValidationError, http.StatusBadRequest, "1 validation error detected: %s", v.msgs[0])
-	}
-	return newError(CodeValidationError, http.StatusBadRequest, "%d validation errors detected: %s", len(v.msgs), strings.Join(v.msgs, "; "))
+	awsquery.Validation
 }

@@ -127,7 +127,7 @@ func (p params) tags(name string, v *validation) ([]Tag, *Error) {
 	for _, e := range es {
 		key, ok := e.fields["Key"]
 		if !ok {
-			v.missing(lowerFirst(name) + "." + strconv.Itoa(e.index) + ".member.key")
+			v.Missing(lowerFirst(name) + "." + strconv.Itoa(e.index) + ".member.key")
 			continue
 		}
 		out = append(out, Tag{Key: key, Value: e.fields["Value"]})
@@ -145,7 +145,7 @@ func (p params) policyARNs(v *validation) ([]string, *Error) {
 	for _, e := range es {
 		arn, ok := e.fields["arn"]
 		if !ok {
-			v.missing("policyArns." + strconv.Itoa(e.index) + ".member.arn")
+			v.Missing("policyArns." + strconv.Itoa(e.index) + ".member.arn")
 			continue
 		}
 		out = append(out, arn)

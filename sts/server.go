@@ -17,8 +17,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/imdsemu/imdsemu/federation"
+	"github.com/imdsemu/imdsemu/internal/awsquery"
+	"github.com/imdsemu/imdsemu/internal/sigv4"
 	"github.com/imdsemu/imdsemu/rolestore"
 )
+
+// signingKeysKept is how many derived signing keys a Server remembers.
+const signingKeysKept = 256
+
+// scopeService is the service an STS request's credential scope names.
+const scopeService = "sts"
 
 // APIVersion is the STS Query API version the server speaks.
 const APIVersion = "2011-06-15"
@@ -95,8 +103,8 @@ type Server struct {
 	log       *slog.Logger
 	m         *metrics
 	docs      docCache
-	keys      signingKeys
-	encoders  sync.Pool // of *encoder
+	keys      sigv4.KeyCache
+	out       *awsquery.Writer
 	router    http.Handler
 
 	randMu sync.Mutex
@@ -135,10 +143,10 @@ func NewServer(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.m = m
-	if s.keys, err = newSigningKeys(); err != nil {
+	if s.keys, err = sigv4.NewKeyCache(signingKeysKept); err != nil {
 		return nil, err
 	}
-	s.encoders.New = newEncoder
+	s.out = awsquery.NewWriter(Namespace, s.now, s.log)
 	r := mux.NewRouter()
 	r.HandleFunc("/", s.handleQuery).Methods(http.MethodGet, http.MethodPost)
 	if opts.IdP != nil {
@@ -238,11 +246,11 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, id string) (
 	}
 	rc := &request{ctx: r.Context(), http: r, params: p, action: name, id: id}
 	if !spec.unsigned || !known {
-		if !hasSignature(r, q) {
+		if !sigv4.HasSignature(r, q) {
 			s.m.sigFailures.WithLabelValues("missing").Inc()
 			return act, 0, errMissingAuthenticationToken()
 		}
-		c, e := s.authenticate(r.Context(), r, q, body)
+		c, e := s.authenticate(r.Context(), r, q, body, scopeService)
 		if e != nil {
 			return act, 0, e
 		}
@@ -293,16 +301,9 @@ func (s *Server) checkCaller(rc *request) *Error {
 
 // requestID returns a random UUID (version 4), as AWS's request ids are.
 func (s *Server) requestID() string {
-	var b [16]byte
 	s.randMu.Lock()
-	_, err := io.ReadFull(s.rand, b[:])
-	s.randMu.Unlock()
-	if err != nil {
-		return "00000000-0000-4000-8000-000000000000"
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	defer s.randMu.Unlock()
+	return awsquery.RequestID(s.rand)
 }
 
 // metrics are the server's collectors; every label is bounded.

@@ -68,7 +68,7 @@ func (v *validation) str(p params, f field, required bool) string {
 	val, ok := p.lookup(f.param)
 	if !ok {
 		if required {
-			v.missing(f.member)
+			v.Missing(f.member)
 		}
 		return ""
 	}
@@ -76,10 +76,10 @@ func (v *validation) str(p params, f field, required bool) string {
 	n := utf8.RuneCountInString(val)
 	fail := func(constraint string) {
 		if f.hidden {
-			v.msgs = append(v.msgs, fmt.Sprintf("Value at '%s' failed to satisfy constraint: %s", f.member, constraint))
+			v.Add(fmt.Sprintf("Value at '%s' failed to satisfy constraint: %s", f.member, constraint))
 			return
 		}
-		v.fail(f.member, show, constraint)
+		v.Fail(f.member, show, constraint)
 	}
 	if n < f.min {
 		fail(fmt.Sprintf("Member must have length greater than or equal to %d", f.min))
@@ -103,11 +103,11 @@ func (v *validation) duration(p params, a Action) time.Duration {
 	}
 	n, err := strconv.ParseInt(raw, 10, 32)
 	if err != nil {
-		v.fail("durationSeconds", truncate(raw, 32), "Member must be a whole number of seconds")
+		v.Fail("durationSeconds", truncate(raw, 32), "Member must be a whole number of seconds")
 		return 0
 	}
 	if min := int64(Durations[a].Min / time.Second); n < min {
-		v.fail("durationSeconds", raw, fmt.Sprintf("Member must have value greater than or equal to %d", min))
+		v.Fail("durationSeconds", raw, fmt.Sprintf("Member must have value greater than or equal to %d", min))
 		return 0
 	}
 	return time.Duration(n) * time.Second
@@ -141,14 +141,14 @@ func readSessionParams(p params, v *validation, withTags bool, policyMax int) (s
 		return sp, e
 	}
 	if len(arns) > maxPolicyARNs {
-		v.msgs = append(v.msgs, fmt.Sprintf("Value '[...%d ARNs]' at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to %d", len(arns), maxPolicyARNs))
+		v.Add(fmt.Sprintf("Value '[...%d ARNs]' at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to %d", len(arns), maxPolicyARNs))
 	}
 	for i, arn := range arns {
 		member := fmt.Sprintf("policyArns.%d.member.arn", i+1)
 		if n := utf8.RuneCountInString(arn); n < 20 || n > 2048 {
-			v.fail(member, truncate(arn, 256), "Member must have length between 20 and 2048")
+			v.Fail(member, truncate(arn, 256), "Member must have length between 20 and 2048")
 		} else if !strings.HasPrefix(arn, "arn:") || !strings.Contains(arn, ":policy/") {
-			v.fail(member, truncate(arn, 256), "Member must be the ARN of a managed policy, arn:aws:iam::ACCOUNT:policy/NAME")
+			v.Fail(member, truncate(arn, 256), "Member must be the ARN of a managed policy, arn:aws:iam::ACCOUNT:policy/NAME")
 		}
 	}
 	sp.policyARNs = arns
@@ -160,19 +160,19 @@ func readSessionParams(p params, v *validation, withTags bool, policyMax int) (s
 		return sp, e
 	}
 	if len(tags) > maxSessionTags {
-		v.msgs = append(v.msgs, fmt.Sprintf("Value '[...%d tags]' at 'tags' failed to satisfy constraint: Member must have length less than or equal to %d", len(tags), maxSessionTags))
+		v.Add(fmt.Sprintf("Value '[...%d tags]' at 'tags' failed to satisfy constraint: Member must have length less than or equal to %d", len(tags), maxSessionTags))
 	}
 	for i, t := range tags {
 		prefix := fmt.Sprintf("tags.%d.member.", i+1)
 		if n := utf8.RuneCountInString(t.Key); n < 1 || n > 128 {
-			v.fail(prefix+"key", truncate(t.Key, 256), "Member must have length between 1 and 128")
+			v.Fail(prefix+"key", truncate(t.Key, 256), "Member must have length between 1 and 128")
 		} else if !tagRe.MatchString(t.Key) {
-			v.fail(prefix+"key", truncate(t.Key, 256), `Member must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]+`)
+			v.Fail(prefix+"key", truncate(t.Key, 256), `Member must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]+`)
 		}
 		if n := utf8.RuneCountInString(t.Value); n > 256 {
-			v.fail(prefix+"value", truncate(t.Value, 256), "Member must have length less than or equal to 256")
+			v.Fail(prefix+"value", truncate(t.Value, 256), "Member must have length less than or equal to 256")
 		} else if !tagRe.MatchString(t.Value) {
-			v.fail(prefix+"value", truncate(t.Value, 256), `Member must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]*`)
+			v.Fail(prefix+"value", truncate(t.Value, 256), `Member must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]*`)
 		}
 	}
 	sp.tags = tags
@@ -181,11 +181,11 @@ func readSessionParams(p params, v *validation, withTags bool, policyMax int) (s
 		return sp, e
 	}
 	if len(keys) > maxSessionTags {
-		v.msgs = append(v.msgs, fmt.Sprintf("Value '[...%d keys]' at 'transitiveTagKeys' failed to satisfy constraint: Member must have length less than or equal to %d", len(keys), maxSessionTags))
+		v.Add(fmt.Sprintf("Value '[...%d keys]' at 'transitiveTagKeys' failed to satisfy constraint: Member must have length less than or equal to %d", len(keys), maxSessionTags))
 	}
 	for i, k := range keys {
 		if n := utf8.RuneCountInString(k); n < 1 || n > 128 || !tagRe.MatchString(k) {
-			v.fail(fmt.Sprintf("transitiveTagKeys.%d.member", i+1), truncate(k, 256), "Member must have length between 1 and 128 and satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+")
+			v.Fail(fmt.Sprintf("transitiveTagKeys.%d.member", i+1), truncate(k, 256), "Member must have length between 1 and 128 and satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+")
 		}
 	}
 	sp.transitiveTagKeys = keys

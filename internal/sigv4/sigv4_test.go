@@ -1,4 +1,4 @@
-package sts
+package sigv4
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,16 +25,16 @@ func hashHex(b string) string {
 func verifyRequest(r *http.Request, body string, now time.Time, secret string) *Error {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return newError("BadQuery", 400, "%v", err)
+		return &Error{Code: "BadQuery", Status: 400, Msg: err.Error()}
 	}
-	s, e := parseSigV4(r, q)
+	s, e := Parse(r, q)
 	if e != nil {
 		return e
 	}
-	if e := s.checkScope(now); e != nil {
+	if e := s.CheckScope(now, "sts"); e != nil {
 		return e
 	}
-	return s.verify(r, q, []byte(body), secret)
+	return s.Verify(r, q, []byte(body), secret)
 }
 
 // serverSide turns a client request into what a server handler sees: Host
@@ -95,7 +94,7 @@ func TestSigV4_SDKSignerIsTheOracle(t *testing.T) {
 			}
 			if tc.session {
 				q, _ := url.ParseQuery(sr.URL.RawQuery)
-				if s, _ := parseSigV4(sr, q); s.token != creds.SessionToken {
+				if s, _ := Parse(sr, q); s.token != creds.SessionToken {
 					t.Errorf("parsed token differs from the signed one (%d bytes, want %d)", len(s.token), len(creds.SessionToken))
 				}
 			}
@@ -134,7 +133,7 @@ func TestSigV4_PresignedByTheSDK(t *testing.T) {
 			t.Errorf("verify(presigned after X-Amz-Expires) = %v, want expired", e)
 		}
 		q, _ := url.ParseQuery(sr.URL.RawQuery)
-		s, e := parseSigV4(sr, q)
+		s, e := Parse(sr, q)
 		if e != nil || !s.presigned || s.token != creds.SessionToken {
 			t.Errorf("parse(presigned) = %+v, %v", s, e)
 		}
@@ -150,20 +149,20 @@ func TestSigV4_KnownVector(t *testing.T) {
 	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7")
 	sr := serverSide(r)
 	q, _ := url.ParseQuery(sr.URL.RawQuery)
-	s, e := parseSigV4(sr, q)
+	s, e := Parse(sr, q)
 	if e != nil {
 		t.Fatal(e)
 	}
-	if e := s.verify(sr, q, nil, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"); e != nil {
+	if e := s.Verify(sr, q, nil, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"); e != nil {
 		t.Errorf("verify(AWS example) = %v", e)
 	}
 }
 
 func TestSigV4_ScopeMessages(t *testing.T) {
 	now := time.Date(2026, 11, 30, 0, 30, 0, 0, time.UTC)
-	s := sigV4{scopeDate: "20261130", region: "us-east-1", service: "sts", terminator: "aws4_request",
+	s := Signature{scopeDate: "20261130", region: "us-east-1", service: "sts", terminator: "aws4_request",
 		amzDate: "20261130T000000Z", t: time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)}
-	e := s.checkScope(now)
+	e := s.CheckScope(now, "sts")
 	want := "Signature expired: 20261130T000000Z is now earlier than 20261130T001500Z (20261130T003000Z - 15 min.)"
 	if e == nil || e.Code != CodeSignatureDoesNotMatch || e.Msg != want {
 		t.Errorf("checkScope(30 min old) = %v, want %q", e, want)
@@ -180,7 +179,7 @@ func FuzzParseAuthorization(f *testing.F) {
 		r, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1/", nil)
 		r.Header.Set("Authorization", auth)
 		r.Header.Set("X-Amz-Date", date)
-		s, e := parseSigV4(r, url.Values{})
+		s, e := Parse(r, url.Values{})
 		if e != nil {
 			if e.Status != 400 || e.Code != CodeIncompleteSignature {
 				t.Fatalf("parse error %v, want IncompleteSignature 400", e)
@@ -190,9 +189,9 @@ func FuzzParseAuthorization(f *testing.F) {
 		if !containsString(s.headers, "host") || s.amzDate == "" {
 			t.Fatalf("parsed %+v without host or date", s)
 		}
-		if e := s.checkScope(now); e == nil {
+		if e := s.CheckScope(now, "sts"); e == nil {
 			// A made-up signature never verifies.
-			if e := s.verify(r, url.Values{}, nil, "secret"); e == nil {
+			if e := s.Verify(r, url.Values{}, nil, "secret"); e == nil {
 				t.Fatalf("signature %q verified with a made-up secret", s.signature)
 			}
 		}
@@ -213,7 +212,7 @@ func FuzzParsePresigned(f *testing.F) {
 		if r == nil {
 			return
 		}
-		s, e := parseSigV4(r, q)
+		s, e := Parse(r, q)
 		if e != nil {
 			if e.Status != 400 {
 				t.Fatalf("parse error %v, want 400", e)
@@ -223,48 +222,51 @@ func FuzzParsePresigned(f *testing.F) {
 		if s.presigned && (s.expires < 0 || s.expires > maxPresignExpires) {
 			t.Fatalf("expires %v out of range", s.expires)
 		}
-		_ = s.checkScope(now)
-		_ = s.verify(r, q, nil, "secret")
+		_ = s.CheckScope(now, "sts")
+		_ = s.Verify(r, q, nil, "secret")
 	})
 }
 
-func FuzzParams(f *testing.F) {
-	f.Add("Action=AssumeRole&Tags.member.1.Key=a&Tags.member.1.Value=b&Tags.member.2.Key=c&PolicyArns.member.1.arn=arn:aws:iam::aws:policy/X&TransitiveTagKeys.member.1=a")
-	f.Add("Tags.member.01.Key=a")
-	f.Add("Tags.member.1=a&TransitiveTagKeys.member.1.x=y")
-	f.Add("%zz")
-	f.Fuzz(func(t *testing.T, body string) {
-		p, e := parseParams("", []byte(body))
+// TestScopeService reads the service of a request's credential scope, from
+// the Authorization header or a presigned query, and CheckScope holds a
+// request to the service it is checked for.
+func TestScopeService(t *testing.T) {
+	now := time.Date(2026, 11, 30, 0, 30, 0, 0, time.UTC)
+	for _, service := range []string{"iam", "sts"} {
+		r, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:1339/", strings.NewReader("Action=ListUsers&Version=2010-05-08"))
+		if err := v4.NewSigner().SignHTTP(context.Background(), sigCreds, r, hashHex("Action=ListUsers&Version=2010-05-08"), service, "us-east-1", now); err != nil {
+			t.Fatal(err)
+		}
+		sr := serverSide(r)
+		if got := ScopeService(sr); got != service {
+			t.Errorf("ScopeService(signed for %s) = %q", service, got)
+		}
+		s, e := Parse(sr, url.Values{})
 		if e != nil {
-			return
+			t.Fatal(e)
 		}
-		var v validation
-		tags, e := p.tags("Tags", &v)
-		if e == nil {
-			// Re-encoding what was decoded decodes to the same tags.
-			again := url.Values{}
-			for i, tg := range tags {
-				n := strconv.Itoa(i + 1)
-				again.Set("Tags.member."+n+".Key", tg.Key)
-				again.Set("Tags.member."+n+".Value", tg.Value)
-			}
-			p2, e2 := parseParams("", []byte(again.Encode()))
-			if e2 != nil {
-				t.Fatalf("re-encoded tags do not parse: %v", e2)
-			}
-			var v2 validation
-			tags2, e2 := p2.tags("Tags", &v2)
-			if e2 != nil || len(tags2) != len(tags) {
-				t.Fatalf("round trip: %v, %d tags, want %d", e2, len(tags2), len(tags))
-			}
-			for i := range tags {
-				if tags[i] != tags2[i] {
-					t.Fatalf("round trip: tag %d = %v, want %v", i, tags2[i], tags[i])
-				}
-			}
+		if e := s.CheckScope(now, service); e != nil {
+			t.Errorf("CheckScope(%s) = %v", service, e)
 		}
-		_, _ = p.list("TransitiveTagKeys")
-		_, _ = p.policyARNs(&v)
-		_ = v.err()
-	})
+		other := map[string]string{"iam": "sts", "sts": "iam"}[service]
+		if e := s.CheckScope(now, other); e == nil || e.Msg != "Credential should be scoped to correct service: '"+other+"'." {
+			t.Errorf("CheckScope(%s) of a %s signature = %v", other, service, e)
+		}
+		p, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:1339/?Action=ListUsers", nil)
+		u, _, err := v4.NewSigner().PresignHTTP(context.Background(), sigCreds, p, hashHex(""), service, "us-east-1", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pr, _ := http.NewRequest(http.MethodGet, u, nil)
+		if got := ScopeService(serverSide(pr)); got != service {
+			t.Errorf("ScopeService(presigned for %s) = %q", service, got)
+		}
+	}
+	r, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1/", nil)
+	for _, auth := range []string{"", "AWS4-HMAC-SHA256 Signature=x", "AWS4-HMAC-SHA256 Credential=a/b/c, Signature=x"} {
+		r.Header.Set("Authorization", auth)
+		if got := ScopeService(r); got != "" {
+			t.Errorf("ScopeService(%q) = %q, want none", auth, got)
+		}
+	}
 }

@@ -1,9 +1,17 @@
-package sts
+// Package sigv4 verifies AWS Signature Version 4 on the server side, for
+// imdsemu's Query APIs (STS, IAM): it parses the signature of a request
+// (Authorization header or presigned query), checks its credential scope and
+// clock against the service's, and recomputes it with the secret the caller
+// finds for the access key id. It looks up no key and knows no service: its
+// callers do (sts.Server.Authenticate). Pure; no state; safe for concurrent
+// use.
+package sigv4
 
 import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -25,7 +33,6 @@ const (
 	sigAlgorithm    = "AWS4-HMAC-SHA256"
 	amzDateFormat   = "20060102T150405Z"
 	scopeDateFormat = "20060102"
-	scopeService    = "sts"
 	scopeTerminator = "aws4_request"
 	// MaxClockSkew is how far a request's signing time may be from the
 	// server's clock, either way. STS's messages say 15 minutes.
@@ -47,8 +54,8 @@ const (
 	qSecurityToken = "X-Amz-Security-Token"
 )
 
-// sigV4 is the signature a request carries, parsed but not yet verified.
-type sigV4 struct {
+// Signature is the signature a request carries, parsed but not yet verified.
+type Signature struct {
 	presigned bool
 	// Credential scope: AKID/DATE/REGION/SERVICE/TERMINATOR.
 	accessKeyID, scopeDate, region, service, terminator string
@@ -65,9 +72,86 @@ type sigV4 struct {
 	token string
 }
 
-// hasSignature reports whether r carries any SigV4 authentication: an
+// Error codes the verifier answers with, as AWS's Query APIs name them.
+const (
+	CodeIncompleteSignature       = "IncompleteSignature"
+	CodeSignatureDoesNotMatch     = "SignatureDoesNotMatch"
+	CodeXAmzContentSHA256Mismatch = "XAmzContentSHA256Mismatch"
+)
+
+// MsgSignatureDoesNotMatch is AWS's message for a wrong signature, word for word.
+const MsgSignatureDoesNotMatch = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
+
+// Error is a verification failure as it goes on the wire: AWS's code, the
+// HTTP status and the message. Messages never carry a secret.
+type Error struct {
+	Code   string
+	Status int
+	Msg    string
+}
+
+func (e *Error) Error() string { return "sigv4: " + e.Code + ": " + e.Msg }
+
+// errIncompleteSignature is 400, as STS answers it (hashicorp/vault#4939, boto3#2280).
+func errIncompleteSignature(format string, args ...any) *Error {
+	msg := format
+	if len(args) > 0 {
+		msg = fmt.Sprintf(format, args...)
+	}
+	return &Error{Code: CodeIncompleteSignature, Status: http.StatusBadRequest, Msg: msg}
+}
+
+func errSignatureDoesNotMatch(msg string) *Error {
+	if msg == "" {
+		msg = MsgSignatureDoesNotMatch
+	}
+	return &Error{Code: CodeSignatureDoesNotMatch, Status: http.StatusForbidden, Msg: msg}
+}
+
+// truncate shortens s for an error message.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// AccessKeyID is the key id of the credential scope.
+func (s *Signature) AccessKeyID() string { return s.accessKeyID }
+
+// Region is the region of the credential scope.
+func (s *Signature) Region() string { return s.region }
+
+// Service is the service of the credential scope ("sts", "iam").
+func (s *Signature) Service() string { return s.service }
+
+// Token is X-Amz-Security-Token, from the header or the query; "" for
+// long-term keys.
+func (s *Signature) Token() string { return s.token }
+
+// ScopeService returns the service named in r's credential scope (the
+// Authorization header's Credential, or X-Amz-Credential), or "" when r
+// carries none. It verifies nothing: it lets one listener send each request
+// to the API it was signed for.
+func ScopeService(r *http.Request) string {
+	cred := r.URL.Query().Get(qCredential)
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		i := strings.Index(auth, "Credential=")
+		if i < 0 {
+			return ""
+		}
+		cred, _, _ = strings.Cut(auth[i+len("Credential="):], ",")
+	}
+	parts := strings.Split(strings.TrimSpace(cred), "/")
+	if len(parts) != 5 {
+		return ""
+	}
+	return parts[3]
+}
+
+// HasSignature reports whether r carries any SigV4 authentication: an
 // Authorization header or presigned query parameters.
-func hasSignature(r *http.Request, q url.Values) bool {
+func HasSignature(r *http.Request, q url.Values) bool {
 	if r.Header.Get("Authorization") != "" {
 		return true
 	}
@@ -79,19 +163,19 @@ func hasSignature(r *http.Request, q url.Values) bool {
 	return false
 }
 
-// parseSigV4 extracts the signature from the Authorization header or from
+// Parse extracts the signature from the Authorization header or from
 // the query string. Malformed input is IncompleteSignature (400).
-func parseSigV4(r *http.Request, q url.Values) (sigV4, *Error) {
+func Parse(r *http.Request, q url.Values) (Signature, *Error) {
 	auth := r.Header.Get("Authorization")
 	_, presigned := q[qAlgorithm]
 	if !presigned {
 		_, presigned = q[qCredential]
 	}
 	if auth != "" && presigned {
-		return sigV4{}, errIncompleteSignature("Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified")
+		return Signature{}, errIncompleteSignature("Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified")
 	}
 	var (
-		s   sigV4
+		s   Signature
 		err *Error
 	)
 	if presigned {
@@ -100,13 +184,13 @@ func parseSigV4(r *http.Request, q url.Values) (sigV4, *Error) {
 		s, err = parseAuthorization(auth, r.Header)
 	}
 	if err != nil {
-		return sigV4{}, err
+		return Signature{}, err
 	}
 	if s.token == "" {
 		s.token = r.Header.Get("X-Amz-Security-Token")
 	}
 	if !containsString(s.headers, "host") {
-		return sigV4{}, errIncompleteSignature("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+		return Signature{}, errIncompleteSignature("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
 	}
 	return s, nil
 }
@@ -116,12 +200,12 @@ func parseSigV4(r *http.Request, q url.Values) (sigV4, *Error) {
 //	AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/sts/aws4_request, SignedHeaders=host;x-amz-date, Signature=hex
 //
 // and the signing time from X-Amz-Date (or Date).
-func parseAuthorization(auth string, h http.Header) (sigV4, *Error) {
+func parseAuthorization(auth string, h http.Header) (Signature, *Error) {
 	alg, rest, _ := strings.Cut(strings.TrimSpace(auth), " ")
 	if alg != sigAlgorithm {
-		return sigV4{}, errIncompleteSignature("Unsupported AWS 'algorithm': '%s'. imdsemu's STS accepts only %s (Signature Version 4).", truncate(alg, 64), sigAlgorithm)
+		return Signature{}, errIncompleteSignature("Unsupported AWS 'algorithm': '%s'. imdsemu's STS accepts only %s (Signature Version 4).", truncate(alg, 64), sigAlgorithm)
 	}
-	var s sigV4
+	var s Signature
 	var cred string
 	seen := map[string]bool{}
 	for _, part := range strings.Split(rest, ",") {
@@ -131,7 +215,7 @@ func parseAuthorization(auth string, h http.Header) (sigV4, *Error) {
 		}
 		k, v, ok := strings.Cut(part, "=")
 		if !ok {
-			return sigV4{}, errIncompleteSignature("'%s' not a valid key=value pair (missing equal-sign) in Authorization header: '%s'.", truncate(part, 256), truncate(auth, 512))
+			return Signature{}, errIncompleteSignature("'%s' not a valid key=value pair (missing equal-sign) in Authorization header: '%s'.", truncate(part, 256), truncate(auth, 512))
 		}
 		seen[k] = true
 		switch k {
@@ -155,22 +239,22 @@ func parseAuthorization(auth string, h http.Header) (sigV4, *Error) {
 		missing = append(missing, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
 	}
 	if len(missing) > 0 {
-		return sigV4{}, errIncompleteSignature("%s Authorization=%s", strings.Join(missing, " "), truncate(auth, 512))
+		return Signature{}, errIncompleteSignature("%s Authorization=%s", strings.Join(missing, " "), truncate(auth, 512))
 	}
 	if err := s.setCredential(cred); err != nil {
-		return sigV4{}, err
+		return Signature{}, err
 	}
 	if err := s.setSignedHeaders(s.signedHeaders); err != nil {
-		return sigV4{}, err
+		return Signature{}, err
 	}
 	if amz != "" {
 		if err := s.setDate(amz); err != nil {
-			return sigV4{}, err
+			return Signature{}, err
 		}
 	} else {
 		t, err := http.ParseTime(date)
 		if err != nil {
-			return sigV4{}, errIncompleteSignature("Date must be in ISO-8601 'basic format' (X-Amz-Date) or an HTTP date (Date). Got '%s'.", truncate(date, 64))
+			return Signature{}, errIncompleteSignature("Date must be in ISO-8601 'basic format' (X-Amz-Date) or an HTTP date (Date). Got '%s'.", truncate(date, 64))
 		}
 		s.t = t.UTC()
 		s.amzDate = s.t.Format(amzDateFormat)
@@ -179,36 +263,36 @@ func parseAuthorization(auth string, h http.Header) (sigV4, *Error) {
 }
 
 // parsePresigned reads the X-Amz-* query parameters of a presigned request.
-func parsePresigned(q url.Values) (sigV4, *Error) {
+func parsePresigned(q url.Values) (Signature, *Error) {
 	for _, k := range []string{qAlgorithm, qCredential, qDate, qSignedHeaders, qSignature} {
 		if q.Get(k) == "" {
-			return sigV4{}, errIncompleteSignature("AWS query-string parameters must include '%s'. Re-examine the query-string parameters.", k)
+			return Signature{}, errIncompleteSignature("AWS query-string parameters must include '%s'. Re-examine the query-string parameters.", k)
 		}
 	}
 	if alg := q.Get(qAlgorithm); alg != sigAlgorithm {
-		return sigV4{}, errIncompleteSignature("X-Amz-Algorithm only supports \"%s\", got '%s'.", sigAlgorithm, truncate(alg, 64))
+		return Signature{}, errIncompleteSignature("X-Amz-Algorithm only supports \"%s\", got '%s'.", sigAlgorithm, truncate(alg, 64))
 	}
-	s := sigV4{presigned: true, signature: q.Get(qSignature), token: q.Get(qSecurityToken)}
+	s := Signature{presigned: true, signature: q.Get(qSignature), token: q.Get(qSecurityToken)}
 	if err := s.setCredential(q.Get(qCredential)); err != nil {
-		return sigV4{}, err
+		return Signature{}, err
 	}
 	if err := s.setSignedHeaders(q.Get(qSignedHeaders)); err != nil {
-		return sigV4{}, err
+		return Signature{}, err
 	}
 	if err := s.setDate(q.Get(qDate)); err != nil {
-		return sigV4{}, err
+		return Signature{}, err
 	}
 	if v, ok := q[qExpires]; ok {
 		n, err := strconv.ParseInt(v[0], 10, 64)
 		if err != nil || n < 1 || time.Duration(n)*time.Second > maxPresignExpires {
-			return sigV4{}, errIncompleteSignature("X-Amz-Expires must be a whole number of seconds from 1 to %d, got '%s'.", int64(maxPresignExpires/time.Second), truncate(v[0], 32))
+			return Signature{}, errIncompleteSignature("X-Amz-Expires must be a whole number of seconds from 1 to %d, got '%s'.", int64(maxPresignExpires/time.Second), truncate(v[0], 32))
 		}
 		s.expires = time.Duration(n) * time.Second
 	}
 	return s, nil
 }
 
-func (s *sigV4) setCredential(cred string) *Error {
+func (s *Signature) setCredential(cred string) *Error {
 	parts := strings.Split(cred, "/")
 	if len(parts) != 5 {
 		return errIncompleteSignature("Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '%s'", truncate(cred, 256))
@@ -217,7 +301,7 @@ func (s *sigV4) setCredential(cred string) *Error {
 	return nil
 }
 
-func (s *sigV4) setSignedHeaders(v string) *Error {
+func (s *Signature) setSignedHeaders(v string) *Error {
 	if v == "" {
 		return errIncompleteSignature("SignedHeaders must not be empty; it must list at least 'host'.")
 	}
@@ -231,7 +315,7 @@ func (s *sigV4) setSignedHeaders(v string) *Error {
 	return nil
 }
 
-func (s *sigV4) setDate(v string) *Error {
+func (s *Signature) setDate(v string) *Error {
 	t, err := time.Parse(amzDateFormat, v)
 	if err != nil {
 		return errIncompleteSignature("Date must be in ISO-8601 'basic format'. Got '%s'. See http://en.wikipedia.org/wiki/ISO_8601", truncate(v, 64))
@@ -240,9 +324,9 @@ func (s *sigV4) setDate(v string) *Error {
 	return nil
 }
 
-// checkScope checks the credential scope and the signing time against now,
+// CheckScope checks the credential scope (for service: "sts", "iam") and the signing time against now,
 // with AWS's messages. Failures are SignatureDoesNotMatch (403).
-func (s *sigV4) checkScope(now time.Time) *Error {
+func (s *Signature) CheckScope(now time.Time, service string) *Error {
 	if want := s.t.Format(scopeDateFormat); s.scopeDate != want {
 		return errSignatureDoesNotMatch("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '" +
 			truncate(s.scopeDate, 32) + "' != '" + want + "', from '" + s.amzDate + "'.")
@@ -250,8 +334,8 @@ func (s *sigV4) checkScope(now time.Time) *Error {
 	if s.region == "" {
 		return errSignatureDoesNotMatch("Credential should be scoped to a valid region, not ''.")
 	}
-	if s.service != scopeService {
-		return errSignatureDoesNotMatch("Credential should be scoped to correct service: '" + scopeService + "'.")
+	if s.service != service {
+		return errSignatureDoesNotMatch("Credential should be scoped to correct service: '" + service + "'.")
 	}
 	if s.terminator != scopeTerminator {
 		return errSignatureDoesNotMatch("Credential should be scoped with a valid terminator: '" + scopeTerminator + "', not '" + truncate(s.terminator, 32) + "'.")
@@ -276,15 +360,15 @@ func (s *sigV4) checkScope(now time.Time) *Error {
 	return nil
 }
 
-// verify recomputes the signature with secret and compares it in constant
+// Verify recomputes the signature with secret and compares it in constant
 // time. body is the whole request body.
-func (s *sigV4) verify(r *http.Request, q url.Values, body []byte, secret string) *Error {
-	return s.verifyWithKey(r, q, body, signingKey(secret, s.scopeDate, s.region, s.service))
+func (s *Signature) Verify(r *http.Request, q url.Values, body []byte, secret string) *Error {
+	return s.VerifyWithKey(r, q, body, signingKey(secret, s.scopeDate, s.region, s.service))
 }
 
-// verifyWithKey is verify with the signing key of the request's scope
-// already derived.
-func (s *sigV4) verifyWithKey(r *http.Request, q url.Values, body []byte, key []byte) *Error {
+// VerifyWithKey is Verify with the signing key of the request's scope
+// already derived (KeyCache.Get).
+func (s *Signature) VerifyWithKey(r *http.Request, q url.Values, body []byte, key []byte) *Error {
 	payload, err := payloadHash(r, body)
 	if err != nil {
 		return err
@@ -311,7 +395,7 @@ func (s *sigV4) verifyWithKey(r *http.Request, q url.Values, body []byte, key []
 	return nil
 }
 
-func appendScope(b []byte, s *sigV4) []byte {
+func appendScope(b []byte, s *Signature) []byte {
 	b = append(b, s.scopeDate...)
 	b = append(b, '/')
 	b = append(b, s.region...)
@@ -334,15 +418,15 @@ func payloadHash(r *http.Request, body []byte) (string, *Error) {
 	case declared == unsignedPayload && len(body) == 0:
 		return declared, nil
 	case declared != actual:
-		return "", newError(CodeXAmzContentSHA256Mismatch, http.StatusBadRequest,
-			"The provided 'x-amz-content-sha256' header does not match what was computed.")
+		return "", &Error{Code: CodeXAmzContentSHA256Mismatch, Status: http.StatusBadRequest,
+			Msg: "The provided 'x-amz-content-sha256' header does not match what was computed."}
 	}
 	return declared, nil
 }
 
 // canonicalRequest builds the SigV4 canonical request:
 // METHOD\nURI\nQUERY\nHEADERS\nSIGNEDHEADERS\nPAYLOADHASH.
-func (s *sigV4) canonicalRequest(r *http.Request, q url.Values, payload string) []byte {
+func (s *Signature) canonicalRequest(r *http.Request, q url.Values, payload string) []byte {
 	b := make([]byte, 0, 2048) // a session token is about 1 KB
 	b = append(b, r.Method...)
 	b = append(b, '\n')
@@ -457,26 +541,24 @@ func appendEscaped(b []byte, s string, encodeSlash bool) []byte {
 	return b
 }
 
-// signingKey derives kSigning = HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request").
-// signingKeys remembers derived signing keys: a client signs every request
+// KeyCache remembers derived signing keys: a client signs every request
 // of a day with the key of its secret, date, region and service, and
 // deriving it takes four HMACs, a sixth of verifying a request.
-type signingKeys struct {
+type KeyCache struct {
 	c *lru.Cache[signingScope, [sha256.Size]byte]
 }
 
 type signingScope struct{ secret, date, region, service string }
 
-// signingKeysKept is how many signing keys a Server remembers.
-const signingKeysKept = 256
-
-func newSigningKeys() (signingKeys, error) {
-	c, err := lru.New[signingScope, [sha256.Size]byte](signingKeysKept)
-	return signingKeys{c: c}, err
+// NewKeyCache returns a cache of the signing keys of size scopes. It is
+// safe for concurrent use.
+func NewKeyCache(size int) (KeyCache, error) {
+	c, err := lru.New[signingScope, [sha256.Size]byte](size)
+	return KeyCache{c: c}, err
 }
 
-// get returns the signing key of secret for the request's scope.
-func (k signingKeys) get(secret string, s *sigV4) []byte {
+// Get returns the signing key of secret for the request's scope.
+func (k KeyCache) Get(secret string, s *Signature) []byte {
 	scope := signingScope{secret, s.scopeDate, s.region, s.service}
 	key, ok := k.c.Get(scope)
 	if !ok {
@@ -487,6 +569,7 @@ func (k signingKeys) get(secret string, s *sigV4) []byte {
 	return key[:]
 }
 
+// signingKey derives kSigning = HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request").
 func signingKey(secret, date, region, service string) []byte {
 	k := hmacSHA256([]byte("AWS4"+secret), date)
 	k = hmacSHA256(k, region)
