@@ -25,13 +25,18 @@
 // GetFederationToken, AssumeRoleWithWebIdentity, AssumeRoleWithSAML,
 // GetAccessKeyInfo and DecodeAuthorizationMessage. Every signed request's
 // Signature Version 4 (Authorization header or presigned query) is verified
-// by a hand-written verifier (sigv4.go) that follows the IAM User Guide and
-// is tested against the aws-sdk-go-v2 signer. Temporary credentials are
+// by the hand-written verifier of internal/sigv4, which follows the IAM User
+// Guide and is tested against the aws-sdk-go-v2 signer. Temporary credentials are
 // verified from their token alone; long-term AKIA keys, users, MFA devices,
 // identity providers and revocations come from a [Directory]
 // (*rolestore.SQLite). Authorization uses the policy package: role trust
 // policies, the caller's identity policies and its session policies.
 // Errors are *[Error] values carrying AWS's code, status and message.
+//
+// [Server.Authenticate] and [Server.Authorize] (caller.go) lend the same
+// verifier and authorizer to the IAM Query API (package iamapi), so that a
+// credential means the same on both; [Server.PermissionsOf] gives
+// SimulatePrincipalPolicy a principal's policies as its requests get them.
 //
 // See docs/sts.md for the API as clients see it.
 //
