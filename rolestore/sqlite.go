@@ -55,6 +55,8 @@ type Store interface {
 	// InstanceProfiles lists the profiles of one account, or of all when
 	// accountID is "", sorted by account and name.
 	InstanceProfiles(ctx context.Context, accountID string) ([]InstanceProfile, error)
+	// DeleteInstanceProfile deletes a profile (not its role).
+	DeleteInstanceProfile(ctx context.Context, accountID, name string) error
 	// Apply validates s (cross references may be satisfied by the seed or
 	// by what is already stored) and upserts it in one transaction; on any
 	// error nothing is written. Entities absent from s are left alone.
@@ -69,6 +71,8 @@ type Store interface {
 	UserByID(ctx context.Context, id string) (User, error)
 	// Users lists the users of one account, or of all when accountID is "".
 	Users(ctx context.Context, accountID string) ([]User, error)
+	// DeleteUser deletes a user with its access keys and MFA devices.
+	DeleteUser(ctx context.Context, accountID, name string) error
 
 	// PutAccessKey stores a new long-term access key of a user or of the
 	// root user (UserName ""); at most MaxAccessKeysPerUser per owner.
@@ -86,6 +90,10 @@ type Store interface {
 	PutMFADevice(ctx context.Context, d MFADevice) (MFADevice, error)
 	// MFADevice returns a device by serial number (its ARN).
 	MFADevice(ctx context.Context, serial string) (MFADevice, error)
+	// MFADevices lists the devices of one user ("" for the root user).
+	MFADevices(ctx context.Context, accountID, userName string) ([]MFADevice, error)
+	// DeleteMFADevice deletes a device.
+	DeleteMFADevice(ctx context.Context, serial string) error
 
 	// PutOIDCProvider creates or updates the provider (AccountID, URL).
 	PutOIDCProvider(ctx context.Context, p OIDCProvider) (OIDCProvider, error)

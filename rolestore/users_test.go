@@ -365,3 +365,60 @@ func isValidationError(err error) bool {
 	var ve *rolestore.ValidationError
 	return errors.As(err, &ve)
 }
+
+// TestSQLite_DeleteUserAndProfile deletes a user with its keys and MFA
+// devices, and an instance profile; a second delete is ErrNotFound.
+func TestSQLite_DeleteUserAndProfile(t *testing.T) {
+	s := openStore(t, ":memory:")
+	ctx := context.Background()
+	if err := s.PutAccount(ctx, rolestore.Account{ID: acct}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutUser(ctx, rolestore.User{AccountID: acct, Name: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutAccessKey(ctx, rolestore.AccessKey{ID: testKeyID, SecretAccessKey: testSecret, AccountID: acct, UserName: "alice", Status: rolestore.AccessKeyActive}); err != nil {
+		t.Fatal(err)
+	}
+	d := rolestore.MFADevice{SerialNumber: rolestore.MFASerial(acct, "alice"), AccountID: acct, UserName: "alice", Secret: totpSeed}
+	if _, err := s.PutMFADevice(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if ds, err := s.MFADevices(ctx, acct, "ALICE"); err != nil || len(ds) != 1 || ds[0].SerialNumber != d.SerialNumber {
+		t.Fatalf("MFADevices = %v, %v", ds, err)
+	}
+	if ds, err := s.MFADevices(ctx, acct, ""); err != nil || len(ds) != 0 {
+		t.Fatalf("root's MFADevices = %v, %v", ds, err)
+	}
+	if err := s.DeleteUser(ctx, acct, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AccessKey(ctx, testKeyID); !errors.Is(err, rolestore.ErrNotFound) {
+		t.Errorf("the deleted user's key: %v", err)
+	}
+	if _, err := s.MFADevice(ctx, d.SerialNumber); !errors.Is(err, rolestore.ErrNotFound) {
+		t.Errorf("the deleted user's MFA device: %v", err)
+	}
+	if err := s.DeleteUser(ctx, acct, "alice"); !errors.Is(err, rolestore.ErrNotFound) {
+		t.Errorf("second DeleteUser = %v", err)
+	}
+	if _, err := s.PutInstanceProfile(ctx, rolestore.InstanceProfile{AccountID: acct, Name: "web"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteInstanceProfile(ctx, acct, "WEB"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteInstanceProfile(ctx, acct, "web"); !errors.Is(err, rolestore.ErrNotFound) {
+		t.Errorf("second DeleteInstanceProfile = %v", err)
+	}
+	root := rolestore.MFADevice{SerialNumber: rolestore.MFASerial(acct, "root"), AccountID: acct, Secret: totpSeed}
+	if _, err := s.PutMFADevice(ctx, root); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteMFADevice(ctx, root.SerialNumber); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteMFADevice(ctx, root.SerialNumber); !errors.Is(err, rolestore.ErrNotFound) {
+		t.Errorf("second DeleteMFADevice = %v", err)
+	}
+}
