@@ -143,3 +143,21 @@ func schedulerErr(arn string, err error) error {
 	}
 	return err
 }
+
+// ProfileChanged follows a change that someone else (the IAM API) made in
+// the store to the role of the instance profile profileARN: when it is the
+// instance's own profile, the credentials start over for role ("" empties
+// it), as Attach and Detach do, so the metadata service serves the change
+// at once. Other profiles are left alone.
+func (in *Instance) ProfileChanged(ctx context.Context, profileARN, role string) error {
+	if in.att.Load().ProfileARN != profileARN {
+		return nil
+	}
+	var err error
+	if role == "" {
+		_, err = in.Detach(ctx)
+	} else {
+		_, err = in.Attach(ctx, role)
+	}
+	return err
+}

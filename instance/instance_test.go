@@ -480,3 +480,38 @@ func TestSplitProfileARN(t *testing.T) {
 		}
 	}
 }
+
+// TestInstance_ProfileChanged follows a role change another writer (the
+// IAM API) made in the store: the instance's own profile starts over with
+// the new role, or serves nothing once emptied; other profiles are left
+// alone.
+func TestInstance_ProfileChanged(t *testing.T) {
+	f := newFixture(t)
+	in := f.instance(t, firstID, "web")
+	if err := in.Keep(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.ProfileChanged(t.Context(), "arn:aws:iam::123456789012:instance-profile/other", "batch"); err != nil || in.Attachment().Role == "batch" {
+		t.Fatalf("another profile's change: %v, attachment %+v", err, in.Attachment())
+	}
+	p, err := f.store.InstanceProfile(t.Context(), acct, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Roles = []string{"batch"}
+	if _, err := f.store.PutInstanceProfile(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.ProfileChanged(t.Context(), webARN, "batch"); err != nil {
+		t.Fatal(err)
+	}
+	if a, ok := in.Current(); !ok || a.Role != "batch" || f.session(t, a.Credentials).RoleARN != "arn:aws:iam::123456789012:role/batch" {
+		t.Errorf("Current after the change = %+v, %t", a, ok)
+	}
+	if err := in.ProfileChanged(t.Context(), webARN, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := in.Current(); ok {
+		t.Error("credentials served after the profile lost its role")
+	}
+}
