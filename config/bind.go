@@ -42,6 +42,7 @@ const (
 	EnvThrottleBurst        = "IMDSEMU_THROTTLE_BURST"
 	EnvStartScenario        = "IMDSEMU_START_SCENARIO"
 	EnvSTSAddr              = "IMDSEMU_STS_ADDR"
+	EnvIAMAddr              = "IMDSEMU_IAM_ADDR"
 	EnvAllowedHosts         = "IMDSEMU_ALLOWED_HOSTS"
 	EnvMaxConnections       = "IMDSEMU_MAX_CONNECTIONS"
 	EnvAdminTokenFile       = "IMDSEMU_ADMIN_TOKEN_FILE"

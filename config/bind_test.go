@@ -244,7 +244,7 @@ func TestBindings(t *testing.T) {
 	consts := []string{config.EnvMetadataAddr, config.EnvAdminAddr, config.EnvDataDir, config.EnvHTTPTokens,
 		config.EnvHTTPEndpoint, config.EnvLogFormat, config.EnvRotationInterval, config.EnvSessionDuration,
 		config.EnvIPv6Addr, config.EnvECSAddr, config.EnvHopLimit, config.EnvExtendedCredentials,
-		config.EnvInstanceMetadataTags, config.EnvThrottleRPS, config.EnvThrottleBurst, config.EnvStartScenario, config.EnvSTSAddr, config.EnvAllowedHosts, config.EnvMaxConnections, config.EnvAdminTokenFile}
+		config.EnvInstanceMetadataTags, config.EnvThrottleRPS, config.EnvThrottleBurst, config.EnvStartScenario, config.EnvSTSAddr, config.EnvIAMAddr, config.EnvAllowedHosts, config.EnvMaxConnections, config.EnvAdminTokenFile}
 	var envs []string
 	for _, b := range config.Bindings() {
 		if b.Path == "" || b.Help == "" || b.Flag == "" {

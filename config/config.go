@@ -92,6 +92,9 @@ type Settings struct {
 
 	// STSAddr is the STS Query API listener; "" means the CLI's default.
 	STSAddr string `yaml:"sts-addr" env:"IMDSEMU_STS_ADDR" flag:"sts-addr" default:"127.0.0.1:1339" help:"address of the STS Query API listener" check:"addr"`
+	// IAMAddr, when set, is a listener of its own for the IAM Query API,
+	// which the STS listener serves too; "" means none.
+	IAMAddr string `yaml:"iam-addr" env:"IMDSEMU_IAM_ADDR" flag:"iam-addr" help:"also serve the IAM Query API on this address of its own, e.g. \"127.0.0.1:1342\" (the STS listener always serves it)" check:"addr"`
 
 	// AllowedHosts are Host names the metadata, ECS and admin listeners
 	// answer to besides their own addresses, "localhost" and IP literals

@@ -167,8 +167,17 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 		return err
 	}
 	stsURL := "http://" + httpserve.DialAddr(stsL.ln.Addr())
-	if stsL.srv.Handler, err = newSTS(s, stsURL, store, issuer, keyUse, log, reg); err != nil { // serve_sts.go
+	var iamHandler http.Handler
+	if stsL.srv.Handler, iamHandler, err = newSTS(s, stsURL, store, issuer, keyUse, fl, log, reg); err != nil { // serve_sts.go
 		return err
+	}
+	iamURL := stsURL
+	if s.IAMAddr != "" {
+		iamL, err := ls.listen("iam", s.IAMAddr, iamHandler)
+		if err != nil {
+			return err
+		}
+		iamURL = "http://" + httpserve.DialAddr(iamL.ln.Addr())
 	}
 	meta, err := ls.listen("metadata", s.MetadataAddr, metaHandler)
 	if err != nil {
@@ -218,6 +227,8 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 	fmt.Fprintf(stdout, "export AWS_EC2_METADATA_SERVICE_ENDPOINT=%s/\n", metaURL)
 	fmt.Fprintf(stdout, "imdsemu: STS on %s (SigV4-verified; OIDC discovery at %s/.well-known/openid-configuration)\n", stsURL, stsURL)
 	fmt.Fprintf(stdout, "export AWS_ENDPOINT_URL_STS=%s\n", stsURL)
+	fmt.Fprintf(stdout, "imdsemu: IAM on %s (SigV4-verified; also on the STS listener)\n", iamURL)
+	fmt.Fprintf(stdout, "export AWS_ENDPOINT_URL_IAM=%s\n", iamURL)
 	select {
 	case <-ready:
 		fmt.Fprintln(stdout, "imdsemu: ready")

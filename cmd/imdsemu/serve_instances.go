@@ -193,6 +193,19 @@ func (f *fleet) others() []*instance.Instance {
 	return out
 }
 
+// ProfileChanged tells every instance that the IAM API changed the role of
+// an instance profile (iamapi.ProfileWatcher).
+func (f *fleet) ProfileChanged(ctx context.Context, profileARN, role string) error {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	for _, m := range f.members {
+		if err := m.inst.ProfileChanged(ctx, profileARN, role); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // handler is what the shared metadata listeners serve: the router.
 func (f *fleet) handler() http.Handler { return f.router }
 
