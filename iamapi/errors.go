@@ -65,19 +65,38 @@ func errInternal() *Error {
 		Msg: "The request processing has failed because of an unknown error, exception or failure."}
 }
 
-// storeError maps a store error: not found is NoSuchEntity with notFound's
-// message, a store validation error is InvalidInput with its message,
-// anything else is logged and internal.
+// storeError maps a store error to IAM's: the store's own IAM code and
+// message (rolestore.Error), or notFound's message for a bare ErrNotFound,
+// or a shape violation as InvalidInput; anything else is logged and
+// internal.
 func (s *Server) storeError(rc *request, err error, notFound string) *Error {
-	var ve *rolestore.ValidationError
+	var re *rolestore.Error
+	code := rolestore.Code(err)
 	switch {
-	case errors.Is(err, rolestore.ErrNotFound):
+	case code == "":
+		s.log.Error("iam: store", "action", rc.action, "err", err)
+		return errInternal()
+	case errors.As(err, &re) && re.Message != "":
+		return newError(code, statusOf(code), "%s", re.Message)
+	case code == rolestore.CodeNoSuchEntity && notFound != "":
 		return errNoSuchEntity("%s", notFound)
-	case errors.As(err, &ve):
+	case code == rolestore.CodeValidationError:
 		return errInvalidInput("%s", strings.TrimPrefix(err.Error(), "rolestore: "))
 	}
-	s.log.Error("iam: store", "action", rc.action, "err", err)
-	return errInternal()
+	return newError(code, statusOf(code), "%s", strings.TrimPrefix(err.Error(), "rolestore: "))
+}
+
+// statusOf is the HTTP status IAM answers an error code with.
+func statusOf(code string) int {
+	switch code {
+	case CodeNoSuchEntity:
+		return http.StatusNotFound
+	case CodeEntityAlreadyExists, CodeLimitExceeded, CodeDeleteConflict:
+		return http.StatusConflict
+	case CodeServiceFailure:
+		return http.StatusInternalServerError
+	}
+	return http.StatusBadRequest
 }
 
 // validation collects parameter constraint violations (Fail, Missing, Err)

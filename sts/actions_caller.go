@@ -69,17 +69,27 @@ func (s *Server) decodeAuthorizationMessage(rc *request) (any, *Error) {
 // authorize checks the caller's own permissions (identity-based policies,
 // limited by session policies) for an action on resource.
 func (s *Server) authorize(rc *request, act, resource string) *Error {
+	req, dec, e := s.evaluate(rc, act, resource)
+	if e != nil {
+		return e
+	}
+	if !dec.Allowed {
+		return s.deny(rc.caller, req, dec)
+	}
+	return nil
+}
+
+// evaluate is the decision authorize acts on: the caller's own policies
+// for act on resource, with the request's context keys. STS's actions and
+// the IAM API (Authorize) both ask it.
+func (s *Server) evaluate(rc *request, act, resource string) (policy.Request, policy.Decision, *Error) {
 	c := rc.caller
 	id, e := s.permissionsOf(rc.ctx, c)
 	if e != nil {
-		return e
+		return policy.Request{}, policy.Decision{}, e
 	}
 	pc := s.baseContext(rc)
 	s.callerContext(rc, &pc, id.tags)
 	req := policy.Request{Principal: c.principal(), Action: act, Resource: resource, Context: pc}
-	dec := policy.Evaluate(req, id.set())
-	if !dec.Allowed {
-		return s.deny(c, req, dec)
-	}
-	return nil
+	return req, policy.Evaluate(req, id.set()), nil
 }

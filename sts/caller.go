@@ -93,24 +93,18 @@ func (s *Server) Authenticate(r *http.Request, q url.Values, body []byte, servic
 // (policy.Decision.Message).
 func (s *Server) Authorize(r *http.Request, c *Caller, action, resource string) (policy.Request, policy.Decision, *Error) {
 	rc := &request{ctx: r.Context(), http: r, caller: c.c}
-	pc := s.baseContext(rc)
-	req := policy.Request{Principal: c.c.principal(), Action: action, Resource: resource}
 	if !c.c.revoked.IsZero() {
-		req.Context = pc
-		return req, policy.Decision{Reason: policy.ExplicitDeny, Explanation: fmt.Sprintf(
-			`explicit deny in an identity-based policy: sessions of role %s issued before %s are revoked (AWSRevokeOlderSessions)`,
-			c.c.session.RoleARN, c.c.revoked.UTC().Format(time.RFC3339))}, nil
+		pc := s.baseContext(rc)
+		return policy.Request{Principal: c.c.principal(), Action: action, Resource: resource, Context: pc},
+			policy.Decision{Reason: policy.ExplicitDeny, Explanation: fmt.Sprintf(
+				`explicit deny in an identity-based policy: sessions of role %s issued before %s are revoked (AWSRevokeOlderSessions)`,
+				c.c.session.RoleARN, c.c.revoked.UTC().Format(time.RFC3339))}, nil
 	}
-	id, e := s.permissionsOf(rc.ctx, c.c)
-	if e != nil {
-		return req, policy.Decision{}, e
+	req, dec, e := s.evaluate(rc, action, resource)
+	if e == nil && c.c.kind == kindRoot {
+		dec = policy.Decision{Allowed: true, Explanation: "the account root user is not restricted by identity-based policies"}
 	}
-	s.callerContext(rc, &pc, id.tags)
-	req.Context = pc
-	if c.c.kind == kindRoot {
-		return req, policy.Decision{Allowed: true, Explanation: "the account root user is not restricted by identity-based policies"}, nil
-	}
-	return req, policy.Evaluate(req, policy.Set{Identity: id.policies, Session: id.session}), nil
+	return req, dec, e
 }
 
 // ErrNotPrincipal is returned by PermissionsOf for an ARN that is not a
