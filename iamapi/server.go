@@ -78,6 +78,7 @@ type Server struct {
 	now      func() time.Time
 	log      *slog.Logger
 	requests *prometheus.CounterVec
+	out      *awsquery.Writer
 
 	randMu sync.Mutex
 	rand   io.Reader
@@ -103,6 +104,7 @@ func NewServer(opts Options) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.out = awsquery.NewWriter(Namespace, s.now, s.log)
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "imdsemu_iam_requests_total",
 		Help: "IAM Query API requests by action (\"unknown\" for others) and HTTP status.",
@@ -149,7 +151,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	if e != nil {
 		status = e.Status
-		s.writer().Error(w, id, e)
+		s.out.Error(w, id, e)
 	}
 	s.requests.WithLabelValues(act, strconv.Itoa(status)).Inc()
 	attrs := []any{"request_id", id, "action", act, "status", status, "duration", s.now().Sub(start)}
@@ -212,7 +214,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, id string) (act s
 	if e != nil {
 		return act, e
 	}
-	s.writer().Result(w, name, id, result)
+	s.out.Result(w, name, id, result)
 	return act, nil
 }
 

@@ -3,7 +3,6 @@ package iamapi
 import (
 	"time"
 
-	"github.com/imdsemu/imdsemu/internal/awsquery"
 	"github.com/imdsemu/imdsemu/rolestore"
 )
 
@@ -81,9 +80,4 @@ func pathOf(p string) string {
 		return "/"
 	}
 	return p
-}
-
-// writer writes IAM's documents in its namespace.
-func (s *Server) writer() awsquery.Writer {
-	return awsquery.Writer{Namespace: Namespace, Now: s.now, Log: s.log}
 }
