@@ -2,6 +2,10 @@ package cli
 
 import (
 	"fmt"
+	"net/netip"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -60,6 +64,47 @@ real metadata service on a cloud machine.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(add, check)
+	var (
+		via  string
+		hold bool
+	)
+	route := &cobra.Command{
+		Use:   "route --via ADDRESS [--hold]",
+		Short: "Route " + linklocal.IPv4 + " through imdsemu's address on a network this namespace shares with it",
+		Long: `Add a route to ` + linklocal.IPv4 + ` through ADDRESS, the address of an imdsemu that
+holds the link-local address (serve --link-local --claim-address) on a network
+this namespace is on: its apps then reach the metadata service at the default
+address, with their own source addresses, by which one imdsemu tells several
+apps apart (instances:). Needs CAP_NET_ADMIN; refused in the machine's own
+network namespace. With --hold it then waits until it is stopped, so that it
+can hold the namespace an app container joins (docs/deploy.md).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			gw, err := netip.ParseAddr(via)
+			if err != nil {
+				return fmt.Errorf("--via %q: want an IPv4 address such as 10.254.169.254", via)
+			}
+			added, err := linklocal.AddRoute(linklocal.Options{Override: override}, gw)
+			if err != nil {
+				return err
+			}
+			if added {
+				fmt.Fprintf(e.Stdout, "imdsemu: %s is routed via %s\n", linklocal.IPv4, gw)
+			} else {
+				fmt.Fprintf(e.Stdout, "imdsemu: %s was already routed via %s\n", linklocal.IPv4, gw)
+			}
+			if hold {
+				ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
+				defer stop()
+				<-ctx.Done()
+			}
+			return nil
+		},
+	}
+	route.Flags().StringVar(&via, "via", "", "imdsemu's `ADDRESS` on the shared network (required)")
+	route.Flags().BoolVar(&hold, "hold", false, "then wait until stopped (SIGTERM), holding the network namespace")
+	route.Flags().BoolVar(&override, linklocal.OverrideFlag[2:], false, "route even where imdsemu cannot tell this network namespace from the machine's own")
+	_ = route.MarkFlagRequired("via")
+	cmd.AddCommand(add, check, route)
 	return cmd
 }

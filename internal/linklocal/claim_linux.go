@@ -39,12 +39,7 @@ type Claim struct {
 // down), after Check has passed: nothing is changed in a namespace Check
 // refuses. It needs CAP_NET_ADMIN in that namespace.
 func ClaimAddresses(o Options) (*Claim, error) {
-	n, err := namespaceOf(o)
-	if err != nil {
-		if !o.Override {
-			return nil, fmt.Errorf("%w: cannot tell which network namespace this is: %v", ErrRefused, err)
-		}
-	} else if err := Check(n, o.Override); err != nil {
+	if err := checkOptions(o); err != nil {
 		return nil, err
 	}
 	h, err := netlink.NewHandle()
@@ -100,6 +95,19 @@ func (c *Claim) Release() error {
 	c.h.Close()
 	c.h, c.added = nil, nil
 	return errors.Join(errs...)
+}
+
+// checkOptions is Check on the namespace o names (or the caller's): an
+// error refuses any change there.
+func checkOptions(o Options) error {
+	n, err := namespaceOf(o)
+	if err != nil {
+		if !o.Override {
+			return fmt.Errorf("%w: cannot tell which network namespace this is: %v", ErrRefused, err)
+		}
+		return nil
+	}
+	return Check(n, o.Override)
 }
 
 func namespaceOf(o Options) (Namespace, error) {

@@ -27,3 +27,8 @@ func ClaimAddresses(Options) (*Claim, error) {
 
 // Release does nothing.
 func (c *Claim) Release() error { return nil }
+
+// AddRoute needs Linux network namespaces.
+func AddRoute(Options, netip.Addr) (bool, error) {
+	return false, errors.New("routing the link-local address needs Linux network namespaces")
+}
