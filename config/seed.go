@@ -31,6 +31,8 @@ type fileDoc struct {
 	Users            []userDoc    `yaml:"users"`
 	OIDCProviders    []oidcDoc    `yaml:"oidc-providers"`
 	SAMLProviders    []samlDoc    `yaml:"saml-providers"`
+	Groups           []groupDoc   `yaml:"groups"`
+	ManagedPolicies  []policyDoc  `yaml:"managed-policies"`
 }
 
 // The entities as written. A field named as in the rolestore type holds that
@@ -41,15 +43,17 @@ type (
 		Alias string `yaml:"alias"`
 	}
 	roleDoc struct {
-		Name               string              `yaml:"name,required"`
-		AccountID          string              `yaml:"account"`
-		Path               string              `yaml:"path"`
-		ID                 string              `yaml:"id"`
-		Description        string              `yaml:"description"`
-		TrustPolicy        *document           `yaml:"trust-policy"` // nil: EC2TrustPolicy
-		Policies           map[string]document `yaml:"policies"`
-		MaxSessionDuration time.Duration       `yaml:"max-session-duration"`
-		Tags               []rolestore.Tag     `yaml:"tags"`
+		Name                string              `yaml:"name,required"`
+		AccountID           string              `yaml:"account"`
+		Path                string              `yaml:"path"`
+		ID                  string              `yaml:"id"`
+		Description         string              `yaml:"description"`
+		TrustPolicy         *document           `yaml:"trust-policy"` // nil: EC2TrustPolicy
+		Policies            map[string]document `yaml:"policies"`
+		MaxSessionDuration  time.Duration       `yaml:"max-session-duration"`
+		Tags                []rolestore.Tag     `yaml:"tags"`
+		ManagedPolicies     []string            `yaml:"managed-policies" what:"a managed policy ARN"`
+		PermissionsBoundary string              `yaml:"permissions-boundary"`
 	}
 	profileDoc struct {
 		Name      string   `yaml:"name,required"`
@@ -60,13 +64,30 @@ type (
 		Roles     []string `yaml:"roles" what:"a role name"`
 	}
 	userDoc struct {
-		Name      string              `yaml:"name,required"`
-		AccountID string              `yaml:"account"`
-		Path      string              `yaml:"path"`
-		ID        string              `yaml:"id"`
-		Groups    []string            `yaml:"groups" what:"a group name"`
-		Policies  map[string]document `yaml:"policies"`
-		Tags      []rolestore.Tag     `yaml:"tags"`
+		Name                string              `yaml:"name,required"`
+		AccountID           string              `yaml:"account"`
+		Path                string              `yaml:"path"`
+		ID                  string              `yaml:"id"`
+		Groups              []string            `yaml:"groups" what:"a group name"`
+		Policies            map[string]document `yaml:"policies"`
+		Tags                []rolestore.Tag     `yaml:"tags"`
+		ManagedPolicies     []string            `yaml:"managed-policies" what:"a managed policy ARN"`
+		PermissionsBoundary string              `yaml:"permissions-boundary"`
+	}
+	groupDoc struct {
+		Name            string              `yaml:"name,required"`
+		AccountID       string              `yaml:"account"`
+		Path            string              `yaml:"path"`
+		ID              string              `yaml:"id"`
+		Policies        map[string]document `yaml:"policies"`
+		ManagedPolicies []string            `yaml:"managed-policies" what:"a managed policy ARN"`
+	}
+	policyDoc struct {
+		Name        string    `yaml:"name,required"`
+		AccountID   string    `yaml:"account"`
+		Path        string    `yaml:"path"`
+		Description string    `yaml:"description"`
+		Document    *document `yaml:"document,required"`
 	}
 	oidcDoc struct {
 		URL         string   `yaml:"url,required"`
@@ -89,13 +110,15 @@ type (
 func lists() map[string]string {
 	return map[string]string{rolestore.EntityAccount: "accounts", rolestore.EntityRole: "roles",
 		rolestore.EntityInstanceProfile: "instance-profiles", rolestore.EntityUser: "users",
-		rolestore.EntityOIDCProvider: "oidc-providers", rolestore.EntitySAMLProvider: "saml-providers"}
+		rolestore.EntityOIDCProvider: "oidc-providers", rolestore.EntitySAMLProvider: "saml-providers",
+		rolestore.EntityGroup: "groups", rolestore.EntityPolicy: "managed-policies"}
 }
 
 func docs() map[string]reflect.Type {
 	return map[string]reflect.Type{"accounts": reflect.TypeFor[accountDoc](), "roles": reflect.TypeFor[roleDoc](),
 		"instance-profiles": reflect.TypeFor[profileDoc](), "users": reflect.TypeFor[userDoc](),
-		"oidc-providers": reflect.TypeFor[oidcDoc](), "saml-providers": reflect.TypeFor[samlDoc]()}
+		"oidc-providers": reflect.TypeFor[oidcDoc](), "saml-providers": reflect.TypeFor[samlDoc](),
+		"groups": reflect.TypeFor[groupDoc](), "managed-policies": reflect.TypeFor[policyDoc]()}
 }
 
 // Parse parses a config file's contents; name is used in errors. Settings
@@ -194,7 +217,8 @@ func (d *decoder) seed(doc *fileDoc, f *File) {
 	}
 	for i, r := range doc.Roles {
 		r2 := rolestore.Role{Name: r.Name, AccountID: r.AccountID, Path: r.Path, ID: r.ID, Description: r.Description,
-			TrustPolicy: EC2TrustPolicy, Policies: policies(r.Policies), MaxSessionDuration: r.MaxSessionDuration, Tags: r.Tags}
+			TrustPolicy: EC2TrustPolicy, Policies: policies(r.Policies), MaxSessionDuration: r.MaxSessionDuration, Tags: r.Tags,
+			ManagedPolicies: r.ManagedPolicies, PermissionsBoundary: r.PermissionsBoundary}
 		if r.TrustPolicy != nil {
 			r2.TrustPolicy = string(*r.TrustPolicy)
 		}
@@ -229,8 +253,20 @@ func (d *decoder) seed(doc *fileDoc, f *File) {
 	}
 	for i, u := range doc.Users {
 		u2 := rolestore.User{Name: u.Name, AccountID: u.AccountID, Path: u.Path, ID: u.ID, Groups: u.Groups,
-			Policies: policies(u.Policies), Tags: u.Tags}
+			Policies: policies(u.Policies), Tags: u.Tags, ManagedPolicies: u.ManagedPolicies, PermissionsBoundary: u.PermissionsBoundary}
 		add("users", i, &u2.AccountID, func() error { return u2.Validate() }, func() { s.Users = append(s.Users, u2) })
+	}
+	for i, g := range doc.Groups {
+		g2 := rolestore.Group{Name: g.Name, AccountID: g.AccountID, Path: g.Path, ID: g.ID,
+			Policies: policies(g.Policies), ManagedPolicies: g.ManagedPolicies}
+		add("groups", i, &g2.AccountID, func() error { return g2.Validate() }, func() { s.Groups = append(s.Groups, g2) })
+	}
+	for i, p := range doc.ManagedPolicies {
+		p2 := rolestore.ManagedPolicy{Name: p.Name, AccountID: p.AccountID, Path: p.Path, Description: p.Description}
+		if p.Document != nil {
+			p2.Document = string(*p.Document)
+		}
+		add("managed-policies", i, &p2.AccountID, func() error { return p2.ValidateEntity() }, func() { s.ManagedPolicies = append(s.ManagedPolicies, p2) })
 	}
 	for i, p := range doc.OIDCProviders {
 		base := index("oidc-providers", i)

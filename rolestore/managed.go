@@ -227,9 +227,6 @@ func (s *SQLite) CreatePolicy(ctx context.Context, p ManagedPolicy) (ManagedPoli
 	}
 	var out ManagedPolicy
 	err := s.write(ctx, "create policy", func(tx *sql.Tx) error {
-		if err := accountExists(ctx, tx, EntityPolicy, p.Name, p.AccountID); err != nil {
-			return err
-		}
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM managed_policies WHERE account_id = ? AND name = ?`, p.AccountID, p.Name).Scan(&one)
 		if err == nil {
@@ -238,26 +235,79 @@ func (s *SQLite) CreatePolicy(ctx context.Context, p ManagedPolicy) (ManagedPoli
 		if !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("rolestore: create policy %s: %w", p.Name, err)
 		}
-		id, err := NewID(PolicyIDPrefix, s.rand)
-		if err != nil {
-			return err
-		}
-		now := s.createdAt(p.CreatedAt)
-		var pk int64
-		err = tx.QueryRowContext(ctx, `INSERT INTO managed_policies
-	(account_id, name, path, policy_id, description, default_version, next_version, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, 1, 2, ?, ?) RETURNING pk`, p.AccountID, p.Name, pathOrRoot(p.Path), id, p.Description, now, now).Scan(&pk)
-		if err != nil {
-			return fmt.Errorf("rolestore: create policy %s: %w", p.Name, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO policy_versions (policy_pk, version, document, created_at) VALUES (?, 1, ?, ?)`,
-			pk, p.Document, now); err != nil {
-			return fmt.Errorf("rolestore: create policy %s: %w", p.Name, err)
-		}
-		out, err = getPolicy(ctx, tx, pk)
+		out, err = s.createPolicy(ctx, tx, p)
 		return err
 	})
 	return out, err
+}
+
+// createPolicy inserts a new customer managed policy with its v1.
+func (s *SQLite) createPolicy(ctx context.Context, tx *sql.Tx, p ManagedPolicy) (ManagedPolicy, error) {
+	if err := accountExists(ctx, tx, EntityPolicy, p.Name, p.AccountID); err != nil {
+		return ManagedPolicy{}, err
+	}
+	id, err := NewID(PolicyIDPrefix, s.rand)
+	if err != nil {
+		return ManagedPolicy{}, err
+	}
+	now := s.createdAt(p.CreatedAt)
+	var pk int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO managed_policies
+	(account_id, name, path, policy_id, description, default_version, next_version, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, 1, 2, ?, ?) RETURNING pk`, p.AccountID, p.Name, pathOrRoot(p.Path), id, p.Description, now, now).Scan(&pk)
+	if err != nil {
+		return ManagedPolicy{}, fmt.Errorf("rolestore: create policy %s: %w", p.Name, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO policy_versions (policy_pk, version, document, created_at) VALUES (?, 1, ?, ?)`,
+		pk, p.Document, now); err != nil {
+		return ManagedPolicy{}, fmt.Errorf("rolestore: create policy %s: %w", p.Name, err)
+	}
+	return getPolicy(ctx, tx, pk)
+}
+
+// putPolicy is a config file's upsert of a customer managed policy: a new
+// policy is created; an existing one whose default document differs gets
+// the document as a new default version, the oldest other version making
+// room when it has MaxPolicyVersions, and the description given.
+func (s *SQLite) putPolicy(ctx context.Context, tx *sql.Tx, p ManagedPolicy) error {
+	pk, err := customerPolicyPK(ctx, tx, p.ARN())
+	if errors.Is(err, ErrNotFound) {
+		var one int
+		if tx.QueryRowContext(ctx, `SELECT 1 FROM managed_policies WHERE account_id = ? AND name = ?`, p.AccountID, p.Name).Scan(&one) == nil {
+			return newError(CodeEntityAlreadyExists, "A policy called %s already exists (with another path). Duplicate names are not allowed.", p.Name)
+		}
+		_, err = s.createPolicy(ctx, tx, p)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	cur, err := getPolicy(ctx, tx, pk)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE managed_policies SET description = ? WHERE pk = ?`, p.Description, pk); err != nil {
+		return fmt.Errorf("rolestore: put policy %s: %w", p.Name, err)
+	}
+	if cur.Document == p.Document {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM policy_versions WHERE policy_pk = ?1 AND version IN (
+	SELECT v.version FROM policy_versions v JOIN managed_policies mp ON mp.pk = v.policy_pk
+	WHERE v.policy_pk = ?1 AND v.version <> mp.default_version ORDER BY v.version
+	LIMIT max(0, (SELECT COUNT(*) FROM policy_versions WHERE policy_pk = ?1) - ?2 + 1))`, pk, MaxPolicyVersions); err != nil {
+		return fmt.Errorf("rolestore: put policy %s: %w", p.Name, err)
+	}
+	now := s.now().UnixNano()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO policy_versions (policy_pk, version, document, created_at)
+	SELECT pk, next_version, ?, ? FROM managed_policies WHERE pk = ?`, p.Document, now, pk); err != nil {
+		return fmt.Errorf("rolestore: put policy %s: %w", p.Name, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE managed_policies SET default_version = next_version, next_version = next_version + 1,
+	updated_at = ? WHERE pk = ?`, now, pk); err != nil {
+		return fmt.Errorf("rolestore: put policy %s: %w", p.Name, err)
+	}
+	return nil
 }
 
 // Policy returns a managed policy by ARN: an AWS managed policy of the

@@ -459,6 +459,11 @@ type Seed struct {
 	Users            []User
 	OIDCProviders    []OIDCProvider
 	SAMLProviders    []SAMLProvider
+	// Groups and ManagedPolicies (customer managed, with the document of
+	// their default version) are applied before users and roles, which may
+	// name them.
+	Groups          []Group
+	ManagedPolicies []ManagedPolicy
 }
 
 // SeedError locates a *ValidationError within a Seed: Index is the position
@@ -489,6 +494,10 @@ func seedField(entity string) string {
 		return "OIDCProviders"
 	case EntitySAMLProvider:
 		return "SAMLProviders"
+	case EntityGroup:
+		return "Groups"
+	case EntityPolicy:
+		return "ManagedPolicies"
 	}
 	return entity
 }
@@ -585,53 +594,64 @@ func (s Seed) validate(k known) error {
 // validateUsersAndProviders checks the seed's users and identity providers: each
 // valid, in a known account, declared once.
 func (s Seed) validateUsersAndProviders(fail func(int, error) error, accountExists func(string) bool) error {
-	users := make(map[roleKey]bool, len(s.Users))
-	for i, u := range s.Users {
-		if err := u.Validate(); err != nil {
-			return fail(i, err)
+	named := func(entity string) func(account, name string) seedKey {
+		return func(account, name string) seedKey {
+			return seedKey{entity: entity, name: name, field: "Name", key: lowerKey(account, name),
+				dup: fmt.Sprintf("is declared more than once in account %s (names are case-insensitive)", account)}
 		}
-		if !accountExists(u.AccountID) {
-			return fail(i, &ValidationError{Entity: EntityUser, Name: u.Name, Field: "AccountID", Value: u.AccountID,
-				Reason: "is not a declared account"})
-		}
-		key := lowerKey(u.AccountID, u.Name)
-		if users[key] {
-			return fail(i, &ValidationError{Entity: EntityUser, Name: u.Name, Field: "Name", Value: u.Name,
-				Reason: fmt.Sprintf("is declared more than once in account %s (names are case-insensitive)", u.AccountID)})
-		}
-		users[key] = true
 	}
-	oidc := make(map[roleKey]bool, len(s.OIDCProviders))
-	for i, p := range s.OIDCProviders {
-		if err := p.Validate(); err != nil {
-			return fail(i, err)
-		}
-		if !accountExists(p.AccountID) {
-			return fail(i, &ValidationError{Entity: EntityOIDCProvider, Name: short(p.URL), Field: "AccountID", Value: p.AccountID,
-				Reason: "is not a declared account"})
-		}
-		key := roleKey{p.AccountID, p.URL}
-		if oidc[key] {
-			return fail(i, &ValidationError{Entity: EntityOIDCProvider, Name: short(p.URL), Field: "URL", Value: short(p.URL),
-				Reason: fmt.Sprintf("is declared more than once in account %s", p.AccountID)})
-		}
-		oidc[key] = true
+	if err := checkSeedList(s.Users, fail, accountExists, func(u User) (string, seedKey) {
+		return u.AccountID, named(EntityUser)(u.AccountID, u.Name)
+	}, User.Validate); err != nil {
+		return err
 	}
-	saml := make(map[roleKey]bool, len(s.SAMLProviders))
-	for i, p := range s.SAMLProviders {
-		if err := p.Validate(); err != nil {
+	if err := checkSeedList(s.OIDCProviders, fail, accountExists, func(p OIDCProvider) (string, seedKey) {
+		return p.AccountID, seedKey{entity: EntityOIDCProvider, name: short(p.URL), field: "URL", key: roleKey{p.AccountID, p.URL},
+			dup: fmt.Sprintf("is declared more than once in account %s", p.AccountID)}
+	}, OIDCProvider.Validate); err != nil {
+		return err
+	}
+	if err := checkSeedList(s.SAMLProviders, fail, accountExists, func(p SAMLProvider) (string, seedKey) {
+		return p.AccountID, named(EntitySAMLProvider)(p.AccountID, p.Name)
+	}, SAMLProvider.Validate); err != nil {
+		return err
+	}
+	if err := checkSeedList(s.Groups, fail, accountExists, func(g Group) (string, seedKey) {
+		return g.AccountID, named(EntityGroup)(g.AccountID, g.Name)
+	}, Group.Validate); err != nil {
+		return err
+	}
+	return checkSeedList(s.ManagedPolicies, fail, accountExists, func(p ManagedPolicy) (string, seedKey) {
+		return p.AccountID, named(EntityPolicy)(p.AccountID, p.Name)
+	}, ManagedPolicy.ValidateEntity)
+}
+
+// seedKey says how an entity of a seed list is named in errors and what
+// makes two entries the same entity.
+type seedKey struct {
+	entity, name, field string
+	key                 roleKey
+	dup                 string // the reason for a duplicate
+}
+
+// checkSeedList checks one list of a seed: each entry valid, in a known
+// account, declared once.
+func checkSeedList[T any](items []T, fail func(int, error) error, accountExists func(string) bool,
+	describe func(T) (string, seedKey), validate func(T) error) error {
+	seen := make(map[roleKey]bool, len(items))
+	for i, item := range items {
+		if err := validate(item); err != nil {
 			return fail(i, err)
 		}
-		if !accountExists(p.AccountID) {
-			return fail(i, &ValidationError{Entity: EntitySAMLProvider, Name: p.Name, Field: "AccountID", Value: p.AccountID,
+		account, k := describe(item)
+		if !accountExists(account) {
+			return fail(i, &ValidationError{Entity: k.entity, Name: k.name, Field: "AccountID", Value: account,
 				Reason: "is not a declared account"})
 		}
-		key := lowerKey(p.AccountID, p.Name)
-		if saml[key] {
-			return fail(i, &ValidationError{Entity: EntitySAMLProvider, Name: p.Name, Field: "Name", Value: p.Name,
-				Reason: fmt.Sprintf("is declared more than once in account %s (names are case-insensitive)", p.AccountID)})
+		if seen[k.key] {
+			return fail(i, &ValidationError{Entity: k.entity, Name: k.name, Field: k.field, Value: k.name, Reason: k.dup})
 		}
-		saml[key] = true
+		seen[k.key] = true
 	}
 	return nil
 }

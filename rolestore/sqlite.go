@@ -707,6 +707,16 @@ func (s *SQLite) Apply(ctx context.Context, seed Seed) error {
 				return err
 			}
 		}
+		for i, p := range seed.ManagedPolicies {
+			if err := s.putPolicy(ctx, tx, p); err != nil {
+				return seedErr(i, err)
+			}
+		}
+		for i, g := range seed.Groups {
+			if _, err := s.putGroup(ctx, tx, g); err != nil {
+				return seedErr(i, err)
+			}
+		}
 		for i, r := range seed.Roles {
 			if _, err := s.putRole(ctx, tx, r); err != nil {
 				return seedErr(i, err)
