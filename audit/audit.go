@@ -41,6 +41,7 @@ const (
 	RuleAdminOnUser      = "admin-policy-on-user"
 	RuleIMDSv1           = "imdsv1-calls"
 	RuleKeyWhereRole     = "long-term-key-where-role-available"
+	RuleOpenWebIdentity  = "web-identity-trust-without-audience"
 	MaxKeyAge            = 90 * 24 * time.Hour
 	AdministratorAccess  = "arn:aws:iam::aws:policy/AdministratorAccess"
 	noteKeyUseSinceStart = "imdsemu keeps key use in memory: never used means not since the server started"
@@ -115,8 +116,10 @@ type Group struct {
 // Role is an IAM role.
 type Role struct {
 	Name, ARN string
-	Inline    map[string]string
-	Managed   []string
+	// Trust is the trust policy document.
+	Trust   string
+	Inline  map[string]string
+	Managed []string
 }
 
 // ManagedPolicy is a customer managed policy.
@@ -167,6 +170,7 @@ func Run(in Input) Report {
 		fs = append(fs, rootRules(a)...)
 		fs = append(fs, userRules(in, a)...)
 		fs = append(fs, policyRules(a)...)
+		fs = append(fs, trustRules(a)...)
 	}
 	fs = append(fs, instanceRules(in)...)
 	slices.SortFunc(fs, func(x, y Finding) int {

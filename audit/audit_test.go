@@ -49,8 +49,14 @@ func TestRun(t *testing.T) {
 						{ID: "AKIANEVER", Active: true, Created: now},
 					}},
 			},
-			Groups:   []Group{{Name: "devs", ARN: "arn:aws:iam::123456789012:group/devs", Inline: map[string]string{"s3": allowS3, "read": narrow}}},
-			Roles:    []Role{{Name: "app", ARN: "arn:aws:iam::123456789012:role/app", Inline: map[string]string{"read": narrow}}},
+			Groups: []Group{{Name: "devs", ARN: "arn:aws:iam::123456789012:group/devs", Inline: map[string]string{"s3": allowS3, "read": narrow}}},
+			Roles: []Role{
+				{Name: "app", ARN: "arn:aws:iam::123456789012:role/app", Inline: map[string]string{"read": narrow}},
+				{Name: "google-any", ARN: "arn:aws:iam::123456789012:role/google-any", Trust: `{"Version":"2012-10-17","Statement":[
+				 {"Effect":"Allow","Principal":{"Federated":"accounts.google.com"},"Action":"sts:AssumeRoleWithWebIdentity"},
+				 {"Effect":"Allow","Principal":{"Federated":"graph.facebook.com"},"Action":"sts:AssumeRoleWithWebIdentity",
+				  "Condition":{"StringEquals":{"Graph.Facebook.com:App_Id":"1"}}}]}`},
+			},
 			Policies: []ManagedPolicy{{ARN: "arn:aws:iam::123456789012:policy/Everything", Name: "Everything", Document: `{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}}`}},
 		}},
 		Instances: []Instance{
@@ -64,6 +70,7 @@ func TestRun(t *testing.T) {
 		"critical root-no-mfa arn:aws:iam::123456789012:root",
 		"high admin-policy-on-user arn:aws:iam::123456789012:user/bob",
 		"high long-term-key-where-role-available AKIAOLD",
+		"high web-identity-trust-without-audience arn:aws:iam::123456789012:role/google-any",
 		"high wildcard-grant arn:aws:iam::123456789012:policy/Everything",
 		"high wildcard-grant arn:aws:iam::123456789012:user/bob",
 		"medium access-key-not-rotated AKIAOLD",
@@ -76,7 +83,7 @@ func TestRun(t *testing.T) {
 	if got := rules(r); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if r.Counts[Critical] != 2 || r.Counts[High] != 4 || r.Counts[Medium] != 4 || r.Counts[Low] != 2 || !r.GeneratedAt.Equal(now) {
+	if r.Counts[Critical] != 2 || r.Counts[High] != 5 || r.Counts[Medium] != 4 || r.Counts[Low] != 2 || !r.GeneratedAt.Equal(now) {
 		t.Errorf("counts %v, generated %v", r.Counts, r.GeneratedAt)
 	}
 	for _, f := range r.Findings {

@@ -126,7 +126,7 @@ func gatherAccount(ctx context.Context, src Sources, id string, users []rolestor
 		if r.AccountID != id {
 			continue
 		}
-		a.Roles = append(a.Roles, Role{Name: r.Name, ARN: r.ARN(), Inline: r.Policies, Managed: r.ManagedPolicies})
+		a.Roles = append(a.Roles, Role{Name: r.Name, ARN: r.ARN(), Trust: r.TrustPolicy, Inline: r.Policies, Managed: r.ManagedPolicies})
 	}
 	if src.Managed != nil {
 		groups, err := src.Managed.Groups(ctx, id)

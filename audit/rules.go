@@ -195,3 +195,43 @@ func plural(n uint64, word string) string {
 	}
 	return word + "s"
 }
+
+// audienceKeys are the condition keys that tie a trust in a well-known web
+// identity provider to one app: without one, a role trusting
+// accounts.google.com can be assumed with a Google token of any app.
+var audienceKeys = map[string]string{
+	"accounts.google.com":            "accounts.google.com:aud",
+	"cognito-identity.amazonaws.com": "cognito-identity.amazonaws.com:aud",
+	"graph.facebook.com":             "graph.facebook.com:app_id",
+	"www.amazon.com":                 "www.amazon.com:app_id",
+}
+
+// trustRules: a role trusting a well-known web identity provider with no
+// condition on the app (aud, app_id).
+func trustRules(a Account) []Finding {
+	var fs []Finding
+	for _, r := range a.Roles {
+		if r.Trust == "" {
+			continue
+		}
+		d, err := policy.Parse([]byte(r.Trust), policy.KindTrust)
+		if err != nil {
+			continue
+		}
+		for _, st := range d.Statements() {
+			if st.Effect != policy.Allow || st.Principal == nil {
+				continue
+			}
+			for _, provider := range st.Principal.Federated {
+				key, ok := audienceKeys[provider]
+				if !ok || slices.ContainsFunc(st.Condition, func(c policy.Condition) bool { return strings.EqualFold(c.Key, key) }) {
+					continue
+				}
+				fs = append(fs, Finding{Rule: RuleOpenWebIdentity, Severity: High, Account: a.ID, Subject: r.ARN,
+					Detail: fmt.Sprintf("Role %s trusts %s with no condition on %s: a token that %s issued to any app can assume it.", r.Name, provider, key, provider),
+					Fix:    fmt.Sprintf(`Add "Condition": {"StringEquals": {"%s": "YOUR-APP-ID"}} to the trust policy statement (aws iam update-assume-role-policy).`, key)})
+			}
+		}
+	}
+	return fs
+}

@@ -17,12 +17,18 @@ import (
 )
 
 // auditConfig: alice has a wildcard inline policy of her own; the default
-// instance has the role imdsemu-demo.
+// instance has the role imdsemu-demo; any-google-app trusts Google tokens
+// of every app.
 const auditConfig = `
 accounts:
   - id: "123456789012"
 roles:
   - name: imdsemu-demo
+  - name: any-google-app
+    trust-policy:
+      Version: 2012-10-17
+      Statement:
+        - {Effect: Allow, Principal: {Federated: accounts.google.com}, Action: sts:AssumeRoleWithWebIdentity}
 instance-profiles:
   - name: imdsemu-demo
     role: imdsemu-demo
@@ -85,6 +91,7 @@ func TestAudit_FindsWhatTheServerSaw(t *testing.T) {
 		audit.RuleWildcardGrant + " arn:aws:iam::123456789012:user/alice",
 		audit.RuleDirectPolicy + " arn:aws:iam::123456789012:user/alice",
 		audit.RuleIMDSv1 + " i-0123456789abcdef0",
+		audit.RuleOpenWebIdentity + " arn:aws:iam::123456789012:role/any-google-app",
 	} {
 		f, ok := got[want]
 		if !ok {
