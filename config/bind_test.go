@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -327,4 +329,46 @@ func FuzzApplyEnv(f *testing.F) {
 			t.Fatalf("ApplyEnv(%s=%q) applied settings that do not validate: %v", b.Env, value, err)
 		}
 	})
+}
+
+// The tags Validate reads parse: every match compiles and says what it
+// wants (must), every min and max is a number, every check is known.
+func TestSettings_CheckTags(t *testing.T) {
+	checks := []string{"", "addr", "host", "ipv4", "cidr4", "ipv6", "mac", "zone"}
+	var walk func(t reflect.Type, path string)
+	walk = func(typ reflect.Type, path string) {
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			name := path + f.Name
+			if re, ok := f.Tag.Lookup("match"); ok {
+				if _, err := regexp.Compile(re); err != nil {
+					t.Errorf("%s: match: %v", name, err)
+				}
+			}
+			for _, k := range []string{"min", "max"} {
+				if v, ok := f.Tag.Lookup(k); ok {
+					if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+						t.Errorf("%s: %s: %v", name, k, err)
+					}
+				}
+			}
+			_, match := f.Tag.Lookup("match")
+			_, lo := f.Tag.Lookup("min")
+			_, hi := f.Tag.Lookup("max")
+			if (match || lo || hi) && f.Tag.Get("must") == "" {
+				t.Errorf("%s: match, min or max without must", name)
+			}
+			if c := f.Tag.Get("check"); !slices.Contains(checks, c) {
+				t.Errorf("%s: unknown check %q", name, c)
+			}
+			ft := f.Type
+			if ft.Kind() == reflect.Slice {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct && ft.PkgPath() == typ.PkgPath() {
+				walk(ft, name+".")
+			}
+		}
+	}
+	walk(reflect.TypeFor[config.Settings](), "Settings.")
 }

@@ -76,7 +76,7 @@ type Settings struct {
 	ECSAddr  string `yaml:"ecs-addr" env:"IMDSEMU_ECS_ADDR" flag:"ecs-addr" help:"serve the ECS container credentials endpoint on this address, e.g. \"127.0.0.1:1341\"" check:"addr"`
 	// HopLimit is the IP TTL of token PUT responses, 1–64; 0 means the
 	// CLI's default (1).
-	HopLimit int `yaml:"hop-limit" env:"IMDSEMU_HOP_LIMIT" flag:"hop-limit" default:"1" help:"IP TTL (hop limit) of token PUT responses, 1-64, like EC2's HttpPutResponseHopLimit"`
+	HopLimit int `yaml:"hop-limit" env:"IMDSEMU_HOP_LIMIT" flag:"hop-limit" default:"1" help:"IP TTL (hop limit) of token PUT responses, 1-64, like EC2's HttpPutResponseHopLimit" min:"0" max:"64" must:"be from 1 to 64"`
 	// ExtendedCredentials serves iam/security-credentials-extended/; nil
 	// means the CLI's default (on).
 	ExtendedCredentials *bool `yaml:"extended-credentials" env:"IMDSEMU_EXTENDED_CREDENTIALS" flag:"extended-credentials" default:"true" help:"serve iam/security-credentials-extended/ (credentials plus AccountId); false answers 404 there"`
@@ -100,11 +100,12 @@ type Settings struct {
 	// answer to besides their own addresses, "localhost" and IP literals
 	// (internal/httpserve's guard against DNS rebinding): a Compose service
 	// name, say. Names only, no ports.
-	AllowedHosts []string `yaml:"allowed-hosts" env:"IMDSEMU_ALLOWED_HOSTS" flag:"allowed-hosts" help:"more Host names the metadata, ECS and admin listeners answer to (comma-separated), such as a Compose service name; others get 403"`
+	AllowedHosts []string `yaml:"allowed-hosts" env:"IMDSEMU_ALLOWED_HOSTS" flag:"allowed-hosts" help:"more Host names the metadata, ECS and admin listeners answer to (comma-separated), such as a Compose service name; others get 403" check:"host"`
 	// MaxConnections caps the connections each listener holds open; 0
 	// means the default, a quarter of the open-file limit less a reserve
-	// (httpserve.DefaultMaxConns).
-	MaxConnections int `yaml:"max-connections" env:"IMDSEMU_MAX_CONNECTIONS" flag:"max-connections" help:"connections each listener holds open at most; further ones wait in the kernel's queue (0: a quarter of the open-file limit less 128, 16 to 4096)"`
+	// (httpserve.DefaultMaxConns); at most 1<<20, fs.nr_open's default: a
+	// listener cannot hold more connections than a process can open files.
+	MaxConnections int `yaml:"max-connections" env:"IMDSEMU_MAX_CONNECTIONS" flag:"max-connections" help:"connections each listener holds open at most; further ones wait in the kernel's queue (0: a quarter of the open-file limit less 128, 16 to 4096)" min:"0" max:"1048576" must:"be 0 (the default: a quarter of the open-file limit) or from 1 to 1048576"`
 
 	// AdminTokenFile, when set, holds the control API's bearer token (a
 	// mounted Kubernetes Secret, say); "" means admin.token in the data
@@ -123,7 +124,7 @@ type Rotation struct {
 // requests at once, RPS a second after that. RPS 0 means off.
 type Throttle struct {
 	RPS   float64 `yaml:"rps" env:"IMDSEMU_THROTTLE_RPS" flag:"throttle-rps" help:"limit each client IP to this many metadata requests a second (429 beyond); 0 is off"`
-	Burst int     `yaml:"burst" env:"IMDSEMU_THROTTLE_BURST" flag:"throttle-burst" help:"requests a client may make at once under --throttle-rps (0: the rate rounded up)"`
+	Burst int     `yaml:"burst" env:"IMDSEMU_THROTTLE_BURST" flag:"throttle-burst" help:"requests a client may make at once under --throttle-rps (0: the rate rounded up)" min:"0" must:"be 0 (the rate rounded up) or more"`
 }
 
 // Instance describes the emulated EC2 instance: the instance: section of the
@@ -157,16 +158,16 @@ type Instance struct {
 	// imds.Instance's defaults, or the category left out.
 	LifeCycle       string   `yaml:"life-cycle" match:"^(on-demand|spot)$" must:"be on-demand or spot"`
 	AutoScaling     bool     `yaml:"auto-scaling"`
-	AMILaunchIndex  int      `yaml:"ami-launch-index"`
+	AMILaunchIndex  int      `yaml:"ami-launch-index" min:"0" must:"be 0 or more"`
 	AMIManifestPath string   `yaml:"ami-manifest-path" match:"^[ -~]+$" must:"be one line of printable ASCII"`
 	ReservationID   string   `yaml:"reservation-id" match:"^r-([0-9a-f]{8}|[0-9a-f]{17})$" must:"be \"r-\" followed by 8 or 17 lowercase hex digits"`
 	KernelID        string   `yaml:"kernel-id" match:"^aki-([0-9a-f]{8}|[0-9a-f]{17})$" must:"be \"aki-\" followed by 8 or 17 lowercase hex digits"`
 	RamdiskID       string   `yaml:"ramdisk-id" match:"^ari-([0-9a-f]{8}|[0-9a-f]{17})$" must:"be \"ari-\" followed by 8 or 17 lowercase hex digits"`
-	ProductCodes    []string `yaml:"product-codes"`
+	ProductCodes    []string `yaml:"product-codes" match:"^[a-z0-9]+$" must:"be a product code (lowercase letters and digits)"`
 	// SecurityGroups are names and SecurityGroupIDs their ids, in the same
 	// order; both left out means one group, default.
 	SecurityGroups   []string `yaml:"security-groups"`
-	SecurityGroupIDs []string `yaml:"security-group-ids"`
+	SecurityGroupIDs []string `yaml:"security-group-ids" match:"^sg-([0-9a-f]{8}|[0-9a-f]{17})$" must:"be \"sg-\" followed by 8 or 17 lowercase hex digits"`
 	InterfaceID      string   `yaml:"interface-id" match:"^eni-([0-9a-f]{8}|[0-9a-f]{17})$" must:"be \"eni-\" followed by 8 or 17 lowercase hex digits"`
 	SubnetID         string   `yaml:"subnet-id" match:"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$" must:"be \"subnet-\" followed by 8 or 17 lowercase hex digits"`
 	VPCID            string   `yaml:"vpc-id" match:"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$" must:"be \"vpc-\" followed by 8 or 17 lowercase hex digits"`
@@ -174,14 +175,14 @@ type Instance struct {
 	VPCCIDR          string   `yaml:"vpc-ipv4-cidr-block" check:"cidr4"`
 	IPv6             string   `yaml:"ipv6" check:"ipv6"`
 	PlacementGroup   string   `yaml:"placement-group" match:"^[ -~]+$" must:"be one line of printable ASCII"`
-	PartitionNumber  int      `yaml:"partition-number"`
+	PartitionNumber  int      `yaml:"partition-number" min:"0" max:"7" must:"be from 1 to 7 (a partition placement group has at most 7)"`
 	HostID           string   `yaml:"host-id" match:"^h-([0-9a-f]{8}|[0-9a-f]{17})$" must:"be \"h-\" followed by 8 or 17 lowercase hex digits"`
 	// KeyName and PublicKey are the launch key pair (public-keys/0).
 	KeyName            string   `yaml:"key-name" match:"^[ -~]+$" must:"be one line of printable ASCII"`
 	PublicKey          string   `yaml:"public-key"`
 	RootDevice         string   `yaml:"root-device" match:"^(/dev/)?[a-z][a-z0-9]*$" must:"be a device name such as /dev/xvda"`
-	EBSDevices         []string `yaml:"ebs-devices"`
-	EphemeralDevices   []string `yaml:"ephemeral-devices"`
+	EBSDevices         []string `yaml:"ebs-devices" match:"^(/dev/)?[a-z][a-z0-9]*$" must:"be a device name such as sdb"`
+	EphemeralDevices   []string `yaml:"ephemeral-devices" match:"^(/dev/)?[a-z][a-z0-9]*$" must:"be a device name such as sdb"`
 	DetailedMonitoring bool     `yaml:"detailed-monitoring"`
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/agnivade/levenshtein"
 	"github.com/imdsemu/imdsemu/fault"
 	"github.com/imdsemu/imdsemu/rolestore"
 )
@@ -315,31 +316,11 @@ func suggest(key string, known []string) string {
 		if nv == nk || (len(nk) >= 3 && strings.HasPrefix(nv, nk)) {
 			return k
 		}
-		if dist := levenshtein(nk, nv); dist < bestDist {
+		if dist := levenshtein.ComputeDistance(nk, nv); dist < bestDist {
 			best, bestDist = k, dist
 		}
 	}
 	return best
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // seq returns the items of the list at n (null is empty).

@@ -120,6 +120,14 @@ func TestParse_IMDSErrors(t *testing.T) {
 		{"both user data", yamlLines("instance:", "  user-data: x", "  user-data-file: y"), `bad.yaml:3:19: instance.user-data-file: give either "user-data" or "user-data-file", not both`},
 		{"user data too big", yamlLines("instance:", "  user-data: "+strings.Repeat("x", config.MaxUserData+1)), `bad.yaml:2:14: instance.user-data: must be at most 16384 bytes (EC2's limit), got 16385`},
 		{"bad zone id", yamlLines("instance:", "  availability-zone-id: us-east-1a"), `bad.yaml:2:25: instance.availability-zone-id: must look like "use1-az1", got "us-east-1a"`},
+		{"bad group id", yamlLines("instance:", "  security-groups: [a, b]", "  security-group-ids: [sg-0123456789abcdef0, sg-xyz]"), `bad.yaml:3:46: instance.security-group-ids[1]: must be "sg-" followed by 8 or 17 lowercase hex digits, got "sg-xyz"`},
+		{"bad product code", yamlLines("instance:", "  product-codes: [Ab]"), `bad.yaml:2:19: instance.product-codes[0]: must be a product code (lowercase letters and digits), got "Ab"`},
+		{"bad device", yamlLines("instance:", "  ephemeral-devices: [sdb, 1x]"), `bad.yaml:2:28: instance.ephemeral-devices[1]: must be a device name such as sdb, got "1x"`},
+		{"negative launch index", yamlLines("instance:", "  ami-launch-index: -1"), `bad.yaml:2:21: instance.ami-launch-index: must be 0 or more, got -1`},
+		{"partition past 7", yamlLines("instance:", "  partition-number: 8"), `bad.yaml:2:21: instance.partition-number: must be from 1 to 7 (a partition placement group has at most 7), got 8`},
+		{"negative burst", yamlLines("throttle:", "  burst: -1"), `bad.yaml:2:10: throttle.burst: must be 0 (the rate rounded up) or more, got -1`},
+		{"host label too long", yamlLines("allowed-hosts: [a." + strings.Repeat("b", 64) + "]"), `bad.yaml:1:17: allowed-hosts[0]: must be a host name such as imdsemu.internal (letters, digits, - and _, labels of at most 63), got "a.` + strings.Repeat("b", 64) + `"`},
+		{"host label starts with -", yamlLines("allowed-hosts: [-a.example]"), `bad.yaml:1:17: allowed-hosts[0]: must be a host name such as imdsemu.internal (letters, digits, - and _, labels of at most 63), got "-a.example"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -155,12 +155,7 @@ func (d *decoder) instancesDefaults(f *File, declared bool, defaultAccount strin
 		case defaultAccount != "":
 			e.Account = defaultAccount
 		default:
-			var owners []string
-			for _, p := range f.Seed.InstanceProfiles {
-				if e.Profile != "" && strings.EqualFold(p.Name, e.Profile) {
-					owners = append(owners, p.AccountID)
-				}
-			}
+			owners := profileOwners(f.Seed, e.Profile)
 			if len(owners) != 1 {
 				d.addAt(join(path, "account"), path, "is required when several accounts are declared")
 				continue

@@ -319,6 +319,17 @@ func policies(docs map[string]document) map[string]string {
 	return out
 }
 
+// profileOwners are the accounts with an instance profile called name.
+func profileOwners(s rolestore.Seed, name string) []string {
+	var owners []string
+	for _, p := range s.InstanceProfiles {
+		if name != "" && strings.EqualFold(p.Name, name) {
+			owners = append(owners, p.AccountID)
+		}
+	}
+	return owners
+}
+
 func hasProfile(s rolestore.Seed, account, name string) bool {
 	for _, p := range s.InstanceProfiles {
 		if p.AccountID == account && strings.EqualFold(p.Name, name) {
@@ -396,23 +407,14 @@ func (d *decoder) instanceDefaults(f *File) {
 	seed := f.Seed
 	switch {
 	case d.set("instance.account"):
-		declared := false
-		for _, a := range seed.Accounts {
-			declared = declared || a.ID == in.Account
-		}
-		if !declared {
+		if !hasAccount(seed, in.Account) {
 			d.addAt("instance.account", "", fmt.Sprintf("%q is not a declared account", in.Account))
 			return
 		}
 	case len(seed.Accounts) == 1:
 		in.Account = seed.Accounts[0].ID
 	case d.set("instance.profile") && in.Profile != "":
-		var owners []string
-		for _, p := range seed.InstanceProfiles {
-			if strings.EqualFold(p.Name, in.Profile) {
-				owners = append(owners, p.AccountID)
-			}
-		}
+		owners := profileOwners(seed, in.Profile)
 		if len(owners) != 1 {
 			d.addAt("instance.account", "instance-profiles", fmt.Sprintf("is required: instance profile %q is in %d accounts", in.Profile, len(owners)))
 			return

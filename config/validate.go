@@ -13,18 +13,19 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/imdsemu/imdsemu/internal/pattern"
 )
 
 // MaxUserData is EC2's limit on user data: 16 KB before base64 encoding.
 const MaxUserData = 16 << 10
 
-// Immutable after package initialisation and safe for concurrent use.
+// Immutable after package initialisation and safe for concurrent use. No
+// counted repetitions here: each costs its compiled size in every process
+// (internal/pattern).
 var (
-	zoneSuffixRe  = regexp.MustCompile(`^(-[a-z0-9-]+)?[a-z]$`)
-	tagKeyRe      = regexp.MustCompile(`^[A-Za-z0-9+\-=.,_:@]{1,128}$`)
-	sgIDRe        = regexp.MustCompile(`^sg-([0-9a-f]{8}|[0-9a-f]{17})$`)
-	productCodeRe = regexp.MustCompile(`^[a-z0-9]+$`)
-	deviceRe      = regexp.MustCompile(`^(/dev/)?[a-z][a-z0-9]*$`)
+	zoneSuffixRe = regexp.MustCompile(`^(-[a-z0-9-]+)?[a-z]$`)
+	tagKeyRe     = pattern.MustCompile(`^[A-Za-z0-9+\-=.,_:@]+$`, 1, 128)
 	// Label lengths are checked apart: {0,61} twice compiled to 0.2 MB
 	// at every start (internal/pattern says why).
 	hostNameRe = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$`)
@@ -51,22 +52,8 @@ func (s Settings) Validate() error {
 	if intervalOK && sessionOK && r.Interval >= r.SessionDuration {
 		add("rotation.interval", fmt.Sprintf("must be shorter than rotation.session-duration (%s), got %s", r.SessionDuration, r.Interval))
 	}
-	if s.HopLimit != 0 && (s.HopLimit < 1 || s.HopLimit > 64) {
-		add("hop-limit", fmt.Sprintf("must be from 1 to 64, got %d", s.HopLimit))
-	}
 	if t := s.Throttle; t.RPS < 0 || math.IsNaN(t.RPS) || math.IsInf(t.RPS, 0) {
 		add("throttle.rps", fmt.Sprintf("must be 0 (off) or a positive number of requests a second, got %v", t.RPS))
-	}
-	if s.Throttle.Burst < 0 {
-		add("throttle.burst", fmt.Sprintf("must be 0 (the rate rounded up) or more, got %d", s.Throttle.Burst))
-	}
-	for i, h := range s.AllowedHosts {
-		if msg := checkHostName(h); msg != "" {
-			add(index("allowed-hosts", i), msg)
-		}
-	}
-	if s.MaxConnections < 0 || s.MaxConnections > maxConnections {
-		add("max-connections", fmt.Sprintf("must be 0 (the default: a quarter of the open-file limit) or from 1 to %d, got %d", maxConnections, s.MaxConnections))
 	}
 	s.Instance.validate("instance", add)
 	s.validateInstances(add)
@@ -74,7 +61,8 @@ func (s Settings) Validate() error {
 	return errors.Join(errs...)
 }
 
-// validate checks what the tags of in's fields cannot: tags and user data.
+// validate checks what the tags of in's fields cannot: tags, fields that
+// go together, user data.
 // path is the instance's YAML path.
 func (in Instance) validate(path string, add func(field, msg string)) {
 	for _, k := range slices.Sorted(maps.Keys(in.Tags)) {
@@ -89,32 +77,7 @@ func (in Instance) validate(path string, add func(field, msg string)) {
 	if len(in.SecurityGroups) != len(in.SecurityGroupIDs) {
 		add(path+".security-group-ids", fmt.Sprintf("must give one id per name in security-groups (%d names), got %d", len(in.SecurityGroups), len(in.SecurityGroupIDs)))
 	}
-	for i, id := range in.SecurityGroupIDs {
-		if !sgIDRe.MatchString(id) {
-			add(index(path+".security-group-ids", i), fmt.Sprintf(`must be "sg-" followed by 8 or 17 lowercase hex digits, got %q`, id))
-		}
-	}
-	for i, c := range in.ProductCodes {
-		if !productCodeRe.MatchString(c) {
-			add(index(path+".product-codes", i), fmt.Sprintf("must be a product code (lowercase letters and digits), got %q", c))
-		}
-	}
-	for _, l := range []struct {
-		key  string
-		devs []string
-	}{{"ebs-devices", in.EBSDevices}, {"ephemeral-devices", in.EphemeralDevices}} {
-		for i, d := range l.devs {
-			if !deviceRe.MatchString(d) {
-				add(index(path+"."+l.key, i), fmt.Sprintf("must be a device name such as sdb, got %q", d))
-			}
-		}
-	}
-	if in.AMILaunchIndex < 0 {
-		add(path+".ami-launch-index", fmt.Sprintf("must be 0 or more, got %d", in.AMILaunchIndex))
-	}
-	if in.PartitionNumber < 0 || in.PartitionNumber > 7 {
-		add(path+".partition-number", fmt.Sprintf("must be from 1 to 7 (a partition placement group has at most 7), got %d", in.PartitionNumber))
-	} else if in.PartitionNumber > 0 && in.PlacementGroup == "" {
+	if in.PartitionNumber > 0 && in.PartitionNumber <= 7 && in.PlacementGroup == "" {
 		add(path+".partition-number", "needs placement-group: the partition placement group's name")
 	}
 	if in.PublicKey != "" && in.KeyName == "" {
@@ -128,11 +91,13 @@ func (in Instance) validate(path string, add func(field, msg string)) {
 	}
 }
 
-// checkTags checks the string fields of v, a struct, and of the structs in
-// it, by their tags: enum lists the allowed values ("|"-separated); match is
+// checkTags checks the fields of v, a struct, and of the structs in it, by
+// their tags. A string, or each string of a list: enum lists the allowed
+// values ("|"-separated; an enumerated setting may not be empty); match is
 // a regular expression and must says, for the message, what a match is;
-// check names a check below (addr, ipv4, mac, zone: one of the sibling
-// Region's zones).
+// check names a check below (addr, host, ipv4, cidr4, ipv6, mac, zone: one
+// of the sibling Region's zones). A whole number: min and max bound it,
+// and must says what is allowed.
 func checkTags(v reflect.Value, prefix string, add func(field, msg string)) {
 	for i := range v.NumField() {
 		sf, f := v.Type().Field(i), v.Field(i)
@@ -147,51 +112,71 @@ func checkTags(v reflect.Value, prefix string, add func(field, msg string)) {
 			for i := range f.Len() {
 				checkTags(f.Index(i), index(path, i), add)
 			}
-		}
-		if f.Kind() != reflect.String {
-			continue
-		}
-		val := f.String()
-		if enum := sf.Tag.Get("enum"); enum != "" {
-			if msg := checkEnum(val, strings.Split(enum, "|")...); msg != "" {
-				add(path, msg)
+		case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String:
+			for i := range f.Len() {
+				checkString(v, sf.Tag, index(path, i), f.Index(i).String(), add)
+			}
+		case f.Kind() == reflect.String:
+			checkString(v, sf.Tag, path, f.String(), add)
+		case f.Kind() == reflect.Int:
+			lo, hasLo := sf.Tag.Lookup("min")
+			hi, hasHi := sf.Tag.Lookup("max")
+			if n := f.Int(); hasLo && n < atoi(lo) || hasHi && n > atoi(hi) {
+				add(path, fmt.Sprintf("must %s, got %d", sf.Tag.Get("must"), n))
 			}
 		}
-		if val == "" {
-			continue
-		}
-		if re := sf.Tag.Get("match"); re != "" && !regexp.MustCompile(re).MatchString(val) {
-			add(path, fmt.Sprintf("must %s, got %q", sf.Tag.Get("must"), val))
-		}
-		var msg string
-		switch sf.Tag.Get("check") {
-		case "addr":
-			msg = checkAddr(val)
-		case "ipv4":
-			if ip, err := netip.ParseAddr(val); err != nil || !ip.Is4() {
-				msg = fmt.Sprintf("must be an IPv4 address such as 10.0.0.1, got %q", val)
-			}
-		case "cidr4":
-			if p, err := netip.ParsePrefix(val); err != nil || !p.Addr().Is4() || p != p.Masked() {
-				msg = fmt.Sprintf("must be an IPv4 CIDR block such as 10.0.0.0/16, got %q", val)
-			}
-		case "ipv6":
-			if ip, err := netip.ParseAddr(val); err != nil || !ip.Is6() || ip.Is4In6() {
-				msg = fmt.Sprintf("must be an IPv6 address such as 2600:1f18::5, got %q", val)
-			}
-		case "mac":
-			if hw, err := net.ParseMAC(val); err != nil || len(hw) != 6 {
-				msg = fmt.Sprintf("must be a MAC address such as 0e:00:0a:00:00:01, got %q", val)
-			}
-		case "zone":
-			region := v.FieldByName("Region").String()
-			if suffix, ok := strings.CutPrefix(val, region); !ok || region == "" || !zoneSuffixRe.MatchString(suffix) {
-				msg = fmt.Sprintf("must be a zone of region %q such as %q, got %q", region, region+"a", val)
-			}
-		}
-		if msg != "" {
+	}
+}
+
+// atoi is a number of a min or max tag (the tags are tested).
+func atoi(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}
+
+// checkString checks val, the value of a field of v with tag, at path.
+func checkString(v reflect.Value, tag reflect.StructTag, path, val string, add func(field, msg string)) {
+	if enum := tag.Get("enum"); enum != "" {
+		if msg := checkEnum(val, strings.Split(enum, "|")...); msg != "" {
 			add(path, msg)
 		}
+	}
+	if val == "" {
+		return
+	}
+	if re := tag.Get("match"); re != "" && !regexp.MustCompile(re).MatchString(val) {
+		add(path, fmt.Sprintf("must %s, got %q", tag.Get("must"), val))
+	}
+	var msg string
+	switch tag.Get("check") {
+	case "addr":
+		msg = checkAddr(val)
+	case "host":
+		msg = checkHostName(val)
+	case "ipv4":
+		if ip, err := netip.ParseAddr(val); err != nil || !ip.Is4() {
+			msg = fmt.Sprintf("must be an IPv4 address such as 10.0.0.1, got %q", val)
+		}
+	case "cidr4":
+		if p, err := netip.ParsePrefix(val); err != nil || !p.Addr().Is4() || p != p.Masked() {
+			msg = fmt.Sprintf("must be an IPv4 CIDR block such as 10.0.0.0/16, got %q", val)
+		}
+	case "ipv6":
+		if ip, err := netip.ParseAddr(val); err != nil || !ip.Is6() || ip.Is4In6() {
+			msg = fmt.Sprintf("must be an IPv6 address such as 2600:1f18::5, got %q", val)
+		}
+	case "mac":
+		if hw, err := net.ParseMAC(val); err != nil || len(hw) != 6 {
+			msg = fmt.Sprintf("must be a MAC address such as 0e:00:0a:00:00:01, got %q", val)
+		}
+	case "zone":
+		region := v.FieldByName("Region").String()
+		if suffix, ok := strings.CutPrefix(val, region); !ok || region == "" || !zoneSuffixRe.MatchString(suffix) {
+			msg = fmt.Sprintf("must be a zone of region %q such as %q, got %q", region, region+"a", val)
+		}
+	}
+	if msg != "" {
+		add(path, msg)
 	}
 }
 
@@ -208,10 +193,6 @@ func checkAddr(addr string) string {
 	}
 	return ""
 }
-
-// maxConnections bounds max-connections: a listener cannot hold more
-// connections than a process can have files open (fs.nr_open's default).
-const maxConnections = 1 << 20
 
 // checkHostName checks one allowed-hosts entry: a DNS name (letters,
 // digits, "-" and "_" in labels of at most 63, 253 in all; a trailing dot
