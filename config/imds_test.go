@@ -1,7 +1,9 @@
 package config_test
 
 import (
+	"bytes"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -183,5 +185,38 @@ func TestApplyEnv_IMDS(t *testing.T) {
 	}
 	if diff := cmp.Diff(config.Settings{}, t2); diff != "" {
 		t.Errorf("bad values changed settings (-want +got):\n%s", diff)
+	}
+}
+
+func TestInstance_ReadUserData(t *testing.T) {
+	dir := t.TempDir()
+	ok, big := filepath.Join(dir, "ok.sh"), filepath.Join(dir, "big.sh")
+	if err := os.WriteFile(ok, []byte("#!/bin/sh\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(big, bytes.Repeat([]byte("x"), config.MaxUserData+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		in   config.Instance
+		want string
+		err  string
+	}{
+		{config.Instance{}, "", ""},
+		{config.Instance{UserData: "inline"}, "inline", ""},
+		{config.Instance{UserDataFile: ok}, "#!/bin/sh\n", ""},
+		{config.Instance{UserDataFile: big}, "", "instance.user-data-file: " + big + " is 16385 bytes; EC2 allows at most 16384"},
+		{config.Instance{UserDataFile: filepath.Join(dir, "missing")}, "", "instance.user-data-file: open "},
+	} {
+		got, err := tc.in.ReadUserData()
+		if tc.err != "" {
+			if err == nil || !strings.HasPrefix(err.Error(), tc.err) {
+				t.Errorf("ReadUserData(%+v) = %v; want an error starting %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || string(got) != tc.want {
+			t.Errorf("ReadUserData(%+v) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"os"
 	"reflect"
 	"regexp"
 	"slices"
@@ -89,6 +90,23 @@ func (in Instance) validate(path string, add func(field, msg string)) {
 	if len(in.UserData) > MaxUserData {
 		add(path+".user-data", fmt.Sprintf("must be at most %d bytes (EC2's limit), got %d", MaxUserData, len(in.UserData)))
 	}
+}
+
+// ReadUserData returns the instance's user data: UserData, or the contents
+// of UserDataFile, which may hold at most MaxUserData bytes (Validate has
+// checked UserData).
+func (in Instance) ReadUserData() ([]byte, error) {
+	if in.UserDataFile == "" {
+		return []byte(in.UserData), nil
+	}
+	b, err := os.ReadFile(in.UserDataFile)
+	if err != nil {
+		return nil, fmt.Errorf("instance.user-data-file: %w", err)
+	}
+	if len(b) > MaxUserData {
+		return nil, fmt.Errorf("instance.user-data-file: %s is %d bytes; EC2 allows at most %d", in.UserDataFile, len(b), MaxUserData)
+	}
+	return b, nil
 }
 
 // checkTags checks the fields of v, a struct, and of the structs in it, by

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 
 	"github.com/imdsemu/imdsemu/config"
@@ -24,17 +23,8 @@ type imdsSetup struct {
 func newIMDSSetup(s config.Settings) (*imdsSetup, error) {
 	x := &imdsSetup{s: s}
 	var err error
-	switch {
-	case s.Instance.UserDataFile != "":
-		x.userData, err = os.ReadFile(s.Instance.UserDataFile)
-		if err != nil {
-			return nil, fmt.Errorf("instance.user-data-file: %w", err)
-		}
-		if len(x.userData) > config.MaxUserData {
-			return nil, fmt.Errorf("instance.user-data-file: %s is %d bytes; EC2 allows at most %d", s.Instance.UserDataFile, len(x.userData), config.MaxUserData)
-		}
-	case s.Instance.UserData != "":
-		x.userData = []byte(s.Instance.UserData)
+	if x.userData, err = s.Instance.ReadUserData(); err != nil {
+		return nil, err
 	}
 	if s.ECSAddr != "" {
 		if x.ecsToken, err = instance.LoadOrCreateECSToken(s.DataDir); err != nil {
