@@ -140,13 +140,13 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 	if err != nil {
 		return err
 	}
-	inst, metadata := fl.primary.inst, fl.primary.srv
-	ctl.setInstance(inst, fl.others)
-	metaHandler, err := ctl.metadataHandler(fl.handler(), reg) // faults, IMDSv1 counter
+	inst, metadata := fl.Primary().Instance, fl.Primary().Metadata
+	ctl.setInstance(inst, fl.Others)
+	metaHandler, err := ctl.metadataHandler(fl.Handler(), reg) // faults, IMDSv1 counter
 	if err != nil {
 		return err
 	}
-	ready := fl.ready(ctx)
+	ready := fl.Ready(ctx)
 	keyUse := sts.NewKeyUsage()                            // long-term key use, for the audit
 	ctl.auditor = newAuditor(store, keyUse, fl, ctl, seed) // serve_audit.go
 	adminServer, err := ctl.adminHandler(adminRouter(reg, ready), metadata, store)
@@ -189,11 +189,11 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 	if err != nil {
 		return err
 	}
-	extra, err := ix.listen(ls, metadata, metaHandler, fl.ecsHandler) // IPv6 and ECS, when set
+	extra, err := ix.listen(ls, metadata, metaHandler, fl.ECSHandler) // IPv6 and ECS, when set
 	if err != nil {
 		return err
 	}
-	own, err := fl.listen(ls, ctl.faults.Handler) // instances' own metadata listeners
+	own, err := listenOwn(fl, ls, ctl.faults.Handler) // instances' own metadata listeners
 	if err != nil {
 		return err
 	}
@@ -218,7 +218,7 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 	fmt.Fprintf(stdout, "imdsemu: metadata service on %s (http-tokens %s, endpoint %s)\n", metaURL, s.HTTPTokens, s.HTTPEndpoint)
 	fmt.Fprintln(stdout, adminLine(httpserve.DialAddr(adm.ln.Addr())))
 	ctl.print(stdout)
-	for _, line := range fl.lines() {
+	for _, line := range fleetLines(fl, len(s.Instances) > 0) {
 		fmt.Fprintln(stdout, line)
 	}
 	ix.print(stdout, extra)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/imdsemu/imdsemu/audit"
 	"github.com/imdsemu/imdsemu/fault"
+	"github.com/imdsemu/imdsemu/instance"
 	"github.com/imdsemu/imdsemu/rolestore"
 	"github.com/imdsemu/imdsemu/sts"
 )
@@ -16,13 +17,13 @@ import (
 type auditor struct {
 	store    *rolestore.SQLite
 	keys     *sts.KeyUsage
-	fleet    *fleet
+	fleet    *instance.Fleet
 	noToken  func() *fault.NoTokenCounter // set once the metadata handler is built
 	accounts []string
 	since    time.Time
 }
 
-func newAuditor(store *rolestore.SQLite, keys *sts.KeyUsage, fl *fleet, ctl *controlPlane, seed rolestore.Seed) *auditor {
+func newAuditor(store *rolestore.SQLite, keys *sts.KeyUsage, fl *instance.Fleet, ctl *controlPlane, seed rolestore.Seed) *auditor {
 	a := &auditor{store: store, keys: keys, fleet: fl, noToken: func() *fault.NoTokenCounter { return ctl.noToken }, since: time.Now()}
 	for _, acct := range seed.Accounts {
 		a.accounts = append(a.accounts, acct.ID)
@@ -67,6 +68,5 @@ func (f auditFleet) Instances() []audit.Instance {
 }
 
 func (f auditFleet) InstanceFor(addr netip.Addr) (string, bool) {
-	id, _, ok := f.a.fleet.router.Lookup(addr)
-	return id, ok
+	return f.a.fleet.InstanceFor(addr)
 }

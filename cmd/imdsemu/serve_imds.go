@@ -79,7 +79,7 @@ func (x *imdsSetup) options(o imds.Options) imds.Options {
 // them. The IPv6 one serves h (the metadata handler, with whatever wraps
 // it) with the hop limit; the ECS one serves only container credentials,
 // from the handler ecs makes with the token.
-func (x *imdsSetup) listen(ls *listeners, metadata *imds.Server, h http.Handler, ecs func(token string) (http.Handler, error)) ([]string, error) {
+func (x *imdsSetup) listen(ls *listeners, metadata *imds.Server, h http.Handler, ecs func(token string) http.Handler) ([]string, error) {
 	var lines []string
 	if a := x.s.IPv6Addr; a != "" {
 		l, err := ls.listen("IPv6 metadata", a, h)
@@ -90,11 +90,7 @@ func (x *imdsSetup) listen(ls *listeners, metadata *imds.Server, h http.Handler,
 		lines = append(lines, fmt.Sprintf("imdsemu: metadata service also on http://%s", httpserve.DialAddr(l.ln.Addr())))
 	}
 	if a := x.s.ECSAddr; a != "" {
-		h, err := ecs(x.ecsToken)
-		if err != nil {
-			return nil, err
-		}
-		l, err := ls.listen("ECS", a, h)
+		l, err := ls.listen("ECS", a, ecs(x.ecsToken))
 		if err != nil {
 			return nil, err
 		}
