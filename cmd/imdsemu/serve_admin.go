@@ -138,7 +138,7 @@ func (c *controlPlane) adminHandler(open http.Handler, metadata *imds.Server, re
 func (c *controlPlane) adminServer(inst *instance.Instance, metadata *imds.Server, revocations admin.Revocations, open http.Handler) (*admin.Server, error) {
 	return admin.New(admin.Options{
 		Token:       c.token,
-		Metadata:    metadataControl{metadata},
+		Metadata:    instance.MetadataControl{Server: metadata},
 		Faults:      c.faults,
 		Profiles:    inst,
 		Attacher:    inst,
@@ -177,41 +177,6 @@ func (c *controlPlane) print(w io.Writer) {
 	if name := c.s.StartScenario; name != "" {
 		fmt.Fprintf(w, "imdsemu: fault scenario %s started\n", name)
 	}
-}
-
-// metadataControl adapts imds.Server to admin.Metadata.
-type metadataControl struct{ srv *imds.Server }
-
-func (m metadataControl) MetadataOptions() admin.MetadataOptions {
-	o := m.srv.Options()
-	endpoint := config.HTTPEndpointEnabled
-	if o.EndpointDisabled {
-		endpoint = config.HTTPEndpointDisabled
-	}
-	return admin.MetadataOptions{
-		HTTPTokens: string(o.HTTPTokens), HTTPEndpoint: endpoint, HopLimit: o.HopLimit,
-		ExtendedCredentials: o.ExtendedCredentials, InstanceMetadataTags: o.InstanceMetadataTags,
-		Throttle: admin.Throttle{RPS: o.Throttle.RPS, Burst: o.Throttle.Burst},
-	}
-}
-
-// SetMetadataOptions applies validated options; only the throttle is
-// applied only when it changed, since setting it refills every bucket.
-func (m metadataControl) SetMetadataOptions(n admin.MetadataOptions) error {
-	cur := m.MetadataOptions()
-	if err := m.srv.SetHTTPTokens(imds.Mode(n.HTTPTokens)); err != nil {
-		return admin.Errorf(admin.ErrInvalid, "%v", err)
-	}
-	if err := m.srv.SetHopLimit(n.HopLimit); err != nil {
-		return admin.Errorf(admin.ErrInvalid, "%v", err)
-	}
-	m.srv.SetEndpointDisabled(n.HTTPEndpoint == config.HTTPEndpointDisabled)
-	m.srv.SetExtendedCredentials(n.ExtendedCredentials)
-	m.srv.SetInstanceMetadataTags(n.InstanceMetadataTags)
-	if n.Throttle != cur.Throttle {
-		m.srv.SetThrottle(n.Throttle.RPS, n.Throttle.Burst)
-	}
-	return nil
 }
 
 // adminLine is the line serve prints about the admin listener.
