@@ -40,7 +40,7 @@ const MaxBodyBytes = 1 << 20
 type Auth interface {
 	Authenticate(r *http.Request, q url.Values, body []byte, service string) (*sts.Caller, *sts.Error)
 	Authorize(r *http.Request, c *sts.Caller, action, resource string) (policy.Request, policy.Decision, *sts.Error)
-	PermissionsOf(ctx context.Context, principalARN string) (policy.Principal, []*policy.Document, error)
+	PermissionsOf(ctx context.Context, principalARN string) (policy.Principal, policy.Set, error)
 }
 
 // Options configure a Server.

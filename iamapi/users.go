@@ -199,6 +199,8 @@ func (s *Server) userDeleteConflict(rc *request, u rolestore.User) *Error {
 		return errDeleteConflict("Cannot delete entity, must delete access keys first.")
 	case len(u.Policies) > 0:
 		return errDeleteConflict("Cannot delete entity, must delete policies first.")
+	case len(u.ManagedPolicies) > 0:
+		return errDeleteConflict("Cannot delete entity, must detach all policies first.")
 	case len(u.Groups) > 0:
 		return errDeleteConflict("Cannot delete entity, must remove users from group first.")
 	}

@@ -111,35 +111,36 @@ func (s *Server) Authorize(r *http.Request, c *Caller, action, resource string) 
 // user or role of the store.
 var ErrNotPrincipal = errors.New("not the ARN of an IAM user or role")
 
-// PermissionsOf returns the identity-based policies of the IAM user or
-// role principalARN, as they apply to its requests (a user's with its
-// groups', a role's as its sessions get them), and the principal the
-// evaluator sees for it: what SimulatePrincipalPolicy evaluates.
-func (s *Server) PermissionsOf(ctx context.Context, principalARN string) (policy.Principal, []*policy.Document, error) {
+// PermissionsOf returns the identity-based policies (Identity) and the
+// permissions boundary (Boundary) of the IAM user or role principalARN, as
+// they apply to its requests (a user's with its groups', a role's as its
+// sessions get them), and the principal the evaluator sees for it: what
+// SimulatePrincipalPolicy evaluates.
+func (s *Server) PermissionsOf(ctx context.Context, principalARN string) (policy.Principal, policy.Set, error) {
 	c := &caller{kind: kindUser, arn: principalARN}
 	if acct, _, name, err := rolestore.ParseUserARN(principalARN); err == nil {
 		u, err := s.dir.User(ctx, acct, name)
 		if err != nil {
-			return policy.Principal{}, nil, err
+			return policy.Principal{}, policy.Set{}, err
 		}
 		c.account, c.user, c.userID, c.arn = acct, &u, u.ID, u.ARN()
 	} else if acct, _, _, err := rolestore.ParseRoleARN(principalARN); err == nil {
 		role, err := s.dir.RoleByARN(ctx, principalARN)
 		if err != nil {
-			return policy.Principal{}, nil, err
+			return policy.Principal{}, policy.Set{}, err
 		}
 		c.kind, c.account, c.userID = kindRoleSession, acct, role.ID
 		c.session = &Session{RoleARN: role.ARN(), AccountID: acct}
 	} else {
-		return policy.Principal{}, nil, fmt.Errorf("%s: %w", principalARN, ErrNotPrincipal)
+		return policy.Principal{}, policy.Set{}, fmt.Errorf("%s: %w", principalARN, ErrNotPrincipal)
 	}
 	id, e := s.permissionsOf(ctx, c)
 	if e != nil {
-		return policy.Principal{}, nil, e
+		return policy.Principal{}, policy.Set{}, e
 	}
 	p, err := policy.AWSPrincipal(c.arn, c.account)
 	if err != nil {
-		return policy.Principal{}, nil, err
+		return policy.Principal{}, policy.Set{}, err
 	}
-	return p, id.policies, nil
+	return p, policy.Set{Identity: id.policies, Boundary: id.boundary}, nil
 }
