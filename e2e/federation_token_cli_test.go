@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// federationTokenConfig: alice may federate anyone and read and write the
-// reports bucket; she may not delete from it.
+// federationTokenConfig: alice may federate anyone, list the account's
+// users, and read and write the reports bucket; she may not delete from it.
 const federationTokenConfig = `
 accounts:
   - id: "123456789012"
@@ -19,7 +19,7 @@ instance-profiles:
 users:
   - name: alice
     policies:
-      federate: {Version: 2012-10-17, Statement: [{Effect: Allow, Action: sts:GetFederationToken, Resource: "*"}]}
+      federate: {Version: 2012-10-17, Statement: [{Effect: Allow, Action: [sts:GetFederationToken, iam:ListUsers], Resource: "*"}]}
       reports: {Version: 2012-10-17, Statement: [{Effect: Allow, Action: [s3:GetObject, s3:PutObject], Resource: "arn:aws:s3:::reports/*"}]}
 `
 
@@ -33,8 +33,9 @@ const aliceReports = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Ac
 // GetCallerIdentity"; its permissions elsewhere are the user's policies
 // intersected with the session policies). With the AWS CLI: the session
 // answers who it is whatever its policy says (GetCallerIdentity needs no
-// permission), every other STS call is refused however much the policy
-// allows, and a malformed policy is refused when the token is asked for.
+// permission), every other STS call and an IAM call the user may make are
+// refused however much the policy allows, and a malformed policy is refused
+// when the token is asked for.
 // The intersection itself, for the services a federated user would call
 // (none of which imdsemu serves), is shown with `imdsemu policy simulate`
 // on the same documents: the session policy narrows the user's
@@ -75,12 +76,31 @@ func TestSTS_FederationTokenPolicyCLI(t *testing.T) {
 		return []string{"AWS_ACCESS_KEY_ID=" + id, "AWS_SECRET_ACCESS_KEY=" + secret, "AWS_SESSION_TOKEN=" + token}
 	}
 
+	// iam list-users (imdsemu's IAM API, on the STS listener): alice may;
+	// her federated sessions get IAM's answer to such credentials.
+	iam := func(t *testing.T, env []string) (string, error) {
+		t.Helper()
+		cmd := exec.Command(awsCLI, "iam", "list-users", "--endpoint-url", stsURL, "--output", "json")
+		cmd.Env = cleanEnv(t, append([]string{"AWS_EC2_METADATA_DISABLED=true"}, env...)...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		_, err := cmd.Output()
+		return stderr.String(), err
+	}
+	if stderr, err := iam(t, asAlice); err != nil {
+		t.Fatalf("iam list-users as alice: %v\n%s", err, stderr)
+	}
+
 	for _, policy := range []string{onlyGet, denyAll, allowAll} {
 		session := federate(t, policy)
 		// Who am I: allowed to any session, an explicit Deny of * included.
 		doc, stderr, err := cli(t, session, "get-caller-identity")
 		if err != nil || doc["Arn"] != "arn:aws:sts::123456789012:federated-user/carol" {
 			t.Errorf("get-caller-identity with session policy %s: %v %v\n%s", policy, doc["Arn"], err, stderr)
+		}
+		// No IAM call, whatever the policies allow.
+		if stderr, err := iam(t, session); err == nil || !strings.Contains(stderr, "(InvalidClientTokenId)") {
+			t.Errorf("iam list-users with session policy %s: %v %s; want InvalidClientTokenId", policy, err, strings.TrimSpace(stderr))
 		}
 		// Any other STS call: refused, even with a policy allowing *.
 		for _, args := range [][]string{
