@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -401,5 +402,74 @@ func TestCode(t *testing.T) {
 		if got := rolestore.Code(c.err); got != c.want {
 			t.Errorf("Code(%v) = %q, want %q", c.err, got, c.want)
 		}
+	}
+}
+
+// BenchmarkSQLite_UserPermissions is the store read behind every
+// authorized STS request of an IAM user: the user, its attached policies,
+// two groups with inline and attached policies, and a boundary.
+func BenchmarkSQLite_UserPermissions(b *testing.B) {
+	ctx := context.Background()
+	s := openStore(b, "")
+	mustPutAccount(b, s, iamAcct)
+	if _, err := s.CreatePolicy(ctx, rolestore.ManagedPolicy{AccountID: iamAcct, Name: "S3", Path: "/team/", Document: allowS3}); err != nil {
+		b.Fatal(err)
+	}
+	for _, g := range []string{"a", "b"} {
+		if _, err := s.PutGroup(ctx, rolestore.Group{AccountID: iamAcct, Name: g, Policies: map[string]string{"p": allowS3},
+			ManagedPolicies: []string{adminARN, customARN}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := s.PutUser(ctx, rolestore.User{AccountID: iamAcct, Name: "u", Groups: []string{"a", "b"},
+		Policies: map[string]string{"p": allowS3}, ManagedPolicies: []string{customARN}, PermissionsBoundary: adminARN}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, perm, err := s.UserPermissions(ctx, iamAcct, "u"); err != nil || len(perm.Policies) != 8 {
+			b.Fatal(len(perm.Policies), err)
+		}
+	}
+}
+
+// UserPermissions answers from memory, yet sees every commit at once, also
+// another process's (here: a second store on the same file).
+func TestUserPermissions_SeesOtherWriters(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "imdsemu.db")
+	a, b := openStore(t, path), openStore(t, path)
+	mustPutAccount(t, a, iamAcct)
+	must(a.PutUser(ctx, rolestore.User{AccountID: iamAcct, Name: "u"}))(t)
+	count := func() int {
+		t.Helper()
+		_, perm, err := a.UserPermissions(ctx, iamAcct, "u")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(perm.Policies)
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("%d policies", n)
+	}
+	count() // from memory
+	if err := b.AttachUserPolicy(ctx, iamAcct, "u", adminARN); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 1 {
+		t.Fatalf("after another writer attached a policy: %d policies, want 1", n)
+	}
+	must(b.PutGroup(ctx, rolestore.Group{AccountID: iamAcct, Name: "g", Policies: map[string]string{"p": allowS3}}))(t)
+	if err := b.AddUserToGroup(ctx, iamAcct, "g", "u"); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 2 {
+		t.Fatalf("after another writer added a group: %d policies, want 2", n)
+	}
+	if err := a.DetachUserPolicy(ctx, iamAcct, "u", adminARN); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 1 {
+		t.Fatalf("after detaching: %d policies, want 1", n)
 	}
 }

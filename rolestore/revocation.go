@@ -210,3 +210,33 @@ func (r *revocations) close(db *sql.DB) error {
 	r.shm, r.mem, r.conn, r.set = nil, nil, nil, nil
 	return errors.Join(errs...)
 }
+
+// committed identifies the committed state of the database as this process
+// sees it: the store's own commit count and the WAL-index header, which
+// every commit of any process rewrites.
+type committed struct {
+	gen uint64
+	hdr [walIndexHeaderSize]byte
+}
+
+// now returns the committed state, cheaply (no system call), or ok false
+// when commits of other processes cannot be noticed, so that nothing read
+// before may be trusted.
+func (r *revocations) now(ctx context.Context, db *sql.DB) (c committed, ok bool, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.started {
+		if err := r.start(ctx, db); err != nil {
+			return committed{}, false, err
+		}
+		r.started = true
+	}
+	if r.off {
+		return committed{}, false, nil
+	}
+	c.gen = r.gen.Load()
+	if r.mem != nil {
+		copy(c.hdr[:], r.mem)
+	}
+	return c, true, nil
+}

@@ -189,7 +189,8 @@ type SQLite struct {
 	// lock) and guards rand, which need not be safe for concurrent use.
 	mu sync.Mutex
 
-	rev revocations // the revocations table in memory, for RevokedBefore
+	rev   revocations // the revocations table in memory, for RevokedBefore
+	perms permCache   // effective permissions in memory, for UserPermissions and RolePermissions
 }
 
 // busyTimeout is how long a connection waits for another process's write lock.
