@@ -18,7 +18,8 @@ import (
 
 // auditConfig: alice has a wildcard inline policy of her own; the default
 // instance has the role imdsemu-demo; any-google-app trusts Google tokens
-// of every app.
+// of every app; bob has AdministratorAccess attached directly; group devs
+// grants s3:*, the managed policy Everything all but IAM.
 const auditConfig = `
 accounts:
   - id: "123456789012"
@@ -37,6 +38,16 @@ users:
     policies:
       everything: {Version: 2012-10-17, Statement: [{Effect: Allow, Action: "*", Resource: "*"}]}
   - name: bob
+    groups: [devs]
+    managed-policies: [arn:aws:iam::aws:policy/AdministratorAccess]
+groups:
+  - name: devs
+    policies:
+      s3: {Version: 2012-10-17, Statement: [{Effect: Allow, Action: "s3:*", Resource: "*"}]}
+managed-policies:
+  - name: Everything
+    account: "123456789012"
+    document: {Version: 2012-10-17, Statement: [{Effect: Allow, NotAction: "iam:*", Resource: "*"}]}
 `
 
 // TestAudit_FindsWhatTheServerSaw sets up the bad habits the audit looks
@@ -92,6 +103,10 @@ func TestAudit_FindsWhatTheServerSaw(t *testing.T) {
 		audit.RuleDirectPolicy + " arn:aws:iam::123456789012:user/alice",
 		audit.RuleIMDSv1 + " i-0123456789abcdef0",
 		audit.RuleOpenWebIdentity + " arn:aws:iam::123456789012:role/any-google-app",
+		audit.RuleAdminOnUser + " arn:aws:iam::123456789012:user/bob",
+		audit.RuleDirectPolicy + " arn:aws:iam::123456789012:user/bob",
+		audit.RuleWildcardGrant + " arn:aws:iam::123456789012:group/devs",
+		audit.RuleWildcardGrant + " arn:aws:iam::123456789012:policy/Everything",
 	} {
 		f, ok := got[want]
 		if !ok {
