@@ -75,6 +75,19 @@ func TestIAM_AWSCLI_GroupPolicySimulate(t *testing.T) {
 	if got := simulate(t); got["iam:CreateUser"] != "allowed" || got["sts:DecodeAuthorizationMessage"] != "allowed" {
 		t.Errorf("simulate with AdministratorAccess = %v", got)
 	}
+	// Root-only tasks stay denied to every IAM user, AdministratorAccess or
+	// not; the root user may.
+	doc = w.iamOK(t, admin, "simulate-principal-policy", "--policy-source-arn", danaARN, "--action-names", "account:CloseAccount")
+	if field(doc, "EvaluationResults", "0", "EvalDecision") != "implicitDeny" {
+		t.Errorf("simulate account:CloseAccount for dana under AdministratorAccess = %v", doc)
+	}
+	admDoc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
+	for caller, want := range map[string]string{danaARN: "implicitDeny", "arn:aws:iam::123456789012:root": "allowed"} {
+		doc = w.iamOK(t, admin, "simulate-custom-policy", "--policy-input-list", admDoc, "--action-names", "account:CloseAccount", "--caller-arn", caller)
+		if got := field(doc, "EvaluationResults", "0", "EvalDecision"); got != want {
+			t.Errorf("simulate-custom-policy account:CloseAccount as %s = %s, want %s", caller, got, want)
+		}
+	}
 	if stderr := decode(); !strings.Contains(stderr, "InvalidAuthorizationMessageException") {
 		t.Errorf("dana decode-authorization-message under AdministratorAccess: %s", stderr)
 	}

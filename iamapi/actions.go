@@ -60,6 +60,10 @@ func actions() map[string]handler {
 		"SimulateCustomPolicy":           (*Server).simulateCustomPolicy,
 		"GetAccountAuthorizationDetails": (*Server).getAccountAuthorizationDetails,
 
+		"UpdateAccountPasswordPolicy": (*Server).updateAccountPasswordPolicy,
+		"GetAccountPasswordPolicy":    (*Server).getAccountPasswordPolicy,
+		"DeleteAccountPasswordPolicy": (*Server).deleteAccountPasswordPolicy,
+
 		"GenerateCredentialReport": (*Server).generateCredentialReport,
 		"GetCredentialReport":      (*Server).getCredentialReport,
 	}

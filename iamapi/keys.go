@@ -2,6 +2,7 @@ package iamapi
 
 import (
 	"errors"
+	"time"
 
 	"github.com/imdsemu/imdsemu/rolestore"
 	"github.com/imdsemu/imdsemu/sts"
@@ -171,9 +172,10 @@ type getAccessKeyLastUsedResult struct {
 	AccessKeyLastUsed xmlAccessKeyLastUsed `xml:"AccessKeyLastUsed"`
 }
 
-// getAccessKeyLastUsed answers for a key of the account. imdsemu does not
-// record when keys are used, so it answers as IAM does for a key never
-// used: ServiceName and Region "N/A", no LastUsedDate.
+// getAccessKeyLastUsed answers for a key of the account: when STS (or
+// this API) last verified a request signed with it since the server
+// started, or, as IAM does for a key never used, ServiceName and Region
+// "N/A" and no LastUsedDate.
 func (s *Server) getAccessKeyLastUsed(rc *request) (any, *Error) {
 	var v validation
 	id := v.str(rc.p, "AccessKeyId", true, accessKeyID)
@@ -205,5 +207,19 @@ func (s *Server) getAccessKeyLastUsed(rc *request) (any, *Error) {
 	if name == "" {
 		name = "<root_account>"
 	}
-	return getAccessKeyLastUsedResult{UserName: name, AccessKeyLastUsed: xmlAccessKeyLastUsed{ServiceName: "N/A", Region: "N/A"}}, nil
+	last := xmlAccessKeyLastUsed{ServiceName: "N/A", Region: "N/A"}
+	if at, service, region, ok := s.lastUse(k.ID); ok {
+		last = xmlAccessKeyLastUsed{LastUsedDate: isoTime(at), ServiceName: service, Region: region}
+	}
+	return getAccessKeyLastUsedResult{UserName: name, AccessKeyLastUsed: last}, nil
+}
+
+// lastUse is when the key was last used (since the server started), on
+// what service and in what region.
+func (s *Server) lastUse(id string) (at time.Time, service, region string, ok bool) {
+	if s.keyUse == nil {
+		return time.Time{}, "", "", false
+	}
+	at, service, region, _, ok = s.keyUse.KeyUse(id)
+	return at, service, region, ok
 }

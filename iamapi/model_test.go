@@ -125,3 +125,26 @@ func TestInstanceProfiles_GoSDK(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestPasswordPolicy_GoSDK(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	c := f.admin()
+	_, err := c.GetAccountPasswordPolicy(ctx, &awsiam.GetAccountPasswordPolicyInput{})
+	if code, msg := apiError(err); code != "NoSuchEntity" || msg != "The Password Policy with domain name 123456789012 cannot be found." {
+		t.Errorf("GetAccountPasswordPolicy before any = %v", err)
+	}
+	if _, err := c.UpdateAccountPasswordPolicy(ctx, &awsiam.UpdateAccountPasswordPolicyInput{MinimumPasswordLength: aws.Int32(14), RequireSymbols: true, MaxPasswordAge: aws.Int32(90)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetAccountPasswordPolicy(ctx, &awsiam.GetAccountPasswordPolicyInput{})
+	if err != nil || aws.ToInt32(got.PasswordPolicy.MinimumPasswordLength) != 14 || !got.PasswordPolicy.RequireSymbols || !got.PasswordPolicy.ExpirePasswords || aws.ToInt32(got.PasswordPolicy.MaxPasswordAge) != 90 {
+		t.Errorf("GetAccountPasswordPolicy = %+v, %v", got, err)
+	}
+	if _, err := c.UpdateAccountPasswordPolicy(ctx, &awsiam.UpdateAccountPasswordPolicyInput{MinimumPasswordLength: aws.Int32(5)}); err == nil {
+		t.Error("a minimum length of 5 accepted")
+	}
+	if _, err := c.DeleteAccountPasswordPolicy(ctx, &awsiam.DeleteAccountPasswordPolicyInput{}); err != nil {
+		t.Fatal(err)
+	}
+}

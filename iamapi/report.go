@@ -34,9 +34,9 @@ type credentialReport struct {
 func reportTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05+00:00") }
 
 // buildReport writes the account's credential report. imdsemu's users have
-// no console passwords or signing certificates, and it does not record when
-// a key was last used: those columns say so as IAM does ("not_supported"
-// for the root user's password, "N/A" where there is nothing).
+// no console passwords or signing certificates: those columns say so as IAM
+// does ("not_supported" for the root user's password, "N/A" where there is
+// nothing). A key's last use is what STS saw since the server started.
 func (s *Server) buildReport(rc *request) ([]byte, *Error) {
 	acct := rc.account()
 	var buf bytes.Buffer
@@ -52,7 +52,7 @@ func (s *Server) buildReport(rc *request) ([]byte, *Error) {
 		return nil, s.storeError(rc, err, "")
 	}
 	root := []string{"<root_account>", rolestore.RootARN(acct), "N/A", "not_supported", "no_information", "not_supported", "not_supported", boolText(len(rootMFA) > 0)}
-	_ = w.Write(append(append(root, keyColumns(rootKeys)...), "false", "N/A", "false", "N/A"))
+	_ = w.Write(append(append(root, s.keyColumns(rootKeys)...), "false", "N/A", "false", "N/A"))
 
 	users, err := s.store.Users(rc.ctx, acct)
 	if err != nil {
@@ -68,7 +68,7 @@ func (s *Server) buildReport(rc *request) ([]byte, *Error) {
 			return nil, s.storeError(rc, err, "")
 		}
 		row := []string{u.Name, u.ARN(), reportTime(u.CreatedAt), "false", "N/A", "N/A", "N/A", boolText(len(mfa) > 0)}
-		_ = w.Write(append(append(row, keyColumns(keys)...), "false", "N/A", "false", "N/A"))
+		_ = w.Write(append(append(row, s.keyColumns(keys)...), "false", "N/A", "false", "N/A"))
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
@@ -80,7 +80,7 @@ func (s *Server) buildReport(rc *request) ([]byte, *Error) {
 
 // keyColumns are the ten access_key_N_* columns of two keys (oldest
 // first): active, last rotated (created), last used date, region, service.
-func keyColumns(keys []rolestore.AccessKey) []string {
+func (s *Server) keyColumns(keys []rolestore.AccessKey) []string {
 	var out []string
 	for i := range 2 {
 		if i >= len(keys) {
@@ -88,7 +88,11 @@ func keyColumns(keys []rolestore.AccessKey) []string {
 			continue
 		}
 		k := keys[i]
-		out = append(out, boolText(k.Status == rolestore.AccessKeyActive), reportTime(k.CreatedAt), "N/A", "N/A", "N/A")
+		used, service, region := "N/A", "N/A", "N/A"
+		if at, svc, reg, ok := s.lastUse(k.ID); ok {
+			used, service, region = reportTime(at), svc, reg
+		}
+		out = append(out, boolText(k.Status == rolestore.AccessKeyActive), reportTime(k.CreatedAt), used, region, service)
 	}
 	return out
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"sync"
@@ -52,6 +53,9 @@ type Options struct {
 	// Profiles, when set, is told about every change of an instance
 	// profile's role, so that the metadata service serves it at once.
 	Profiles ProfileWatcher
+	// KeyUse, when set, tells when each long-term key was last used (STS
+	// records it): GetAccessKeyLastUsed and the credential report show it.
+	KeyUse KeyUse
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Rand supplies request ids, key ids and secrets; nil means crypto/rand.
@@ -60,6 +64,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Registerer receives the server's metrics; nil registers none.
 	Registerer prometheus.Registerer
+}
+
+// KeyUse tells when a long-term access key was last used, on what service
+// and in what region; ok false when it was not used since the server
+// started. *sts.KeyUsage implements it.
+type KeyUse interface {
+	KeyUse(id string) (at time.Time, service, region string, from []netip.Addr, ok bool)
 }
 
 // ProfileWatcher hears of a change to the role of an instance profile.
@@ -75,6 +86,7 @@ type Server struct {
 	auth     Auth
 	store    Store
 	profiles ProfileWatcher
+	keyUse   KeyUse
 	now      func() time.Time
 	log      *slog.Logger
 	requests *prometheus.CounterVec
@@ -86,6 +98,8 @@ type Server struct {
 	// report is the last credential report generated, per account.
 	reportMu sync.Mutex
 	reports  map[string]credentialReport
+	// passwords are the accounts' password policies (account.go).
+	passwords passwordPolicies
 }
 
 // NewServer returns a Server.
@@ -93,7 +107,7 @@ func NewServer(opts Options) (*Server, error) {
 	if opts.Auth == nil || opts.Store == nil {
 		return nil, errors.New("iamapi: Options.Auth and Options.Store are required")
 	}
-	s := &Server{auth: opts.Auth, store: opts.Store, profiles: opts.Profiles, now: opts.Now, rand: opts.Rand, log: opts.Logger,
+	s := &Server{auth: opts.Auth, store: opts.Store, profiles: opts.Profiles, keyUse: opts.KeyUse, now: opts.Now, rand: opts.Rand, log: opts.Logger,
 		reports: map[string]credentialReport{}}
 	if s.now == nil {
 		s.now = time.Now

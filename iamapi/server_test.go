@@ -139,6 +139,10 @@ func TestAccessKeys_GoSDK(t *testing.T) {
 	if err != nil || aws.ToString(lu.UserName) != "carol" || aws.ToString(lu.AccessKeyLastUsed.ServiceName) != "N/A" {
 		t.Errorf("GetAccessKeyLastUsed = %+v, %v", lu, err)
 	}
+	used, err := c.GetAccessKeyLastUsed(ctx, &awsiam.GetAccessKeyLastUsedInput{AccessKeyId: aws.String(adminKey)})
+	if err != nil || used.AccessKeyLastUsed.LastUsedDate == nil || aws.ToString(used.AccessKeyLastUsed.ServiceName) != "iam" || aws.ToString(used.AccessKeyLastUsed.Region) != "us-east-1" {
+		t.Errorf("GetAccessKeyLastUsed(the key signing these calls) = %+v, %v", used, err)
+	}
 	// The root user's own keys, without UserName.
 	root, err := f.client(rootKey, rootSec).ListAccessKeys(ctx, &awsiam.ListAccessKeysInput{})
 	if err != nil || len(root.AccessKeyMetadata) != 1 || aws.ToString(root.AccessKeyMetadata[0].AccessKeyId) != rootKey {

@@ -102,10 +102,11 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	f.iss = issuer
-	if f.sts, err = sts.NewServer(sts.Options{Issuer: issuer, Directory: store}); err != nil {
+	keyUse := sts.NewKeyUsage()
+	if f.sts, err = sts.NewServer(sts.Options{Issuer: issuer, Directory: store, KeyUse: keyUse}); err != nil {
 		t.Fatal(err)
 	}
-	f.iam, err = iamapi.NewServer(iamapi.Options{Auth: f.sts, Store: store, Profiles: f.profiles, Registerer: prometheus.NewRegistry()})
+	f.iam, err = iamapi.NewServer(iamapi.Options{Auth: f.sts, Store: store, Profiles: f.profiles, KeyUse: keyUse, Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 // API on the same verifier and authorizer. It returns what the STS
 // listener serves (both APIs, told apart by the credential scope) and the
 // IAM API alone, for --iam-addr.
-func newSTS(s config.Settings, url string, store *rolestore.SQLite, issuer *sts.Issuer, keyUse sts.KeyUseRecorder, profiles iamapi.ProfileWatcher, log *slog.Logger, reg prometheus.Registerer) (both, iam http.Handler, err error) {
+func newSTS(s config.Settings, url string, store *rolestore.SQLite, issuer *sts.Issuer, keyUse *sts.KeyUsage, profiles iamapi.ProfileWatcher, log *slog.Logger, reg prometheus.Registerer) (both, iam http.Handler, err error) {
 	idp, err := federation.OpenIdP(s.DataDir, url, time.Now)
 	if err != nil {
 		return nil, nil, err
@@ -42,7 +42,7 @@ func newSTS(s config.Settings, url string, store *rolestore.SQLite, issuer *sts.
 		return nil, nil, err
 	}
 	iam, err = iamapi.NewServer(iamapi.Options{
-		Auth: st, Store: store, Profiles: profiles,
+		Auth: st, Store: store, Profiles: profiles, KeyUse: keyUse,
 		Logger: log.With("component", "iam"), Registerer: reg,
 	})
 	if err != nil {
