@@ -462,5 +462,5 @@ later, and long-term keys, are not affected. Running it again moves the time.`,
 
 // newStoreCmds are the store commands, for root.AddCommand.
 func newStoreCmds(e Env) []*cobra.Command {
-	return []*cobra.Command{newUserCmd(e), newKeyCmd(e), newMFACmd(e), newRevokeCmd(e)}
+	return []*cobra.Command{newUserCmd(e), newKeyCmd(e), newMFACmd(e), newRevokeCmd(e), newGroupCmd(e), newManagedPolicyCmd(e)}
 }
