@@ -60,6 +60,13 @@ func actions() map[string]handler {
 		"SimulateCustomPolicy":           (*Server).simulateCustomPolicy,
 		"GetAccountAuthorizationDetails": (*Server).getAccountAuthorizationDetails,
 
+		"CreateVirtualMFADevice": (*Server).createVirtualMFADevice,
+		"EnableMFADevice":        (*Server).enableMFADevice,
+		"ListMFADevices":         (*Server).listMFADevices,
+		"ListVirtualMFADevices":  (*Server).listVirtualMFADevices,
+		"DeactivateMFADevice":    (*Server).deactivateMFADevice,
+		"DeleteVirtualMFADevice": (*Server).deleteVirtualMFADevice,
+
 		"UpdateAccountPasswordPolicy": (*Server).updateAccountPasswordPolicy,
 		"GetAccountPasswordPolicy":    (*Server).getAccountPasswordPolicy,
 		"DeleteAccountPasswordPolicy": (*Server).deleteAccountPasswordPolicy,

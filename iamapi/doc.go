@@ -42,8 +42,9 @@
 // # Concurrency
 //
 // A Server is safe for concurrent use and starts no goroutines. It keeps
-// one piece of state besides the store: the last credential report of each
-// account, as IAM keeps it (for four hours).
+// state besides the store, in memory: the last credential report of each
+// account (IAM keeps one four hours), the account password policies, and
+// the virtual MFA devices not yet enabled for a user.
 //
 // See docs/iam.md for the coverage table.
 package iamapi

@@ -5,10 +5,15 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	awsiam "github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
 )
 
 const listOnly = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:List*","Resource":"*"}]}`
@@ -145,6 +150,73 @@ func TestPasswordPolicy_GoSDK(t *testing.T) {
 		t.Error("a minimum length of 5 accepted")
 	}
 	if _, err := c.DeleteAccountPasswordPolicy(ctx, &awsiam.DeleteAccountPasswordPolicyInput{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMFA_GoSDK: a virtual device made unassigned, enabled for a user with
+// two consecutive codes, listed, and the user's GetSessionToken with it
+// makes credentials IAM accepts (without MFA it refuses them).
+func TestMFA_GoSDK(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	c := f.admin()
+	dev, err := c.CreateVirtualMFADevice(ctx, &awsiam.CreateVirtualMFADeviceInput{VirtualMFADeviceName: aws.String("admin-phone")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial := aws.ToString(dev.VirtualMFADevice.SerialNumber)
+	seed := string(dev.VirtualMFADevice.Base32StringSeed)
+	if serial != "arn:aws:iam::123456789012:mfa/admin-phone" || len(seed) < 16 {
+		t.Fatalf("CreateVirtualMFADevice = %s, %d-character seed", serial, len(seed))
+	}
+	now := time.Now()
+	code := func(at time.Time) string {
+		s, err := totp.GenerateCodeCustom(seed, at, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	_, err = c.EnableMFADevice(ctx, &awsiam.EnableMFADeviceInput{UserName: aws.String("admin"), SerialNumber: aws.String(serial),
+		AuthenticationCode1: aws.String(code(now)), AuthenticationCode2: aws.String(code(now))})
+	if code, _ := apiError(err); code != "InvalidAuthenticationCode" {
+		t.Errorf("EnableMFADevice with one code twice = %v", err)
+	}
+	if _, err := c.EnableMFADevice(ctx, &awsiam.EnableMFADeviceInput{UserName: aws.String("admin"), SerialNumber: aws.String(serial),
+		AuthenticationCode1: aws.String(code(now.Add(-30 * time.Second))), AuthenticationCode2: aws.String(code(now))}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.ListMFADevices(ctx, &awsiam.ListMFADevicesInput{UserName: aws.String("admin")})
+	if err != nil || len(list.MFADevices) != 1 || aws.ToString(list.MFADevices[0].SerialNumber) != serial {
+		t.Errorf("ListMFADevices = %+v, %v", list, err)
+	}
+	_, err = c.DeleteVirtualMFADevice(ctx, &awsiam.DeleteVirtualMFADeviceInput{SerialNumber: aws.String(serial)})
+	if code, _ := apiError(err); code != "DeleteConflict" {
+		t.Errorf("DeleteVirtualMFADevice of an enabled device = %v", err)
+	}
+
+	stsc := awssts.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(adminKey, adminSec, "")},
+		func(o *awssts.Options) { o.BaseEndpoint = aws.String(f.hs.URL); o.Retryer = aws.NopRetryer{} })
+	sess, err := stsc.GetSessionToken(ctx, &awssts.GetSessionTokenInput{SerialNumber: aws.String(serial), TokenCode: aws.String(code(time.Now()))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mfaIAM := awsiam.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(
+		aws.ToString(sess.Credentials.AccessKeyId), aws.ToString(sess.Credentials.SecretAccessKey), aws.ToString(sess.Credentials.SessionToken))},
+		func(o *awsiam.Options) { o.BaseEndpoint = aws.String(f.hs.URL); o.Retryer = aws.NopRetryer{} })
+	if _, err := mfaIAM.ListUsers(ctx, &awsiam.ListUsersInput{}); err != nil {
+		t.Errorf("ListUsers with an MFA session = %v", err)
+	}
+
+	if _, err := c.DeactivateMFADevice(ctx, &awsiam.DeactivateMFADeviceInput{UserName: aws.String("admin"), SerialNumber: aws.String(serial)}); err != nil {
+		t.Fatal(err)
+	}
+	virt, err := c.ListVirtualMFADevices(ctx, &awsiam.ListVirtualMFADevicesInput{AssignmentStatus: iamtypes.AssignmentStatusTypeUnassigned})
+	if err != nil || len(virt.VirtualMFADevices) != 1 {
+		t.Errorf("ListVirtualMFADevices(Unassigned) after deactivating = %+v, %v", virt, err)
+	}
+	if _, err := c.DeleteVirtualMFADevice(ctx, &awsiam.DeleteVirtualMFADeviceInput{SerialNumber: aws.String(serial)}); err != nil {
 		t.Fatal(err)
 	}
 }

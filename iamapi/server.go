@@ -100,6 +100,8 @@ type Server struct {
 	reports  map[string]credentialReport
 	// passwords are the accounts' password policies (account.go).
 	passwords passwordPolicies
+	// pending are the unassigned virtual MFA devices (mfa.go).
+	pending pendingDevices
 }
 
 // NewServer returns a Server.

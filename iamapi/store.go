@@ -21,6 +21,9 @@ type Store interface {
 	DeleteAccessKey(ctx context.Context, id string) error
 
 	MFADevices(ctx context.Context, accountID, userName string) ([]rolestore.MFADevice, error)
+	MFADevice(ctx context.Context, serial string) (rolestore.MFADevice, error)
+	PutMFADevice(ctx context.Context, d rolestore.MFADevice) (rolestore.MFADevice, error)
+	DeleteMFADevice(ctx context.Context, serial string) error
 
 	CreateGroup(ctx context.Context, g rolestore.Group) (rolestore.Group, error)
 	Group(ctx context.Context, accountID, name string) (rolestore.Group, error)
