@@ -156,7 +156,11 @@ func (in *Instance) Keep(ctx context.Context) error {
 // KeepAll is Keep, and has the scheduler also keep the credentials of
 // every other instance profile in the store that has a role, minted as
 // this instance, so that the admin API can show, rotate and freeze any of
-// them. One instance of a process does this; the others call Keep.
+// them. One instance of a process does this; the others call Keep. It is
+// called again when another instance leaves, to take its profile back: a
+// profile the scheduler still keeps is left to its keeper (Add is a no-op),
+// one it forgot is added again even if this instance recorded its role
+// before.
 func (in *Instance) KeepAll(ctx context.Context) error {
 	if err := in.Keep(ctx); err != nil {
 		return err
@@ -166,7 +170,7 @@ func (in *Instance) KeepAll(ctx context.Context) error {
 		return err
 	}
 	for _, p := range profiles {
-		if len(p.Roles) == 0 || in.RoleARN(p.ARN()) != "" {
+		if len(p.Roles) == 0 {
 			continue
 		}
 		r, err := in.store.Role(ctx, p.AccountID, p.Roles[0])
