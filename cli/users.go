@@ -305,49 +305,25 @@ func newKeyListCmd(e Env) *cobra.Command {
 }
 
 func newKeyStatusCmd(e Env, verb string, status rolestore.AccessKeyStatus) *cobra.Command {
-	var f storeFlags
-	cmd := &cobra.Command{
-		Use:   verb + " KEYID",
-		Short: fmt.Sprintf("Mark an access key %s", strings.ToLower(string(status))),
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := openStore(cmd.Context(), f, e.Getenv)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
+	return storeCmd(e, verb+" KEYID", fmt.Sprintf("Mark an access key %s", strings.ToLower(string(status))), 1,
+		func(cmd *cobra.Command, store *rolestore.SQLite, _ string, args []string) error {
 			if err := store.SetAccessKeyStatus(cmd.Context(), args[0], status); err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s is now %s\n", args[0], status)
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "%s is now %s\n", args[0], status)
 			return err
-		},
-	}
-	addStoreFlags(cmd, &f)
-	return cmd
+		})
 }
 
 func newKeyDeleteCmd(e Env) *cobra.Command {
-	var f storeFlags
-	cmd := &cobra.Command{
-		Use:   "delete KEYID",
-		Short: "Delete an access key",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := openStore(cmd.Context(), f, e.Getenv)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
+	return storeCmd(e, "delete KEYID", "Delete an access key", 1,
+		func(cmd *cobra.Command, store *rolestore.SQLite, _ string, args []string) error {
 			if err := store.DeleteAccessKey(cmd.Context(), args[0]); err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s deleted\n", args[0])
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "%s deleted\n", args[0])
 			return err
-		},
-	}
-	addStoreFlags(cmd, &f)
-	return cmd
+		})
 }
 
 func newMFACmd(e Env) *cobra.Command {
@@ -400,17 +376,8 @@ the seed: load it into an authenticator app, or use "imdsemu mfa code SERIAL".`,
 }
 
 func newMFACodeCmd(e Env) *cobra.Command {
-	var f storeFlags
-	cmd := &cobra.Command{
-		Use:   "code SERIAL",
-		Short: "Print the current 6-digit code of a virtual MFA device",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := openStore(cmd.Context(), f, e.Getenv)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
+	return storeCmd(e, "code SERIAL", "Print the current 6-digit code of a virtual MFA device", 1,
+		func(cmd *cobra.Command, store *rolestore.SQLite, _ string, args []string) error {
 			d, err := store.MFADevice(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -421,10 +388,7 @@ func newMFACodeCmd(e Env) *cobra.Command {
 			}
 			_, err = fmt.Fprintln(cmd.OutOrStdout(), code)
 			return err
-		},
-	}
-	addStoreFlags(cmd, &f)
-	return cmd
+		})
 }
 
 func newRevokeCmd(e Env) *cobra.Command {
