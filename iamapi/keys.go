@@ -27,6 +27,22 @@ func (s *Server) keyOwner(rc *request, v *validation) (rolestore.User, bool, *Er
 	return u, false, e
 }
 
+// listOwned reads what a List call of things a user (or the root user)
+// owns asks for, the owner and the page, and authorizes action on the
+// owner: the first half of ListAccessKeys and ListMFADevices.
+func (s *Server) listOwned(rc *request, action string) (rolestore.User, page, *Error) {
+	var v validation
+	u, root, e := s.keyOwner(rc, &v)
+	if e != nil {
+		return u, page{}, e
+	}
+	pg := v.page(rc.p)
+	if e := v.Err(); e != nil {
+		return u, page{}, e
+	}
+	return u, pg, s.authorize(rc, action, keyOwnerARN(rc, u, root))
+}
+
 type xmlAccessKey struct {
 	UserName        string `xml:"UserName"`
 	AccessKeyID     string `xml:"AccessKeyId"`
@@ -83,16 +99,8 @@ type listAccessKeysResult struct {
 }
 
 func (s *Server) listAccessKeys(rc *request) (any, *Error) {
-	var v validation
-	u, root, e := s.keyOwner(rc, &v)
+	u, pg, e := s.listOwned(rc, "iam:ListAccessKeys")
 	if e != nil {
-		return nil, e
-	}
-	pg := v.page(rc.p)
-	if e := v.Err(); e != nil {
-		return nil, e
-	}
-	if e := s.authorize(rc, "iam:ListAccessKeys", keyOwnerARN(rc, u, root)); e != nil {
 		return nil, e
 	}
 	keys, err := s.store.AccessKeys(rc.ctx, rc.account(), u.Name)

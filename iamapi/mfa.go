@@ -185,16 +185,8 @@ type listMFADevicesResult struct {
 }
 
 func (s *Server) listMFADevices(rc *request) (any, *Error) {
-	var v validation
-	u, root, e := s.keyOwner(rc, &v)
+	u, pg, e := s.listOwned(rc, "iam:ListMFADevices")
 	if e != nil {
-		return nil, e
-	}
-	pg := v.page(rc.p)
-	if e := v.Err(); e != nil {
-		return nil, e
-	}
-	if e := s.authorize(rc, "iam:ListMFADevices", keyOwnerARN(rc, u, root)); e != nil {
 		return nil, e
 	}
 	ds, err := s.store.MFADevices(rc.ctx, rc.account(), u.Name)
