@@ -17,12 +17,13 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"slices"
 	"time"
+
+	"github.com/imdsemu/imdsemu/bench/internal/ports"
 )
 
 const credPath = "/latest/meta-data/iam/security-credentials/imdsemu-demo"
@@ -55,22 +56,8 @@ func main() {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// freePorts returns n loopback ports free a moment ago.
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
 func run(bin, dir string) (time.Duration, error) {
-	p, err := freePorts(3)
+	p, err := ports.Free(3)
 	if err != nil {
 		return 0, err
 	}

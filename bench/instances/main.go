@@ -34,6 +34,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/imdsemu/imdsemu/bench/internal/ports"
 )
 
 func main() {
@@ -96,19 +98,6 @@ func config(n int) string {
 	return b.String()
 }
 
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
 func measure(bin string, n, gets int) (result, error) {
 	r := result{n: n}
 	dir, err := os.MkdirTemp("", "instances-")
@@ -120,7 +109,7 @@ func measure(bin string, n, gets int) (result, error) {
 	if err := os.WriteFile(cfg, []byte(config(n)), 0o600); err != nil {
 		return r, err
 	}
-	p, err := freePorts(3)
+	p, err := ports.Free(3)
 	if err != nil {
 		return r, err
 	}
