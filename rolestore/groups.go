@@ -57,17 +57,8 @@ func (g Group) Validate() error {
 	bad := func(field, key, value, reason string) error {
 		return &ValidationError{Entity: EntityGroup, Name: g.Name, Field: field, Key: key, Value: value, Reason: reason}
 	}
-	if !accountIDRe.MatchString(g.AccountID) {
-		return bad("AccountID", "", g.AccountID, "must be 12 digits")
-	}
-	if err := checkName(g.Name, 128); err != "" {
-		return bad("Name", "", short(g.Name), err)
-	}
-	if err := checkPath(g.Path); err != "" {
-		return bad("Path", "", short(g.Path), err)
-	}
-	if g.ID != "" && !groupIDRe.MatchString(g.ID) {
-		return bad("ID", "", short(g.ID), `must be "AGPA" followed by 17 uppercase letters or digits`)
+	if err := checkIdentity(bad, g.AccountID, g.Name, 128, g.Path, g.ID, groupIDRe, "AGPA"); err != nil {
+		return err
 	}
 	if key, reason := checkPolicies(g.Policies, MaxGroupPoliciesLength); reason != "" {
 		return bad("Policies", key, "", reason)

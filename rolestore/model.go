@@ -274,17 +274,8 @@ func (r Role) Validate() error {
 	bad := func(field, key, value, reason string) error {
 		return &ValidationError{Entity: EntityRole, Name: r.Name, Field: field, Key: key, Value: value, Reason: reason}
 	}
-	if !accountIDRe.MatchString(r.AccountID) {
-		return bad("AccountID", "", r.AccountID, "must be 12 digits")
-	}
-	if err := checkName(r.Name, 64); err != "" {
-		return bad("Name", "", short(r.Name), err)
-	}
-	if err := checkPath(r.Path); err != "" {
-		return bad("Path", "", short(r.Path), err)
-	}
-	if r.ID != "" && !roleIDRe.MatchString(r.ID) {
-		return bad("ID", "", short(r.ID), `must be "AROA" followed by 17 uppercase letters or digits`)
+	if err := checkIdentity(bad, r.AccountID, r.Name, 64, r.Path, r.ID, roleIDRe, "AROA"); err != nil {
+		return err
 	}
 	if n := utf8.RuneCountInString(r.Description); n > MaxDescriptionLength {
 		return bad("Description", "", "", fmt.Sprintf("must be at most %d characters, got %d", MaxDescriptionLength, n))
@@ -360,23 +351,34 @@ func checkTags(tags []Tag) (key, value, reason string) {
 	return "", "", ""
 }
 
+// checkIdentity checks what users, groups, roles and instance profiles
+// share, in this order: the account, the name (at most maxName
+// characters), the path, and the unique ID, which idRe matches ("PREFIX"
+// and 17 uppercase letters or digits).
+func checkIdentity(bad func(field, key, value, reason string) error, accountID, name string, maxName int, path, id string, idRe *regexp.Regexp, prefix string) error {
+	if !accountIDRe.MatchString(accountID) {
+		return bad("AccountID", "", accountID, "must be 12 digits")
+	}
+	if err := checkName(name, maxName); err != "" {
+		return bad("Name", "", short(name), err)
+	}
+	if err := checkPath(path); err != "" {
+		return bad("Path", "", short(path), err)
+	}
+	if id != "" && !idRe.MatchString(id) {
+		return bad("ID", "", short(id), `must be "`+prefix+`" followed by 17 uppercase letters or digits`)
+	}
+	return nil
+}
+
 // Validate checks the profile's fields and that it holds at most one role.
 // Whether that role exists is checked by Seed.Validate and by the store.
 func (p InstanceProfile) Validate() error {
 	bad := func(field, key, value, reason string) error {
 		return &ValidationError{Entity: EntityInstanceProfile, Name: p.Name, Field: field, Key: key, Value: value, Reason: reason}
 	}
-	if !accountIDRe.MatchString(p.AccountID) {
-		return bad("AccountID", "", p.AccountID, "must be 12 digits")
-	}
-	if err := checkName(p.Name, 128); err != "" {
-		return bad("Name", "", short(p.Name), err)
-	}
-	if err := checkPath(p.Path); err != "" {
-		return bad("Path", "", short(p.Path), err)
-	}
-	if p.ID != "" && !profileIDRe.MatchString(p.ID) {
-		return bad("ID", "", short(p.ID), `must be "AIPA" followed by 17 uppercase letters or digits`)
+	if err := checkIdentity(bad, p.AccountID, p.Name, 128, p.Path, p.ID, profileIDRe, "AIPA"); err != nil {
+		return err
 	}
 	if len(p.Roles) > 1 {
 		return bad("Roles", "", "", fmt.Sprintf("must hold at most one role (an AWS limit), got %d", len(p.Roles)))

@@ -72,17 +72,8 @@ func (u User) Validate() error {
 	bad := func(field, key, value, reason string) error {
 		return &ValidationError{Entity: EntityUser, Name: u.Name, Field: field, Key: key, Value: value, Reason: reason}
 	}
-	if !accountIDRe.MatchString(u.AccountID) {
-		return bad("AccountID", "", u.AccountID, "must be 12 digits")
-	}
-	if err := checkName(u.Name, 64); err != "" {
-		return bad("Name", "", short(u.Name), err)
-	}
-	if err := checkPath(u.Path); err != "" {
-		return bad("Path", "", short(u.Path), err)
-	}
-	if u.ID != "" && !userIDRe.MatchString(u.ID) {
-		return bad("ID", "", short(u.ID), `must be "AIDA" followed by 17 uppercase letters or digits`)
+	if err := checkIdentity(bad, u.AccountID, u.Name, 64, u.Path, u.ID, userIDRe, "AIDA"); err != nil {
+		return err
 	}
 	if len(u.Groups) > MaxGroupsPerUser {
 		return bad("Groups", "", "", fmt.Sprintf("must be at most %d, got %d", MaxGroupsPerUser, len(u.Groups)))
