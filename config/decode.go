@@ -38,14 +38,18 @@ var (
 	durationType      = reflect.TypeFor[time.Duration]()
 	faultDurationType = reflect.TypeFor[fault.Duration]()
 	documentType      = reflect.TypeFor[document]()
+	documentsType     = reflect.TypeFor[documents]()
 	stringsType       = reflect.TypeFor[[]string]()
 	tagsType          = reflect.TypeFor[[]rolestore.Tag]()
 	scenariosType     = reflect.TypeFor[[]fault.Scenario]()
 )
 
 // document is a policy document, written in the file as a JSON string or as
-// a YAML mapping (converted to JSON, see toJSON).
-type document string
+// a YAML mapping (converted to JSON, see toJSON); documents are named ones.
+type (
+	document  string
+	documents map[string]string
+)
 
 // decoder walks the YAML node tree, collecting errors and remembering where
 // each value was so that later validation errors can point at it.
@@ -446,10 +450,14 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path, what string) {
 			return
 		}
 		out := reflect.MakeMapWithSize(v.Type(), len(m.order))
+		elem := v.Type().Elem()
+		if v.Type() == documentsType {
+			elem = documentType
+		}
 		for _, key := range m.order {
-			e := reflect.New(v.Type().Elem()).Elem()
+			e := reflect.New(elem).Elem()
 			d.decode(m.vals[key], e, join(path, key), what)
-			out.SetMapIndex(reflect.ValueOf(key), e)
+			out.SetMapIndex(reflect.ValueOf(key), e.Convert(v.Type().Elem()))
 		}
 		v.Set(out)
 	default:

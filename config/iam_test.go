@@ -67,6 +67,7 @@ func TestParse_IAMErrors(t *testing.T) {
 		{"bad group name", `bad.yaml:2:11: groups[0].name: must match [\w+=,.@-]{1,128}, got "a b"`},
 		{"bad managed policy ARN", `bad.yaml:3:23: users[0].managed-policies: "arn:aws:s3:::bucket" is not a managed policy ARN (arn:aws:iam::ACCOUNT:policy/PATH/NAME)`},
 		{"policy without Statement", "bad.yaml:3:15: managed-policies[0].document: The policy document must have a \"Statement\"."},
+		{"empty policy document", `bad.yaml:3:15: managed-policies[0].document: is required`}, // as an empty trust-policy is
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data := map[string][]byte{
@@ -74,6 +75,7 @@ func TestParse_IAMErrors(t *testing.T) {
 				"bad group name":           yamlLines("groups:", "  - name: a b"),
 				"bad managed policy ARN":   yamlLines("users:", "  - name: a", "    managed-policies: [arn:aws:s3:::bucket]"),
 				"policy without Statement": yamlLines("managed-policies:", "  - name: p", "    document: {Version: 2012-10-17}"),
+				"empty policy document":    yamlLines("managed-policies:", "  - name: p", `    document: ""`),
 			}[tc.name]
 			_, err := config.Parse("bad.yaml", data)
 			var e *config.Error

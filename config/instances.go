@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/imdsemu/imdsemu/rolestore"
@@ -126,13 +127,27 @@ func (s Settings) validateInstances(add func(field, msg string)) {
 	}
 }
 
-// instancesDefaults fills in each entry of instances: what it leaves out
-// (type, region and zone, account), resolves its user data file against
-// the config file, and checks that its profile is declared and attached
-// to no other instance. declared says whether the file declares entities;
-// defaultAccount is the account of entities that name none ("" when
-// several accounts are declared).
-func (d *decoder) instancesDefaults(f *File, declared bool, defaultAccount string) {
+// instances fills in and checks the accounts and profiles of the file's
+// instances, instance: or each of instances:, by one rule (resolveInstance).
+// Entries of instances: start empty where instance: starts from Default's:
+// they default type, region and zone here, and no two may share an
+// instance profile (imdsemu keeps one session per profile).
+func (d *decoder) instances(f *File, declared bool) {
+	if len(f.Settings.Instances) == 0 {
+		in := &f.Settings.Instance
+		defaultProfile := false
+		if declared {
+			// Default's account and profile are not the file's.
+			if !d.set("instance.account") {
+				in.Account = ""
+			}
+			if !d.set("instance.profile") {
+				in.Profile, defaultProfile = "", true
+			}
+		}
+		d.resolveInstance("instance", in, f.Seed, declared, defaultProfile)
+		return
+	}
 	attached := map[string]int{}
 	for i := range f.Settings.Instances {
 		e := &f.Settings.Instances[i]
@@ -143,46 +158,69 @@ func (d *decoder) instancesDefaults(f *File, declared bool, defaultAccount strin
 		if e.Region == "" && e.AvailabilityZone == "" {
 			e.Region, e.AvailabilityZone = DefaultRegion, DefaultAvailabilityZone
 		}
-		if e.UserDataFile != "" && !filepath.IsAbs(e.UserDataFile) {
-			e.UserDataFile = filepath.Join(filepath.Dir(d.file), e.UserDataFile)
-		}
-		switch {
-		case e.Account != "":
-			if declared && !hasAccount(f.Seed, e.Account) {
-				d.addAt(join(path, "account"), path, fmt.Sprintf("%q is not a declared account", e.Account))
-				continue
-			}
-		case defaultAccount != "":
-			e.Account = defaultAccount
-		default:
-			owners := profileOwners(f.Seed, e.Profile)
-			if len(owners) != 1 {
-				d.addAt(join(path, "account"), path, "is required when several accounts are declared")
-				continue
-			}
-			e.Account = owners[0]
-		}
-		if e.Profile == "" {
-			continue
-		}
-		if !hasProfile(f.Seed, e.Account, e.Profile) {
-			d.addAt(join(path, "profile"), path, fmt.Sprintf("%q is not an instance profile in account %s", e.Profile, e.Account))
+		if !d.resolveInstance(path, &e.Instance, f.Seed, declared, false) || e.Profile == "" {
 			continue
 		}
 		key := e.Account + "/" + strings.ToLower(e.Profile)
 		if j, dup := attached[key]; dup {
-			d.addAt(join(path, "profile"), path, fmt.Sprintf("%q is also the profile of instances[%d]; give each instance its own instance profile (imdsemu keeps one session per profile)", e.Profile, j))
+			d.addAt(join(path, "profile"), "", fmt.Sprintf("%q is also the profile of instances[%d]; give each instance its own instance profile (imdsemu keeps one session per profile)", e.Profile, j))
 			continue
 		}
 		attached[key] = i
 	}
 }
 
-func hasAccount(s rolestore.Seed, id string) bool {
-	for _, a := range s.Accounts {
-		if a.ID == id {
-			return true
+// resolveInstance resolves the user data file of the instance at path
+// against the config file, and its account and profile against the seed:
+// an account given must be declared (when the file declares entities);
+// else the account is the seed's only one, or that of the only instance
+// profile named Profile. With defaultProfile, the profile is the only one
+// in that account (none if there is none). A profile given must exist. It
+// reports whether all is well.
+func (d *decoder) resolveInstance(path string, in *Instance, s rolestore.Seed, declared, defaultProfile bool) bool {
+	if in.UserDataFile != "" && !filepath.IsAbs(in.UserDataFile) {
+		in.UserDataFile = filepath.Join(filepath.Dir(d.file), in.UserDataFile)
+	}
+	account, profile := join(path, "account"), join(path, "profile")
+	switch {
+	case in.Account != "":
+		if declared && !slices.ContainsFunc(s.Accounts, func(a rolestore.Account) bool { return a.ID == in.Account }) {
+			d.addAt(account, "", fmt.Sprintf("%q is not a declared account", in.Account))
+			return false
+		}
+	case len(s.Accounts) == 1:
+		in.Account = s.Accounts[0].ID
+	case in.Profile != "":
+		var owners []string
+		for _, p := range s.InstanceProfiles {
+			if strings.EqualFold(p.Name, in.Profile) {
+				owners = append(owners, p.AccountID)
+			}
+		}
+		if len(owners) != 1 {
+			d.addAt(account, "", fmt.Sprintf("is required: instance profile %q is in %d accounts", in.Profile, len(owners)))
+			return false
+		}
+		in.Account = owners[0]
+	default:
+		d.addAt(account, "accounts", "is required when several accounts are declared")
+		return false
+	}
+	var names []string
+	for _, p := range s.InstanceProfiles {
+		if p.AccountID == in.Account && (defaultProfile || strings.EqualFold(p.Name, in.Profile)) {
+			names = append(names, p.Name)
 		}
 	}
-	return false
+	switch {
+	case defaultProfile && len(names) > 1:
+		d.addAt(profile, "instance-profiles", fmt.Sprintf("is required when account %s has several instance profiles (%s)", in.Account, strings.Join(names, ", ")))
+		return false
+	case defaultProfile && len(names) == 1:
+		in.Profile = names[0]
+	case in.Profile != "" && len(names) == 0:
+		d.addAt(profile, "", fmt.Sprintf("%q is not an instance profile in account %s", in.Profile, in.Account))
+		return false
+	}
+	return true
 }

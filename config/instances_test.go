@@ -89,3 +89,38 @@ func TestParse_InstancesErrors(t *testing.T) {
 		t.Errorf("default-instance without instances: %v", err)
 	}
 }
+
+// instance: and each entry of instances: resolve their account by one
+// rule: the seed's only account (implied ones too), else that of their
+// profile.
+func TestParse_InstancesResolveAccountsLikeInstance(t *testing.T) {
+	const oneImplied = `
+roles: [{name: web, account: "222222222222"}]
+instance-profiles: [{name: web, role: web, account: "222222222222"}]
+`
+	for name, data := range map[string]string{
+		"instance":  oneImplied + "instance: {profile: web}\n",
+		"instances": oneImplied + "instances: [{id: i-0000000000000000a, profile: web, match: {listen: \"127.0.0.1:0\"}}]\n",
+	} {
+		f, err := config.Parse("one.yaml", []byte(data))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if entries, _ := f.Settings.ServedInstances(); entries[0].Account != "222222222222" || entries[0].Profile != "web" {
+			t.Errorf("%s: account %q, profile %q; want the only account's", name, entries[0].Account, entries[0].Profile)
+		}
+	}
+	const twoAccounts = `
+accounts: [{id: "111111111111"}, {id: "222222222222"}]
+roles: [{name: web, account: "111111111111"}, {name: web, account: "222222222222"}]
+instance-profiles: [{name: web, role: web, account: "111111111111"}, {name: web, role: web, account: "222222222222"}]
+`
+	for data, want := range map[string]string{
+		twoAccounts + "instance: {profile: web}\n":                                                               `two.yaml:5:11: instance.account: is required: instance profile "web" is in 2 accounts`,
+		twoAccounts + "instances: [{id: i-0000000000000000a, profile: web, match: {listen: \"127.0.0.1:0\"}}]\n": `two.yaml:5:13: instances[0].account: is required: instance profile "web" is in 2 accounts`,
+	} {
+		if _, err := config.Parse("two.yaml", []byte(data)); err == nil || err.Error() != want {
+			t.Errorf("Parse = %v\nwant %s", err, want)
+		}
+	}
+}

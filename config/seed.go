@@ -22,7 +22,11 @@ import (
 const maxDocument = 1 << 20
 
 // fileDoc is the config file as written: the settings plus the entities,
-// which Parse turns into a rolestore.Seed.
+// which Parse turns into a rolestore.Seed. Each list is named as its Seed
+// field, and each field of an entity's doc as the field of the rolestore
+// type it sets (see entities), so that a rolestore.ValidationError's Field
+// finds its YAML key. Policy documents are document or documents, which
+// convert to string and map[string]string.
 type fileDoc struct {
 	Settings         `yaml:",inline"`
 	Accounts         []accountDoc `yaml:"accounts"`
@@ -35,25 +39,25 @@ type fileDoc struct {
 	ManagedPolicies  []policyDoc  `yaml:"managed-policies"`
 }
 
-// The entities as written. A field named as in the rolestore type holds that
-// field, so that a rolestore.ValidationError's Field finds its YAML key.
+// The entities as written. Fields without a rolestore namesake (a
+// profile's role, the *-file keys) are for finish.
 type (
 	accountDoc struct {
 		ID    string `yaml:"id,required"`
 		Alias string `yaml:"alias"`
 	}
 	roleDoc struct {
-		Name                string              `yaml:"name,required"`
-		AccountID           string              `yaml:"account"`
-		Path                string              `yaml:"path"`
-		ID                  string              `yaml:"id"`
-		Description         string              `yaml:"description"`
-		TrustPolicy         *document           `yaml:"trust-policy"` // nil: EC2TrustPolicy
-		Policies            map[string]document `yaml:"policies"`
-		MaxSessionDuration  time.Duration       `yaml:"max-session-duration"`
-		Tags                []rolestore.Tag     `yaml:"tags"`
-		ManagedPolicies     []string            `yaml:"managed-policies" what:"a managed policy ARN"`
-		PermissionsBoundary string              `yaml:"permissions-boundary"`
+		Name                string          `yaml:"name,required"`
+		AccountID           string          `yaml:"account"`
+		Path                string          `yaml:"path"`
+		ID                  string          `yaml:"id"`
+		Description         string          `yaml:"description"`
+		TrustPolicy         document        `yaml:"trust-policy"` // left out: EC2TrustPolicy
+		Policies            documents       `yaml:"policies"`
+		MaxSessionDuration  time.Duration   `yaml:"max-session-duration"`
+		Tags                []rolestore.Tag `yaml:"tags"`
+		ManagedPolicies     []string        `yaml:"managed-policies" what:"a managed policy ARN"`
+		PermissionsBoundary string          `yaml:"permissions-boundary"`
 	}
 	profileDoc struct {
 		Name      string   `yaml:"name,required"`
@@ -64,30 +68,30 @@ type (
 		Roles     []string `yaml:"roles" what:"a role name"`
 	}
 	userDoc struct {
-		Name                string              `yaml:"name,required"`
-		AccountID           string              `yaml:"account"`
-		Path                string              `yaml:"path"`
-		ID                  string              `yaml:"id"`
-		Groups              []string            `yaml:"groups" what:"a group name"`
-		Policies            map[string]document `yaml:"policies"`
-		Tags                []rolestore.Tag     `yaml:"tags"`
-		ManagedPolicies     []string            `yaml:"managed-policies" what:"a managed policy ARN"`
-		PermissionsBoundary string              `yaml:"permissions-boundary"`
+		Name                string          `yaml:"name,required"`
+		AccountID           string          `yaml:"account"`
+		Path                string          `yaml:"path"`
+		ID                  string          `yaml:"id"`
+		Groups              []string        `yaml:"groups" what:"a group name"`
+		Policies            documents       `yaml:"policies"`
+		Tags                []rolestore.Tag `yaml:"tags"`
+		ManagedPolicies     []string        `yaml:"managed-policies" what:"a managed policy ARN"`
+		PermissionsBoundary string          `yaml:"permissions-boundary"`
 	}
 	groupDoc struct {
-		Name            string              `yaml:"name,required"`
-		AccountID       string              `yaml:"account"`
-		Path            string              `yaml:"path"`
-		ID              string              `yaml:"id"`
-		Policies        map[string]document `yaml:"policies"`
-		ManagedPolicies []string            `yaml:"managed-policies" what:"a managed policy ARN"`
+		Name            string    `yaml:"name,required"`
+		AccountID       string    `yaml:"account"`
+		Path            string    `yaml:"path"`
+		ID              string    `yaml:"id"`
+		Policies        documents `yaml:"policies"`
+		ManagedPolicies []string  `yaml:"managed-policies" what:"a managed policy ARN"`
 	}
 	policyDoc struct {
-		Name        string    `yaml:"name,required"`
-		AccountID   string    `yaml:"account"`
-		Path        string    `yaml:"path"`
-		Description string    `yaml:"description"`
-		Document    *document `yaml:"document,required"`
+		Name        string   `yaml:"name,required"`
+		AccountID   string   `yaml:"account"`
+		Path        string   `yaml:"path"`
+		Description string   `yaml:"description"`
+		Document    document `yaml:"document,required"`
 	}
 	oidcDoc struct {
 		URL         string   `yaml:"url,required"`
@@ -105,8 +109,7 @@ type (
 	}
 )
 
-// lists names the YAML list of each entity kind, and docs the doc type of
-// each list.
+// lists names the YAML list of each entity kind.
 func lists() map[string]string {
 	return map[string]string{rolestore.EntityAccount: "accounts", rolestore.EntityRole: "roles",
 		rolestore.EntityInstanceProfile: "instance-profiles", rolestore.EntityUser: "users",
@@ -114,11 +117,15 @@ func lists() map[string]string {
 		rolestore.EntityGroup: "groups", rolestore.EntityPolicy: "managed-policies"}
 }
 
-func docs() map[string]reflect.Type {
-	return map[string]reflect.Type{"accounts": reflect.TypeFor[accountDoc](), "roles": reflect.TypeFor[roleDoc](),
-		"instance-profiles": reflect.TypeFor[profileDoc](), "users": reflect.TypeFor[userDoc](),
-		"oidc-providers": reflect.TypeFor[oidcDoc](), "saml-providers": reflect.TypeFor[samlDoc](),
-		"groups": reflect.TypeFor[groupDoc](), "managed-policies": reflect.TypeFor[policyDoc]()}
+// docType is the doc type of the entities of list.
+func docType(list string) reflect.Type {
+	t := reflect.TypeFor[fileDoc]()
+	for _, f := range fields(t) {
+		if f.key == list {
+			return t.FieldByIndex(f.index).Type.Elem()
+		}
+	}
+	return nil
 }
 
 // Parse parses a config file's contents; name is used in errors. Settings
@@ -144,9 +151,6 @@ func Parse(name string, data []byte) (*File, error) {
 		d.errorAt(d.keys["instances"], "instances", `give either "instance" (one instance serving every client) or "instances", not both`)
 	}
 	f.Settings = doc.Settings
-	if in := &f.Settings.Instance; in.UserDataFile != "" && !filepath.IsAbs(in.UserDataFile) {
-		in.UserDataFile = filepath.Join(filepath.Dir(name), in.UserDataFile)
-	}
 	d.seed(&doc, f)
 	if err := d.err(); err != nil {
 		return nil, err
@@ -171,8 +175,7 @@ func unjoin(err error) []error {
 }
 
 // seed turns the entities of doc into f.Seed, each validated, then checks
-// the cross references and fills in the instance's account and profile.
-// An entity the decoder already found fault with is left out.
+// the cross references and fills in the instances' accounts and profiles.
 //
 // A role or profile without an account gets the only declared account; when
 // no accounts are declared, it gets instance.account (or DefaultAccountID)
@@ -193,45 +196,12 @@ func (d *decoder) seed(doc *fileDoc, f *File) {
 	if !declared {
 		s = f.Seed // Default's entities, then the file's users and providers
 	}
-	// add gives an entity the default account if it names none, validates
-	// it and appends it. (validate is a closure: it sees the account.)
-	add := func(list string, i int, account *string, validate func() error, appendTo func()) {
-		base := index(list, i)
-		if d.failed(base) {
-			return
+	docs, seed := reflect.ValueOf(doc).Elem(), reflect.ValueOf(&s).Elem()
+	for i := range docs.NumField() {
+		if sf := docs.Type().Field(i); !sf.Anonymous { // not the settings
+			list, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+			d.entities(list, docs.Field(i), seed.FieldByName(sf.Name), defaultAccount)
 		}
-		if account != nil && *account == "" {
-			if defaultAccount == "" {
-				d.errorAt(d.vals[base], join(base, "account"), "is required when several accounts are declared")
-				return
-			}
-			*account = defaultAccount
-		}
-		if d.entityError(list, i, validate()) {
-			appendTo()
-		}
-	}
-	for i, a := range doc.Accounts {
-		a := rolestore.Account{ID: a.ID, Alias: a.Alias}
-		add("accounts", i, nil, func() error { return a.Validate() }, func() { s.Accounts = append(s.Accounts, a) })
-	}
-	for i, r := range doc.Roles {
-		r2 := rolestore.Role{Name: r.Name, AccountID: r.AccountID, Path: r.Path, ID: r.ID, Description: r.Description,
-			TrustPolicy: EC2TrustPolicy, Policies: policies(r.Policies), MaxSessionDuration: r.MaxSessionDuration, Tags: r.Tags,
-			ManagedPolicies: r.ManagedPolicies, PermissionsBoundary: r.PermissionsBoundary}
-		if r.TrustPolicy != nil {
-			r2.TrustPolicy = string(*r.TrustPolicy)
-		}
-		add("roles", i, &r2.AccountID, func() error { return r2.Validate() }, func() { s.Roles = append(s.Roles, r2) })
-	}
-	for i, p := range doc.InstanceProfiles {
-		base := index("instance-profiles", i)
-		if d.set(join(base, "role")) && d.set(join(base, "roles")) {
-			d.errorAt(d.keys[join(base, "roles")], join(base, "roles"), `give either "role" or "roles", not both`)
-			continue
-		}
-		p2 := rolestore.InstanceProfile{Name: p.Name, AccountID: p.AccountID, Path: p.Path, ID: p.ID, Roles: append(p.Role, p.Roles...)}
-		add("instance-profiles", i, &p2.AccountID, func() error { return p2.Validate() }, func() { s.InstanceProfiles = append(s.InstanceProfiles, p2) })
 	}
 	if declared && len(doc.Accounts) == 0 {
 		seen := map[string]bool{}
@@ -251,39 +221,6 @@ func (d *decoder) seed(doc *fileDoc, f *File) {
 			imply(in.Account)
 		}
 	}
-	for i, u := range doc.Users {
-		u2 := rolestore.User{Name: u.Name, AccountID: u.AccountID, Path: u.Path, ID: u.ID, Groups: u.Groups,
-			Policies: policies(u.Policies), Tags: u.Tags, ManagedPolicies: u.ManagedPolicies, PermissionsBoundary: u.PermissionsBoundary}
-		add("users", i, &u2.AccountID, func() error { return u2.Validate() }, func() { s.Users = append(s.Users, u2) })
-	}
-	for i, g := range doc.Groups {
-		g2 := rolestore.Group{Name: g.Name, AccountID: g.AccountID, Path: g.Path, ID: g.ID,
-			Policies: policies(g.Policies), ManagedPolicies: g.ManagedPolicies}
-		add("groups", i, &g2.AccountID, func() error { return g2.Validate() }, func() { s.Groups = append(s.Groups, g2) })
-	}
-	for i, p := range doc.ManagedPolicies {
-		p2 := rolestore.ManagedPolicy{Name: p.Name, AccountID: p.AccountID, Path: p.Path, Description: p.Description}
-		if p.Document != nil {
-			p2.Document = string(*p.Document)
-		}
-		add("managed-policies", i, &p2.AccountID, func() error { return p2.ValidateEntity() }, func() { s.ManagedPolicies = append(s.ManagedPolicies, p2) })
-	}
-	for i, p := range doc.OIDCProviders {
-		base := index("oidc-providers", i)
-		p2 := rolestore.OIDCProvider{URL: p.URL, AccountID: p.AccountID, ClientIDs: p.ClientIDs, Thumbprints: p.Thumbprints,
-			JWKS: d.inlineOrFile(base, "jwks", "jwks-file", p.JWKS, p.JWKSFile)}
-		add("oidc-providers", i, &p2.AccountID, func() error { return p2.Validate() }, func() { s.OIDCProviders = append(s.OIDCProviders, p2) })
-	}
-	for i, p := range doc.SAMLProviders {
-		base := index("saml-providers", i)
-		if !d.failed(base) && !d.set(join(base, "metadata")) && !d.set(join(base, "metadata-file")) {
-			d.errorAt(d.vals[base], join(base, "metadata-file"), `is required (or "metadata" with the XML inline)`)
-			continue
-		}
-		p2 := rolestore.SAMLProvider{Name: p.Name, AccountID: p.AccountID,
-			MetadataXML: d.inlineOrFile(base, "metadata", "metadata-file", p.MetadataXML, p.MetadataFile)}
-		add("saml-providers", i, &p2.AccountID, func() error { return p2.Validate() }, func() { s.SAMLProviders = append(s.SAMLProviders, p2) })
-	}
 	if len(d.errs) > 0 {
 		return
 	}
@@ -296,47 +233,74 @@ func (d *decoder) seed(doc *fileDoc, f *File) {
 		return
 	}
 	f.Seed = s
-	if len(f.Settings.Instances) > 0 {
-		d.instancesDefaults(f, declared, defaultAccount)
-		return
-	}
-	if declared {
-		d.instanceDefaults(f)
-	}
-	if len(d.errs) == 0 && in.Profile != "" && !hasProfile(s, in.Account, in.Profile) {
-		d.addAt("instance.profile", "", fmt.Sprintf("%q is not an instance profile in account %s", in.Profile, in.Account))
-	}
+	d.instances(f, declared)
 }
 
-func policies(docs map[string]document) map[string]string {
-	if len(docs) == 0 {
-		return nil
-	}
-	out := make(map[string]string, len(docs))
-	for name, doc := range docs {
-		out[name] = string(doc)
-	}
-	return out
-}
-
-// profileOwners are the accounts with an instance profile called name.
-func profileOwners(s rolestore.Seed, name string) []string {
-	var owners []string
-	for _, p := range s.InstanceProfiles {
-		if name != "" && strings.EqualFold(p.Name, name) {
-			owners = append(owners, p.AccountID)
+// entities converts docs, the entities of list, and appends them to out, a
+// list of the Seed: each field of a doc is copied to the entity's field of
+// the same name, finish does the rest, an entity without an account gets
+// defaultAccount, and each is validated. An entity the decoder already
+// found fault with is left out.
+func (d *decoder) entities(list string, docs, out reflect.Value, defaultAccount string) {
+	for i := range docs.Len() {
+		base, doc := index(list, i), docs.Index(i)
+		e := reflect.New(out.Type().Elem()).Elem()
+		for j := range doc.NumField() {
+			if f := e.FieldByName(doc.Type().Field(j).Name); f.IsValid() {
+				f.Set(doc.Field(j).Convert(f.Type()))
+			}
+		}
+		if !d.finish(base, doc.Interface(), e.Addr().Interface()) || d.failed(base) {
+			continue
+		}
+		if account := e.FieldByName("AccountID"); account.IsValid() && account.String() == "" {
+			if defaultAccount == "" {
+				d.errorAt(d.vals[base], join(base, "account"), "is required when several accounts are declared")
+				continue
+			}
+			account.SetString(defaultAccount)
+		}
+		var err error
+		switch e := e.Interface().(type) {
+		case rolestore.ManagedPolicy:
+			err = e.ValidateEntity() // its document's problems too
+		case interface{ Validate() error }:
+			err = e.Validate()
+		}
+		if d.entityError(list, i, err) {
+			out.Set(reflect.Append(out, e))
 		}
 	}
-	return owners
 }
 
-func hasProfile(s rolestore.Seed, account, name string) bool {
-	for _, p := range s.InstanceProfiles {
-		if p.AccountID == account && strings.EqualFold(p.Name, name) {
-			return true
+// finish does for e, an entity converted from doc at base, what copying
+// fields cannot: a role's default trust policy, a profile's "role" (another
+// name of "roles"), a provider's documents given in files. It reports
+// false if the entity is to be left out.
+func (d *decoder) finish(base string, doc, e any) bool {
+	switch e := e.(type) {
+	case *rolestore.Role:
+		if !d.set(join(base, "trust-policy")) {
+			e.TrustPolicy = EC2TrustPolicy
 		}
+	case *rolestore.InstanceProfile:
+		if d.set(join(base, "role")) && d.set(join(base, "roles")) {
+			d.errorAt(d.keys[join(base, "roles")], join(base, "roles"), `give either "role" or "roles", not both`)
+			return false
+		}
+		e.Roles = append(doc.(profileDoc).Role, e.Roles...)
+	case *rolestore.OIDCProvider:
+		p := doc.(oidcDoc)
+		e.JWKS = d.inlineOrFile(base, "jwks", "jwks-file", p.JWKS, p.JWKSFile)
+	case *rolestore.SAMLProvider:
+		if !d.failed(base) && !d.set(join(base, "metadata")) && !d.set(join(base, "metadata-file")) {
+			d.errorAt(d.vals[base], join(base, "metadata-file"), `is required (or "metadata" with the XML inline)`)
+			return false
+		}
+		p := doc.(samlDoc)
+		e.MetadataXML = d.inlineOrFile(base, "metadata", "metadata-file", p.MetadataXML, p.MetadataFile)
 	}
-	return false
+	return true
 }
 
 // entityError reports a validation error of the i-th entity of list at the
@@ -352,7 +316,7 @@ func (d *decoder) entityError(list string, i int, err error) bool {
 		return false
 	}
 	key := ""
-	if sf, ok := docs()[list].FieldByName(ve.Field); ok {
+	if sf, ok := docType(list).FieldByName(ve.Field); ok {
 		key, _, _ = strings.Cut(sf.Tag.Get("yaml"), ",")
 	}
 	if ve.Field == "Roles" && d.vals[join(base, "role")] != nil {
@@ -398,49 +362,6 @@ func quoteIfNeeded(s string) string {
 		return strconv.Quote(s)
 	}
 	return s
-}
-
-// instanceDefaults fills instance.account and instance.profile from the
-// file's entities when the file does not set them.
-func (d *decoder) instanceDefaults(f *File) {
-	in := &f.Settings.Instance
-	seed := f.Seed
-	switch {
-	case d.set("instance.account"):
-		if !hasAccount(seed, in.Account) {
-			d.addAt("instance.account", "", fmt.Sprintf("%q is not a declared account", in.Account))
-			return
-		}
-	case len(seed.Accounts) == 1:
-		in.Account = seed.Accounts[0].ID
-	case d.set("instance.profile") && in.Profile != "":
-		owners := profileOwners(seed, in.Profile)
-		if len(owners) != 1 {
-			d.addAt("instance.account", "instance-profiles", fmt.Sprintf("is required: instance profile %q is in %d accounts", in.Profile, len(owners)))
-			return
-		}
-		in.Account = owners[0]
-	default:
-		d.addAt("instance.account", "accounts", "is required when several accounts are declared")
-		return
-	}
-	if d.set("instance.profile") {
-		return
-	}
-	var names []string
-	for _, p := range seed.InstanceProfiles {
-		if p.AccountID == in.Account {
-			names = append(names, p.Name)
-		}
-	}
-	switch len(names) {
-	case 0:
-		in.Profile = ""
-	case 1:
-		in.Profile = names[0]
-	default:
-		d.addAt("instance.profile", "instance-profiles", fmt.Sprintf("is required when account %s has several instance profiles (%s)", in.Account, strings.Join(names, ", ")))
-	}
 }
 
 // inlineOrFile returns a document given inline or in a file (relative to
