@@ -84,25 +84,24 @@ func accountOf(arn, def string) string {
 }
 
 // credentialRoutes adds /latest/meta-data/iam/… and identity-credentials/….
-func (s *Server) credentialRoutes(handle func(string, kind, serveFunc)) {
-	handle(routeCredentials, kindMetadata, s.serveCredentials) // the hot path first
-	handle(routeCredentialsList, kindMetadata, s.serveCredentialsList)
-	handle(routeIAM, kindMetadata, s.serveIAM)
-	handle(routeIAMInfo, kindMetadata, s.serveIAMInfo)
-	handle(routeExtendedList, kindMetadata, s.serveExtendedList)
-	handle(routeExtended, kindMetadata, s.serveExtended)
-	handle(routeIdentityCreds, kindMetadata, s.identityListing(s.bodies.identityCreds))
-	handle(routeIdentityEC2, kindMetadata, s.identityListing(s.bodies.identityEC2))
-	handle(routeIdentityCredsList, kindMetadata, s.identityListing(s.bodies.identityCredsList))
-	handle(routeIdentityInfo, kindMetadata, s.serveIdentityInfo)
-	handle(routeIdentityCredsDoc, kindMetadata, s.serveIdentityCredentials)
-}
-
-func (s *Server) serveIAM(w http.ResponseWriter, r *http.Request, _ string) int {
-	if _, ok := s.current(); !ok {
-		return writeError(w, r, http.StatusNotFound)
-	}
-	return writeText(w, r, s.bodies.iam)
+func (t *Routes) credentialRoutes() {
+	t.metadata(routeCredentials, (*Server).serveCredentials) // the hot path
+	t.metadata(routeCredentialsList, (*Server).serveCredentialsList)
+	iam := listing("info", "security-credentials/")
+	t.metadata(routeIAM, func(s *Server, w http.ResponseWriter, r *http.Request, _ string) int {
+		if _, ok := s.current(); !ok {
+			return writeError(w, r, http.StatusNotFound)
+		}
+		return writeText(w, r, iam)
+	})
+	t.metadata(routeIAMInfo, (*Server).serveIAMInfo)
+	t.metadata(routeExtendedList, (*Server).serveExtendedList)
+	t.metadata(routeExtended, (*Server).serveExtended)
+	t.identityListing(routeIdentityCreds, listing("ec2/"))
+	t.identityListing(routeIdentityEC2, listing("info", "security-credentials/"))
+	t.identityListing(routeIdentityCredsList, listing("ec2-instance"))
+	t.metadata(routeIdentityInfo, (*Server).serveIdentityInfo)
+	t.metadata(routeIdentityCredsDoc, (*Server).serveIdentityCredentials)
 }
 
 func (s *Server) serveIAMInfo(w http.ResponseWriter, r *http.Request, _ string) int {
@@ -289,15 +288,15 @@ func (s *Server) currentIdentity() (credential.Value, bool) {
 	return s.identity()
 }
 
-// identityListing serves a listing under identity-credentials/ while
-// identity credentials exist.
-func (s *Server) identityListing(body []byte) serveFunc {
-	return func(w http.ResponseWriter, r *http.Request, _ string) int {
+// identityListing adds a route serving body, a listing under
+// identity-credentials/, while identity credentials exist.
+func (t *Routes) identityListing(route string, body []byte) {
+	t.metadata(route, func(s *Server, w http.ResponseWriter, r *http.Request, _ string) int {
 		if _, ok := s.currentIdentity(); !ok {
 			return writeError(w, r, http.StatusNotFound)
 		}
 		return writeText(w, r, body)
-	}
+	})
 }
 
 // serveIdentityInfo answers identity-credentials/ec2/info: Code,

@@ -92,6 +92,15 @@
 // no locks: the run-time switches are atomics. Only a switched-on throttle
 // takes a mutex, to update the client's bucket.
 //
+// # Cost
+//
+// A process may hold thousands of Servers, one per emulated instance, so
+// a Server holds little until asked: the route table ([Routes]) is shared
+// through [Options.Routes], and the instance's listings, leaves, identity
+// document and its signatures are rendered on the first request that
+// needs them and kept. A new Server holds about 1.5 KB
+// (BenchmarkServerRetained).
+//
 // Behaviour follows the EC2 User Guide ("Use the Instance Metadata Service to
 // access instance metadata", "Instance identity documents", "IAM roles for
 // Amazon EC2", "Instance identity roles") and, where those are silent, what

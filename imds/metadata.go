@@ -2,7 +2,6 @@ package imds
 
 import (
 	"encoding/json"
-	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -63,72 +62,74 @@ func canonicalPath(p string) string {
 	return "/latest/" + rest
 }
 
-func (s *Server) metadataRoutes(handle func(string, kind, serveFunc)) {
-	static := func(route string, body []byte) {
-		handle(route, kindMetadata, func(w http.ResponseWriter, r *http.Request, _ string) int {
-			return writeText(w, r, body)
-		})
-	}
-	// optional serves body(), or 404 when it is empty.
-	optional := func(route string, body func() []byte) {
-		handle(route, kindMetadata, func(w http.ResponseWriter, r *http.Request, _ string) int {
-			b := body()
-			if len(b) == 0 {
-				return writeError(w, r, http.StatusNotFound)
-			}
-			return writeText(w, r, b)
-		})
-	}
-	b := &s.bodies
-	n := s.notices
-	static(routeRoot, b.root)
-	static(routeLatest, b.latest)
-	handle(routeUserData, kindMetadata, s.serveUserData)
-	handle(routeMetaData, kindMetadata, s.serveMetaData)
-	for _, p := range slices.Sorted(maps.Keys(b.static)) {
-		static(p, b.static[p])
-	}
-	handle(routeTags, kindMetadata, s.serveTags)
-	handle(routeTagsInstance, kindMetadata, s.serveTags)
-	handle(routeTag, kindMetadata, s.serveTags)
-	static(routeIdentity, b.identity)
-	static(routeIdentityDocument, b.identityDocument)
-	optional(routeIdentityPKCS7, func() []byte { return b.pkcs7 })
-	optional(routeIdentityRSA2048, func() []byte { return b.rsa2048 })
-	optional(routeIdentitySignature, func() []byte { return b.signature })
+func (t *Routes) metadataRoutes() {
+	t.fixed(routeRoot, listing(append(Versions(), "latest")...))
+	latest, latestUserData := listing("dynamic", "meta-data"), listing("dynamic", "meta-data", "user-data")
+	t.metadata(routeLatest, func(s *Server, w http.ResponseWriter, r *http.Request, _ string) int {
+		if len(s.inst.UserData) > 0 {
+			return writeText(w, r, latestUserData)
+		}
+		return writeText(w, r, latest)
+	})
+	t.metadata(routeUserData, (*Server).serveUserData)
+	t.metadata(routeMetaData, (*Server).serveMetaData)
+	t.metadata(routeTags, (*Server).serveTags)
+	t.metadata(routeTagsInstance, (*Server).serveTags)
+	t.metadata(routeTag, (*Server).serveTags)
+	unsigned, signed := listing("document"), listing("document", "pkcs7", "rsa2048", "signature")
+	t.metadata(routeIdentity, func(s *Server, w http.ResponseWriter, r *http.Request, _ string) int {
+		if s.key != nil {
+			return writeText(w, r, signed)
+		}
+		return writeText(w, r, unsigned)
+	})
+	t.metadata(routeIdentityDocument, func(s *Server, w http.ResponseWriter, r *http.Request, _ string) int {
+		return writeText(w, r, s.docs().identityDocument)
+	})
+	t.metadata(routeIdentityPKCS7, (*Server).serveSigned)
+	t.metadata(routeIdentityRSA2048, (*Server).serveSigned)
+	t.metadata(routeIdentitySignature, (*Server).serveSigned)
 
 	// Notices.
-	optional(routeEvents, func() []byte {
-		if n.rebalancePosted() {
-			return listing("maintenance/", "recommendations/")
+	maintenance, both := listing("maintenance/"), listing("maintenance/", "recommendations/")
+	t.optional(routeEvents, func(s *Server) []byte {
+		if s.notices.rebalancePosted() {
+			return both
 		}
-		return listing("maintenance/")
+		return maintenance
 	})
-	static(routeMaintenance, listing("history", "scheduled"))
-	optional(routeScheduled, func() []byte { return n.maintenance(false) })
-	optional(routeHistory, func() []byte { return n.maintenance(true) })
-	optional(routeRecommendations, func() []byte {
-		if n.rebalancePosted() {
-			return listing("rebalance")
+	t.fixed(routeMaintenance, listing("history", "scheduled"))
+	t.optional(routeScheduled, func(s *Server) []byte { return s.notices.maintenance(false) })
+	t.optional(routeHistory, func(s *Server) []byte { return s.notices.maintenance(true) })
+	rebalance := listing("rebalance")
+	t.optional(routeRecommendations, func(s *Server) []byte {
+		if s.notices.rebalancePosted() {
+			return rebalance
 		}
 		return nil
 	})
-	optional(routeRebalance, n.rebalance)
-	optional(routeSpot, func() []byte {
-		switch {
+	t.optional(routeRebalance, func(s *Server) []byte { return s.notices.rebalance() })
+	action, actionTime := listing("instance-action"), listing("instance-action", "termination-time")
+	t.optional(routeSpot, func(s *Server) []byte {
+		switch n := s.notices; {
 		case !n.spotPosted():
 			return nil
 		case len(n.terminationTime()) > 0:
-			return listing("instance-action", "termination-time")
+			return actionTime
 		}
-		return listing("instance-action")
+		return action
 	})
-	optional(routeSpotAction, n.spotAction)
-	optional(routeTerminationTime, n.terminationTime)
-	if s.inst.AutoScaling {
-		static(routeAutoscaling, listing("target-lifecycle-state"))
-		optional(routeLifecycleState, func() []byte { return []byte(n.lifecycleState()) })
-	}
+	t.optional(routeSpotAction, func(s *Server) []byte { return s.notices.spotAction() })
+	t.optional(routeTerminationTime, func(s *Server) []byte { return s.notices.terminationTime() })
+	inASG := func(s *Server) bool { return s.inst.AutoScaling }
+	lifecycle := listing("target-lifecycle-state")
+	t.fixed(routeAutoscaling, lifecycle).present = inASG
+	t.optional(routeLifecycleState, func(s *Server) []byte { return []byte(s.notices.lifecycleState()) }).present = inASG
+}
+
+// serveStatic answers a fixed leaf or listing of the instance's tree.
+func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request, _ string) int {
+	return writeText(w, r, s.docs().static[r.URL.Path])
 }
 
 // serveMetaData lists /latest/meta-data/, with iam/ only while a role is
@@ -149,7 +150,7 @@ func (s *Server) serveMetaData(w http.ResponseWriter, r *http.Request, _ string)
 	if s.notices.spotPosted() {
 		flags |= metaSpot
 	}
-	return writeText(w, r, s.bodies.metaData[flags])
+	return writeText(w, r, s.docs().metaDataListing(flags))
 }
 
 // serveUserData answers /latest/user-data: the bytes as given, as
@@ -164,6 +165,9 @@ func (s *Server) serveUserData(w http.ResponseWriter, r *http.Request, _ string)
 
 const tagsPrefix = "/latest/meta-data/tags/instance/"
 
+// tagsListing is tags/. Immutable.
+var tagsListing = listing("instance/")
+
 // serveTags answers tags/, tags/instance/ (the keys, sorted) and
 // tags/instance/KEY (the value) while instance metadata tags are on.
 func (s *Server) serveTags(w http.ResponseWriter, r *http.Request, _ string) int {
@@ -172,9 +176,9 @@ func (s *Server) serveTags(w http.ResponseWriter, r *http.Request, _ string) int
 	}
 	switch p := r.URL.Path; {
 	case p == routeTags:
-		return writeText(w, r, s.bodies.tags)
+		return writeText(w, r, tagsListing)
 	case p == routeTagsInstance:
-		return writeText(w, r, s.bodies.tagKeys)
+		return writeText(w, r, s.docs().tagKeys)
 	default:
 		v, ok := s.inst.Tags[strings.TrimPrefix(p, tagsPrefix)]
 		if !ok {

@@ -9,11 +9,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// metrics are the server's collectors. Labels are bounded: route is a mux
-// route template, never a raw path, so role names cannot become labels.
+// metrics are the server's collectors. Labels are bounded: route is a
+// route template or the path of one of the instance's fixed leaves, never
+// a raw path, so role names cannot become labels.
 type metrics struct {
 	requests     *prometheus.CounterVec
 	tokensIssued prometheus.Counter
+	// counters are the request counters of each endpoint of the server's
+	// Routes, by endpoint id.
+	counters []counterSet
 }
 
 // counterSet resolves a route's request counters once: the first request
@@ -68,10 +72,11 @@ func codeIndex(code int) int {
 	return -1
 }
 
-// countRequest counts one request of route in cs.
+// countRequest counts one request of route in cs; nil cs (a route label
+// that is not one template) looks the counter up each time.
 func (m *metrics) countRequest(cs *counterSet, route, version string, code int) {
 	vi, ci := versionIndex(version), codeIndex(code)
-	if vi < 0 || ci < 0 {
+	if vi < 0 || ci < 0 || cs == nil {
 		m.requests.WithLabelValues(route, version, statusText(code)).Inc()
 		return
 	}
@@ -93,8 +98,11 @@ func (m *metrics) countRequest(cs *counterSet, route, version string, code int) 
 	b.Inc()
 }
 
-func newMetrics(reg prometheus.Registerer, src CredentialSource, now func() time.Time) (*metrics, error) {
+// newMetrics registers the server's collectors on reg; endpoints is the
+// number of endpoints of its Routes.
+func newMetrics(reg prometheus.Registerer, src CredentialSource, now func() time.Time, endpoints int) (*metrics, error) {
 	m := &metrics{
+		counters: make([]counterSet, endpoints),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imdsemu_imds_requests_total",
 			Help: "Metadata requests by route template, IMDS version (v1: no token, v2: valid token, none: token requests, bad tokens, endpoint disabled, throttled; ecs: the ECS container credentials endpoint, route ecs) and status code.",

@@ -11,11 +11,9 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/imdsemu/imdsemu/credential"
@@ -114,6 +112,11 @@ type Options struct {
 
 	// Registerer receives the server's metrics. Nil means no metrics.
 	Registerer prometheus.Registerer
+
+	// Routes is the route table, which every Server of a process can
+	// share: make one with [NewRoutes]. Nil: New makes one for this
+	// server.
+	Routes *Routes
 }
 
 // Throttle is a per-client token bucket: each remote IP may make Burst
@@ -142,8 +145,8 @@ const MaxHopLimit = 64
 
 // Server is the metadata HTTP server. Create it with [New].
 type Server struct {
-	opts     Options // effective options without keys; the switches' initial values
-	inst     Instance
+	opts     Options   // effective options without keys; the switches' initial values
+	inst     *Instance // &opts.Instance
 	creds    CredentialSource
 	identity func() (credential.Value, bool)
 	onServed func(ServedEvent)
@@ -152,18 +155,21 @@ type Server struct {
 	rand     io.Reader
 	log      *slog.Logger
 	metrics  *metrics
-	router   *mux.Router
-	exact    map[string]*endpoint // routes without variables; read-only after New
-	lastVar  map[string]*endpoint // routes ending in one /{variable}, by the prefix before it
-	notFound *endpoint
+	routes   *Routes
 	required atomic.Bool
 	disabled atomic.Bool
 	extended atomic.Bool
 	tags     atomic.Bool
 	hopLimit atomic.Int32
 	limiter  atomic.Pointer[limiter] // nil: no throttle
-	bodies   bodies
 	notices  *Notices
+	// key and cert sign the identity document (nil: unsigned).
+	key  crypto.Signer
+	cert *x509.Certificate
+	// rendered and signed are the instance's documents, made on first use
+	// (tree.go, signing.go).
+	rendered atomic.Pointer[docs]
+	signed   atomic.Pointer[signedDocs]
 	putTTL   intHeader // the TTL header of token PUTs
 	getTTL   intHeader // the remaining-TTL header of token-bearing GETs
 	credDoc  renderedCache
@@ -214,15 +220,19 @@ func New(opts Options) (*Server, error) {
 	if (opts.IdentityKey == nil) != (opts.IdentityCertificate == nil) {
 		return nil, errors.New("imds: Options.IdentityKey and Options.IdentityCertificate go together: give both or neither")
 	}
-	b := renderBodies(inst)
 	if opts.IdentityKey != nil {
-		if err := b.sign(opts.IdentityKey, opts.IdentityCertificate, inst.PendingTime, opts.Rand); err != nil {
+		if err := checkIdentityKey(opts.IdentityKey, opts.IdentityCertificate); err != nil {
 			return nil, err
 		}
 	}
+	if opts.Routes == nil {
+		opts.Routes = NewRoutes()
+	}
 
 	s := &Server{
-		inst:     inst,
+		routes:   opts.Routes,
+		key:      opts.IdentityKey,
+		cert:     opts.IdentityCertificate,
 		creds:    opts.Credentials,
 		identity: opts.IdentityCredentials,
 		onServed: opts.OnCredentialsServed,
@@ -230,7 +240,6 @@ func New(opts Options) (*Server, error) {
 		now:      opts.Now,
 		rand:     opts.Rand,
 		log:      opts.Logger,
-		bodies:   b,
 		notices:  opts.Notices,
 	}
 	if s.notices == nil {
@@ -238,6 +247,7 @@ func New(opts Options) (*Server, error) {
 	}
 	opts.TokenKey, opts.IdentityKey = nil, nil // Options() never hands out keys
 	s.opts = opts
+	s.inst = &s.opts.Instance
 	s.required.Store(required)
 	s.disabled.Store(opts.EndpointDisabled)
 	s.extended.Store(opts.ExtendedCredentials)
@@ -245,13 +255,12 @@ func New(opts Options) (*Server, error) {
 	s.hopLimit.Store(int32(opts.HopLimit))
 	s.SetThrottle(opts.Throttle.RPS, opts.Throttle.Burst)
 	if opts.Registerer != nil {
-		m, err := newMetrics(opts.Registerer, opts.Credentials, opts.Now)
+		m, err := newMetrics(opts.Registerer, opts.Credentials, opts.Now, opts.Routes.n)
 		if err != nil {
 			return nil, err
 		}
 		s.metrics = m
 	}
-	s.routes()
 	return s, nil
 }
 
@@ -337,59 +346,6 @@ func (s *Server) Options() Options {
 	return o
 }
 
-// Route templates. They are the mux templates and the route label of
-// imdsemu_imds_requests_total. Paths are matched with one trailing slash
-// removed, so each template also answers with a slash after it.
-const (
-	routeToken             = "/latest/api/token"
-	routeTokenOtherVersion = "/{version}/api/token" // registered after routeToken, so never "latest"
-	routeLatest            = "/latest"
-	routeUserData          = "/latest/user-data"
-	routeMetaData          = "/latest/meta-data"
-	routeAMIID             = "/latest/meta-data/ami-id"
-	routeHostname          = "/latest/meta-data/hostname"
-	routeInstanceID        = "/latest/meta-data/instance-id"
-	routeInstanceType      = "/latest/meta-data/instance-type"
-	routeLocalHostname     = "/latest/meta-data/local-hostname"
-	routeLocalIPv4         = "/latest/meta-data/local-ipv4"
-	routeMAC               = "/latest/meta-data/mac"
-	routePublicHostname    = "/latest/meta-data/public-hostname"
-	routePublicIPv4        = "/latest/meta-data/public-ipv4"
-	routePlacement         = "/latest/meta-data/placement"
-	routeAvailabilityZone  = "/latest/meta-data/placement/availability-zone"
-	routeAvailabilityZID   = "/latest/meta-data/placement/availability-zone-id"
-	routeRegion            = "/latest/meta-data/placement/region"
-	routeNetwork           = "/latest/meta-data/network"
-	routeInterfaces        = "/latest/meta-data/network/interfaces"
-	routeMACs              = "/latest/meta-data/network/interfaces/macs"
-	routeMACDir            = "/latest/meta-data/network/interfaces/macs/{mac}"
-	routeMACLeaf           = "/latest/meta-data/network/interfaces/macs/{mac}/{leaf}"
-	routeTags              = "/latest/meta-data/tags"
-	routeTagsInstance      = "/latest/meta-data/tags/instance"
-	routeTag               = "/latest/meta-data/tags/instance/{key}"
-	routeIAM               = "/latest/meta-data/iam"
-	routeIAMInfo           = "/latest/meta-data/iam/info"
-	routeCredentialsList   = "/latest/meta-data/iam/security-credentials"
-	routeCredentials       = "/latest/meta-data/iam/security-credentials/{role}"
-	routeExtendedList      = "/latest/meta-data/iam/security-credentials-extended"
-	routeExtended          = "/latest/meta-data/iam/security-credentials-extended/{role}"
-	routeIdentityCreds     = "/latest/meta-data/identity-credentials"
-	routeIdentityEC2       = "/latest/meta-data/identity-credentials/ec2"
-	routeIdentityInfo      = "/latest/meta-data/identity-credentials/ec2/info"
-	routeIdentityCredsList = "/latest/meta-data/identity-credentials/ec2/security-credentials"
-	routeIdentityCredsDoc  = "/latest/meta-data/identity-credentials/ec2/security-credentials/ec2-instance"
-	routeDynamic           = "/latest/dynamic"
-	routeIdentity          = "/latest/dynamic/instance-identity"
-	routeIdentityDocument  = "/latest/dynamic/instance-identity/document"
-	routeIdentityPKCS7     = "/latest/dynamic/instance-identity/pkcs7"
-	routeIdentityRSA2048   = "/latest/dynamic/instance-identity/rsa2048"
-	routeIdentitySignature = "/latest/dynamic/instance-identity/signature"
-	// routeUnmatched labels requests that match no route.
-	routeUnmatched = "unmatched"
-	// routeECS labels requests to [Server.ECSHandler].
-	routeECS = "ecs"
-)
-
 // Values of the version label.
 const (
 	versionV1   = "v1"   // no token header
@@ -397,76 +353,6 @@ const (
 	versionNone = "none" // token PUTs, bad tokens, a disabled endpoint, throttled requests
 	versionECS  = "ecs"  // the container credentials endpoint
 )
-
-// endpoint kinds decide which checks run before the handler.
-type kind uint8
-
-const (
-	kindMetadata  kind = iota // GET/HEAD, token mode applies
-	kindToken                 // PUT /latest/api/token
-	kindOldToken              // PUT /{version}/api/token
-	kindUnmatched             // no route: token mode applies, then 404
-)
-
-// serveFunc writes a response and returns its status. version is the
-// request's IMDS version label (v1 or v2).
-type serveFunc func(w http.ResponseWriter, r *http.Request, version string) int
-
-// endpoint is one route's handler.
-type endpoint struct {
-	s        *Server
-	route    string
-	kind     kind
-	serve    serveFunc
-	counters counterSet
-}
-
-func (s *Server) routes() {
-	s.router, s.exact, s.lastVar = s.buildRoutes(false)
-}
-
-// buildRoutes makes the endpoints. Routes without variables go in exact,
-// routes whose one variable is their last segment in lastVar, by the
-// prefix before it; the router gets only the rest (and, with all, every
-// route, for the tests that compare). Every mux route compiles a regexp,
-// and the forty-odd routes of the metadata tree held about half a
-// megabyte of them for each Server; the few that need mux hold a few KB.
-func (s *Server) buildRoutes(all bool) (*mux.Router, map[string]*endpoint, map[string]*endpoint) {
-	r := mux.NewRouter()
-	// No redirects: SDK clients should get an answer, not a 301. A path
-	// that is not clean simply matches nothing.
-	r.SkipClean(true)
-	exact := make(map[string]*endpoint)
-	lastVar := make(map[string]*endpoint)
-	handle := func(route string, k kind, serve serveFunc) {
-		e := &endpoint{s: s, route: route, kind: k, serve: serve}
-		switch i := strings.LastIndexByte(route, '/'); {
-		case !strings.Contains(route, "{"):
-			exact[route] = e
-		case strings.IndexByte(route, '{') == i+1 && strings.HasSuffix(route, "}"):
-			// One variable, the last segment: mux's [^/]+ is "the rest,
-			// not empty, without a slash".
-			lastVar[route[:i+1]] = e
-		default:
-			r.Handle(route, e)
-			return
-		}
-		if all {
-			r.Handle(route, e)
-		}
-	}
-	// mux tries routes in order, one regexp each, so the hot paths (the
-	// token and the credential document) come first.
-	handle(routeToken, kindToken, nil)
-	s.credentialRoutes(handle)
-	handle(routeTokenOtherVersion, kindOldToken, nil)
-	s.metadataRoutes(handle)
-	if s.notFound == nil {
-		s.notFound = &endpoint{s: s, route: routeUnmatched, kind: kindUnmatched}
-	}
-	r.NotFoundHandler = s.notFound
-	return r, exact, lastVar
-}
 
 // ServeHTTP answers one metadata request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -484,45 +370,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r2.URL = &u
 		r = &r2
 	}
-	// A route without variables, or with one variable as its last
-	// segment, is one map lookup. Otherwise Match rather than
-	// Router.ServeHTTP: the endpoint knows its route and needs no mux
-	// variables, so the two request copies mux makes to carry them in the
-	// context are saved.
-	s.resolve(r).ServeHTTP(w, r)
-}
-
-// resolve finds the request's endpoint: exact, lastVar, then the router.
-func (s *Server) resolve(r *http.Request) *endpoint {
-	p := r.URL.Path
-	if e, ok := s.exact[p]; ok {
-		return e
+	e := s.resolve(r)
+	code, version, reason := s.handle(e, w, r)
+	route, cs := e.route, (*counterSet)(nil)
+	if e == s.routes.static {
+		route = r.URL.Path // the fixed leaves are labelled with their paths
+	} else if s.metrics != nil {
+		cs = &s.metrics.counters[e.id]
 	}
-	if i := strings.LastIndexByte(p, '/'); i >= 0 && i < len(p)-1 {
-		if e, ok := s.lastVar[p[:i+1]]; ok {
-			return e
-		}
-	}
-	var m mux.RouteMatch
-	if s.router.Match(r, &m) {
-		if e, ok := m.Handler.(*endpoint); ok {
-			return e
-		}
-	}
-	return s.notFound
-}
-
-// ServeHTTP serves a request already matched to e's route.
-func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	code, version, reason := e.handle(w, r)
-	e.s.observe(r, &e.counters, e.route, version, code, reason)
+	s.observe(r, cs, route, version, code, reason)
 }
 
 // handle runs the checks in this order: endpoint switch (403), throttle
 // (429), token paths, method (405), token (401), then the resource (200 or
 // 404). The relative order of 405 and 401 is not documented for real IMDS.
-func (e *endpoint) handle(w http.ResponseWriter, r *http.Request) (code int, version, reason string) {
-	s := e.s
+func (s *Server) handle(e *endpoint, w http.ResponseWriter, r *http.Request) (code int, version, reason string) {
 	if s.disabled.Load() {
 		return writeError(w, r, http.StatusForbidden), versionNone, "endpoint disabled"
 	}
@@ -558,7 +420,7 @@ func (e *endpoint) handle(w http.ResponseWriter, r *http.Request) (code int, ver
 	if e.kind != kindMetadata {
 		return writeError(w, r, http.StatusNotFound), version, ""
 	}
-	return e.serve(w, r, version), version, ""
+	return e.serve(s, w, r, version), version, ""
 }
 
 // remainingSeconds is the time from now to expires in whole seconds,
@@ -588,6 +450,7 @@ func (s *Server) authenticate(r *http.Request) (version string, expires time.Tim
 	return versionV2, exp, true, ""
 }
 
+// observe counts (in cs, if not nil) and logs one request of route.
 func (s *Server) observe(r *http.Request, cs *counterSet, route, version string, code int, reason string) {
 	if s.metrics != nil {
 		s.metrics.countRequest(cs, route, version, code)

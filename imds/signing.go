@@ -11,12 +11,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/big"
+	"net/http"
 	"sort"
 	"time"
 )
 
-// The identity document is signed three ways, each rendered once in New:
+// The identity document is signed three ways, rendered on the first request
+// for one of them (the RSA signatures cost milliseconds an instance that is
+// never asked need not spend):
 //
 //   - signature: base64 of an RSA PKCS #1 v1.5 SHA-256 signature over the
 //     document's bytes ("Base64-encoded SHA256 hash and RSA signature").
@@ -88,8 +92,8 @@ type attribute struct {
 	Values []asn1.RawValue `asn1:"set"`
 }
 
-// sign renders the signed forms of the identity document.
-func (b *bodies) sign(key crypto.Signer, cert *x509.Certificate, at time.Time, rand io.Reader) error {
+// checkIdentityKey checks that key is an RSA key and cert its certificate.
+func checkIdentityKey(key crypto.Signer, cert *x509.Certificate) error {
 	pub, ok := key.Public().(*rsa.PublicKey)
 	if !ok {
 		return fmt.Errorf("imds: Options.IdentityKey is %T, want an RSA key", key.Public())
@@ -97,21 +101,49 @@ func (b *bodies) sign(key crypto.Signer, cert *x509.Certificate, at time.Time, r
 	if certPub, ok := cert.PublicKey.(*rsa.PublicKey); !ok || !pub.Equal(certPub) {
 		return errors.New("imds: Options.IdentityCertificate is not the certificate of Options.IdentityKey")
 	}
-	doc := b.identityDocument
-	sum := sha256.Sum256(doc)
-	sig, err := key.Sign(rand, sum[:], crypto.SHA256)
-	if err != nil {
-		return fmt.Errorf("imds: signing the identity document: %w", err)
-	}
-	p7, err := pkcs7Detached(doc, key, cert, at, rand)
-	if err != nil {
-		return err
-	}
-	b.signature = wrap64(sig)
-	b.pkcs7 = wrap64(p7)
-	b.rsa2048 = b.pkcs7
-	b.identity = listing("document", "pkcs7", "rsa2048", "signature")
 	return nil
+}
+
+// signedDocs are the signed forms of the identity document.
+type signedDocs struct {
+	pkcs7, signature []byte // rsa2048 is pkcs7
+}
+
+// serveSigned answers pkcs7, rsa2048 and signature under
+// dynamic/instance-identity/, signing the document on the first request;
+// 404 without an identity key.
+func (s *Server) serveSigned(w http.ResponseWriter, r *http.Request, _ string) int {
+	if s.key == nil {
+		return writeError(w, r, http.StatusNotFound)
+	}
+	d := s.signed.Load()
+	if d == nil {
+		var err error
+		if d, err = s.sign(); err != nil {
+			s.log.LogAttrs(r.Context(), slog.LevelError, "imds: signing the identity document", slog.Any("error", err))
+			return writeError(w, r, http.StatusInternalServerError)
+		}
+		s.signed.CompareAndSwap(nil, d)
+	}
+	if r.URL.Path == routeIdentitySignature {
+		return writeText(w, r, d.signature)
+	}
+	return writeText(w, r, d.pkcs7)
+}
+
+// sign renders the signed forms of the identity document.
+func (s *Server) sign() (*signedDocs, error) {
+	doc := s.docs().identityDocument
+	sum := sha256.Sum256(doc)
+	sig, err := s.key.Sign(s.rand, sum[:], crypto.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("imds: signing the identity document: %w", err)
+	}
+	p7, err := pkcs7Detached(doc, s.key, s.cert, s.inst.PendingTime, s.rand)
+	if err != nil {
+		return nil, err
+	}
+	return &signedDocs{signature: wrap64(sig), pkcs7: wrap64(p7)}, nil
 }
 
 // pkcs7Detached returns the DER of a detached PKCS #7 SignedData over

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // This file renders the parts of the metadata tree that do not change
@@ -32,21 +33,52 @@ var versions = [...]string{
 	"2021-03-23", "2021-07-15", "2022-07-09", "2022-09-24",
 }
 
-// bodies holds every response body that does not change while the server
-// runs, rendered once in New.
-type bodies struct {
-	root, latest, identity, identityDocument []byte
+// docs are the instance's documents that do not change while the server
+// runs: rendered on its first request that needs one ([Server.docs]), so
+// that an instance never asked for more than its credentials holds none.
+// The listings the same for every instance are the Routes'.
+type docs struct {
+	identityDocument []byte
 	// static maps the paths (under /latest, without a trailing slash) of
-	// the fixed leaves and listings to their bodies.
+	// the instance's fixed leaves and listings to their bodies.
 	static map[string][]byte
-	// metaData is the meta-data listing for each combination of the
-	// meta* flags.
-	metaData                                      [1 << metaFlags][]byte
-	iam                                           []byte
-	identityCreds, identityEC2, identityCredsList []byte
-	tags, tagKeys                                 []byte
-	// pkcs7, rsa2048 and signature are set by sign; nil when unsigned.
-	pkcs7, rsa2048, signature []byte
+	// top are the entries of the meta-data listing present at all times,
+	// directories ending in "/". metaData is the listing for each
+	// combination of the meta* flags, each rendered on first use.
+	top      []string
+	metaData [1 << metaFlags]atomic.Pointer[[]byte]
+	tagKeys  []byte
+}
+
+// docs returns the instance's documents, rendering them the first time.
+// Two first requests at once may both render them; one copy is kept.
+func (s *Server) docs() *docs {
+	if d := s.rendered.Load(); d != nil {
+		return d
+	}
+	s.rendered.CompareAndSwap(nil, renderDocs(s.inst))
+	return s.rendered.Load()
+}
+
+// metaDataListing is the meta-data listing with the categories flags
+// selects.
+func (d *docs) metaDataListing(flags int) []byte {
+	if b := d.metaData[flags].Load(); b != nil {
+		return *b
+	}
+	e := slices.Clone(d.top)
+	for _, f := range []struct {
+		flag int
+		name string
+	}{{metaIAM, "iam/"}, {metaIdentity, "identity-credentials/"}, {metaTags, "tags/"}, {metaSpot, "spot/"}} {
+		if flags&f.flag != 0 {
+			e = append(e, f.name)
+		}
+	}
+	slices.SortFunc(e, func(a, b string) int { return strings.Compare(strings.TrimSuffix(a, "/"), strings.TrimSuffix(b, "/")) })
+	b := listing(e...)
+	d.metaData[flags].CompareAndSwap(nil, &b)
+	return *d.metaData[flags].Load()
 }
 
 // Flags selecting a meta-data listing: categories present only some of
@@ -69,40 +101,28 @@ const (
 	dynamicPrefix  = "/latest/dynamic/"
 )
 
-func renderBodies(in Instance) bodies {
-	b := bodies{
-		root:              listing(append(Versions(), "latest")...),
-		identity:          listing("document"),
-		identityDocument:  identityDocument(in),
-		iam:               listing("info", "security-credentials/"),
-		identityCreds:     listing("ec2/"),
-		identityEC2:       listing("info", "security-credentials/"),
-		identityCredsList: listing("ec2-instance"),
-		tags:              listing("instance/"),
-		tagKeys:           listing(slices.Sorted(maps.Keys(in.Tags))...),
-		static:            map[string][]byte{},
-	}
-	if len(in.UserData) > 0 {
-		b.latest = listing("dynamic", "meta-data", "user-data")
-	} else {
-		b.latest = listing("dynamic", "meta-data")
+func renderDocs(in *Instance) *docs {
+	d := &docs{
+		identityDocument: identityDocument(in),
+		tagKeys:          listing(slices.Sorted(maps.Keys(in.Tags))...),
+		static:           map[string][]byte{},
 	}
 	md := metaDataLeaves(in)
 	top := map[string]bool{} // the top-level entries: name -> directory
 	for p, v := range md {
 		name, rest, dir := strings.Cut(p, "/")
 		top[name] = top[name] || dir
-		b.static[metaDataPrefix+p] = []byte(v)
+		d.static[metaDataPrefix+p] = []byte(v)
 		for dir { // list every directory on the way down
 			parent := name
 			name, rest, dir = strings.Cut(rest, "/")
-			addEntry(b.static, metaDataPrefix+parent, name, dir)
+			addEntry(d.static, metaDataPrefix+parent, name, dir)
 			name = parent + "/" + name
 		}
 	}
 	if in.PublicKey != "" {
 		// Keys are listed as INDEX=NAME; INDEX/ lists their formats.
-		b.static[metaDataPrefix+"public-keys"] = listing("0=" + in.KeyName)
+		d.static[metaDataPrefix+"public-keys"] = listing("0=" + in.KeyName)
 	}
 	// Directories whose contents change at run time: events/ (notices),
 	// autoscaling/ (the lifecycle state), spot/, iam/, identity-credentials/
@@ -111,38 +131,20 @@ func renderBodies(in Instance) bodies {
 	if in.AutoScaling {
 		top["autoscaling"] = true
 	}
-	for flags := range len(b.metaData) {
-		entries := map[string]bool{}
-		maps.Copy(entries, top)
-		if flags&metaIAM != 0 {
-			entries["iam"] = true
+	for name, dir := range top {
+		if dir {
+			name += "/"
 		}
-		if flags&metaIdentity != 0 {
-			entries["identity-credentials"] = true
-		}
-		if flags&metaTags != 0 {
-			entries["tags"] = true
-		}
-		if flags&metaSpot != 0 {
-			entries["spot"] = true
-		}
-		var e []string
-		for _, name := range slices.Sorted(maps.Keys(entries)) {
-			if entries[name] {
-				name += "/"
-			}
-			e = append(e, name)
-		}
-		b.metaData[flags] = listing(e...)
+		d.top = append(d.top, name)
 	}
-	b.static["/latest/dynamic"] = listing("fws/", "instance-identity/")
-	b.static[dynamicPrefix+"fws"] = listing("instance-monitoring")
+	d.static["/latest/dynamic"] = listing("fws/", "instance-identity/")
+	d.static[dynamicPrefix+"fws"] = listing("instance-monitoring")
 	monitoring := "disabled"
 	if in.DetailedMonitoring {
 		monitoring = "enabled"
 	}
-	b.static[dynamicPrefix+"fws/instance-monitoring"] = []byte(monitoring)
-	return b
+	d.static[dynamicPrefix+"fws/instance-monitoring"] = []byte(monitoring)
+	return d
 }
 
 // addEntry adds name (a directory when dir) to the listing at path, keeping
@@ -191,7 +193,7 @@ func splitNumber(s string) (string, int) {
 
 // metaDataLeaves maps the path of every fixed leaf under meta-data/ to its
 // value. Multi-valued leaves hold one value a line.
-func metaDataLeaves(in Instance) map[string]string {
+func metaDataLeaves(in *Instance) map[string]string {
 	lines := func(v ...string) string { return strings.Join(v, "\n") }
 	m := map[string]string{
 		"ami-id":                         in.AMIID,
@@ -285,7 +287,7 @@ func metaDataLeaves(in Instance) map[string]string {
 // fifteen keys of the EC2 User Guide ("Instance identity documents"), with
 // JSON null for the ones an emulated instance has no value for, laid out
 // as real IMDS does.
-func identityDocument(in Instance) []byte {
+func identityDocument(in *Instance) []byte {
 	b := []byte("{\n")
 	key := func(k string) {
 		b = append(b, `  "`...)

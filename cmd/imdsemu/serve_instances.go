@@ -32,6 +32,8 @@ type fleetBuilder struct {
 	key   *rsa.PrivateKey
 	cert  *x509.Certificate
 	multi bool // the instances: form
+	// routes is the metadata route table every member's server shares.
+	routes *imds.Routes
 }
 
 type fleetDeps struct {
@@ -50,7 +52,7 @@ type fleetDeps struct {
 // instances) after the config file's checks.
 func newFleet(ctx context.Context, s config.Settings, ix *imdsSetup, d fleetDeps) (*instance.Fleet, error) {
 	entries, defaultID := s.ServedInstances()
-	b := &fleetBuilder{s: s, ix: ix, d: d, multi: len(s.Instances) > 0}
+	b := &fleetBuilder{s: s, ix: ix, d: d, multi: len(s.Instances) > 0, routes: imds.NewRoutes()}
 	primary := entries[0]
 	for _, e := range entries {
 		if e.ID == defaultID {
@@ -141,6 +143,7 @@ func (b *fleetBuilder) member(ctx context.Context, e config.InstanceEntry, reg p
 		OnCredentialsServed: b.d.ctl.onServed,
 		Logger:              logger,
 		Registerer:          reg,
+		Routes:              b.routes,
 	}))
 	if err != nil {
 		return nil, err
