@@ -41,6 +41,9 @@ type Event struct {
 	Seq         uint64     `json:"seq,omitempty"`
 	AccessKeyID string     `json:"access_key_id,omitempty"`
 	Expires     *time.Time `json:"expires,omitempty"` // issued: the generation's expiry
+	// Due is when the mint was due (issued, mint_failed): At minus Due is
+	// how late it came.
+	Due *time.Time `json:"due,omitempty"`
 
 	Client  string `json:"client,omitempty"`  // served: the client's IP address
 	Version string `json:"version,omitempty"` // served: v1, v2 or ecs

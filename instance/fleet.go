@@ -10,6 +10,7 @@ import (
 
 	"github.com/imdsemu/imdsemu/admin"
 	"github.com/imdsemu/imdsemu/imds"
+	"github.com/imdsemu/imdsemu/refresher"
 	"github.com/imdsemu/imdsemu/rolestore"
 )
 
@@ -64,10 +65,22 @@ type Fleet struct {
 	router  *Router
 	primary *Member
 
-	mu       sync.RWMutex // guards members, byID and prefixes
-	members  []*Member    // in config order, then as added
-	byID     map[string]*Member
-	prefixes map[*Member][]netip.Prefix
+	// keys are which members keep each scheduler key, for OnEvent.
+	keys *keyIndex
+
+	mu        sync.RWMutex // guards members, byID, byProfile and prefixes
+	members   []*Member    // in config order, then as added
+	byID      map[string]*Member
+	byProfile map[profileKey]*Member // by the profile it was started with
+	prefixes  map[*Member][]netip.Prefix
+}
+
+// profileKey names an instance profile: its account and its name, in
+// lower case (IAM names are unique regardless of case).
+type profileKey struct{ account, name string }
+
+func memberProfile(m *Member) profileKey {
+	return profileKey{m.Instance.Metadata().AccountID, strings.ToLower(m.Profile)}
 }
 
 var (
@@ -83,14 +96,13 @@ func NewFleet(ctx context.Context, opts FleetOptions, members []*Member, default
 	if len(members) == 0 {
 		return nil, errors.New("instance: a fleet needs an instance")
 	}
-	f := &Fleet{opts: opts, router: NewRouter(), primary: members[0],
-		byID: map[string]*Member{}, prefixes: map[*Member][]netip.Prefix{}}
+	f := &Fleet{opts: opts, router: NewRouter(), primary: members[0], keys: newKeyIndex(),
+		byID: map[string]*Member{}, byProfile: map[profileKey]*Member{}, prefixes: map[*Member][]netip.Prefix{}}
 	for _, m := range members {
 		if err := f.route(m); err != nil {
 			return nil, err
 		}
-		f.members = append(f.members, m)
-		f.byID[m.Instance.ID()] = m
+		f.add(m)
 		if m.Instance.ID() == defaultID {
 			f.primary = m
 		}
@@ -129,6 +141,17 @@ func (f *Fleet) route(m *Member) error {
 	return nil
 }
 
+// add makes m a member, routed already. The caller holds mu for writing,
+// or owns f alone.
+func (f *Fleet) add(m *Member) {
+	f.members = append(f.members, m)
+	f.byID[m.Instance.ID()] = m
+	if m.Profile != "" {
+		f.byProfile[memberProfile(m)] = m
+	}
+	f.keys.join(m.Instance)
+}
+
 // Primary is the default instance, else the first.
 func (f *Fleet) Primary() *Member { return f.primary }
 
@@ -153,28 +176,24 @@ func (f *Fleet) InstanceFor(addr netip.Addr) (id string, ok bool) {
 	return id, ok
 }
 
-// Others are the instances but the primary.
-func (f *Fleet) Others() []*Instance {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	var out []*Instance
-	for _, m := range f.members {
-		if m != f.primary {
-			out = append(out, m.Instance)
-		}
-	}
-	return out
-}
+// OnEvent passes a scheduler event to the members keeping its key, and
+// to no other: the instance whose profile or identity role it is, and the
+// primary for a profile it keeps. It returns the ARN of the role whose
+// credentials the key holds ("" for an identity role's). It does not
+// block; call it from refresher.Options.OnEvent.
+func (f *Fleet) OnEvent(ev refresher.Event) (role string) { return f.keys.event(ev) }
 
-// ProfileChanged tells every member that another writer (the IAM API)
-// changed the role of an instance profile.
+// ProfileChanged tells the member started with instance profile
+// profileARN, if any, that another writer (the IAM API) changed its role.
 func (f *Fleet) ProfileChanged(ctx context.Context, profileARN, role string) error {
+	account, name, err := splitProfileARN(profileARN)
+	if err != nil {
+		return err
+	}
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	for _, m := range f.members {
-		if err := m.Instance.ProfileChanged(ctx, profileARN, role); err != nil {
-			return err
-		}
+	if m, ok := f.byProfile[profileKey{account, strings.ToLower(name)}]; ok {
+		return m.Instance.ProfileChanged(ctx, profileARN, role)
 	}
 	return nil
 }
@@ -276,10 +295,8 @@ func (f *Fleet) AddInstance(ctx context.Context, spec admin.InstanceSpec) (admin
 	if _, dup := f.byID[spec.ID]; dup {
 		return admin.InstanceInfo{}, admin.Errorf(admin.ErrConflict, "there is an instance %s already", spec.ID)
 	}
-	for _, m := range f.members {
-		if spec.Profile != "" && m.Instance.Metadata().AccountID == spec.Account && strings.EqualFold(m.Profile, spec.Profile) {
-			return admin.InstanceInfo{}, admin.Errorf(admin.ErrConflict, "instance profile %s is attached to %s; give each instance its own (imdsemu keeps one session per profile)", spec.Profile, m.Instance.ID())
-		}
+	if m, dup := f.byProfile[profileKey{spec.Account, strings.ToLower(spec.Profile)}]; spec.Profile != "" && dup {
+		return admin.InstanceInfo{}, admin.Errorf(admin.ErrConflict, "instance profile %s is attached to %s; give each instance its own (imdsemu keeps one session per profile)", spec.Profile, m.Instance.ID())
 	}
 	m, err := f.opts.Build(ctx, spec)
 	if errors.Is(err, rolestore.ErrNotFound) {
@@ -296,14 +313,15 @@ func (f *Fleet) AddInstance(ctx context.Context, spec admin.InstanceSpec) (admin
 	if arn := m.Instance.Attachment().Profile; arn != "" {
 		f.opts.Scheduler.Remove(arn)
 	}
+	f.keys.join(m.Instance)
 	if err := m.Instance.Keep(ctx); err != nil {
 		f.router.Remove(spec.ID)
 		delete(f.prefixes, m)
+		f.keys.forget(m.Instance)
 		f.opts.Scheduler.Remove(m.Instance.IdentityRoleKey())
 		return admin.InstanceInfo{}, errors.Join(err, f.primary.Instance.KeepAll(ctx))
 	}
-	f.members = append(f.members, m)
-	f.byID[spec.ID] = m
+	f.add(m)
 	return f.info(m), nil
 }
 
@@ -351,7 +369,11 @@ func (f *Fleet) RemoveInstance(ctx context.Context, id string) (admin.InstanceIn
 	if arn := m.Instance.Attachment().Profile; arn != "" {
 		f.opts.Scheduler.Remove(arn)
 	}
+	f.keys.forget(m.Instance)
 	delete(f.byID, id)
+	if f.byProfile[memberProfile(m)] == m {
+		delete(f.byProfile, memberProfile(m))
+	}
 	delete(f.prefixes, m)
 	for i, o := range f.members {
 		if o == m {

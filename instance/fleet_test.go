@@ -78,9 +78,6 @@ func TestFleet(t *testing.T) {
 	if fl.Primary() != batch || fl.Default() != secondID {
 		t.Errorf("primary %s, default %q; want the default instance %s", fl.Primary().Instance.ID(), fl.Default(), secondID)
 	}
-	if got := fl.Others(); len(got) != 1 || got[0] != web.Instance {
-		t.Errorf("Others() = %v, want the web instance", got)
-	}
 	// The others keep their own profile, named after them; the primary
 	// keeps the rest.
 	if g := f.sched.Current(webARN); g == nil || f.session(t, g.Credentials).SessionName != firstID {

@@ -85,6 +85,8 @@ type Instance struct {
 
 	rolesMu sync.Mutex
 	roles   map[string]string // scheduler key -> role ARN
+	// index, when the instance is in a Fleet, learns which keys it keeps.
+	index atomic.Pointer[keyIndex]
 
 	ready     chan struct{}
 	readyOnce sync.Once
@@ -149,7 +151,11 @@ func (in *Instance) Keep(ctx context.Context) error {
 		in.setRole(att.ProfileARN, r.ARN())
 		in.sched.Add(att.ProfileARN, in)
 	}
-	in.sched.Add(in.IdentityRoleKey(), refresher.IssuerFunc(in.issueIdentityRole))
+	key := in.IdentityRoleKey()
+	if x := in.index.Load(); x != nil {
+		x.keep(key, in)
+	}
+	in.sched.Add(key, refresher.IssuerFunc(in.issueIdentityRole))
 	return nil
 }
 
@@ -291,14 +297,22 @@ func (in *Instance) RoleARN(key string) string {
 	return in.roles[key]
 }
 
-// setRole records roleARN as the role of profileARN; "" forgets it.
+// setRole records roleARN as the role of profileARN; "" forgets it. The
+// fleet's index (if any) learns it too.
 func (in *Instance) setRole(profileARN, roleARN string) {
-	in.rolesMu.Lock()
+	in.rolesMu.Lock() // then the index's: the two agree
 	defer in.rolesMu.Unlock()
 	if roleARN == "" {
 		delete(in.roles, profileARN)
 	} else {
 		in.roles[profileARN] = roleARN
+	}
+	if x := in.index.Load(); x != nil {
+		if roleARN == "" {
+			x.drop(profileARN, in)
+		} else {
+			x.keep(profileARN, in)
+		}
 	}
 }
 

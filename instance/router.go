@@ -32,30 +32,42 @@ type Route struct {
 // Requests that reach an instance by the listener they arrived on need no
 // router: serve the instance's handler on that listener.
 //
-// Lookups are one atomic load and a scan of the prefixes (bounded by the
-// config); Set, Remove and SetDefault copy the table, so instances can be
-// added and removed while requests are served. The zero value is not
-// usable; call NewRouter.
+// A lookup takes no lock and costs one map lookup per distinct prefix
+// length in use (one, when every instance has its own address), however
+// many instances there are; Set and Remove cost the sources they change,
+// so instances can be added and removed while requests are served. Each
+// source moves from one instance to another at once; a Set that changes
+// several moves them one by one. The zero value is not usable; call
+// NewRouter.
 type Router struct {
-	mu    sync.Mutex // serialises changes
-	table atomic.Pointer[routeTable]
+	mu     sync.Mutex // serialises changes; guards routes, owner and count
+	routes map[string]Route
+	owner  map[netip.Prefix]string // prefix -> id of the route serving it
+	count  map[lengthKey]int       // prefixes of each length
+
+	served sync.Map // netip.Prefix -> *target; read without mu
+	lens   atomic.Pointer[lengths]
+	def    atomic.Pointer[target]
 }
 
-type routeTable struct {
-	routes   map[string]Route
-	prefixes []prefixRoute // longest first
-	def      string
+// target is where a lookup sends a request.
+type target struct {
+	id string
+	h  http.Handler
 }
 
-type prefixRoute struct {
-	prefix netip.Prefix
-	id     string
+type lengthKey struct {
+	v6   bool
+	bits int
 }
+
+// lengths are the prefix lengths in use, longest first.
+type lengths struct{ v4, v6 []int }
 
 // NewRouter returns a router with no instances.
 func NewRouter() *Router {
-	r := &Router{}
-	r.table.Store(&routeTable{routes: map[string]Route{}})
+	r := &Router{routes: map[string]Route{}, owner: map[netip.Prefix]string{}, count: map[lengthKey]int{}}
+	r.lens.Store(&lengths{})
 	return r
 }
 
@@ -65,34 +77,84 @@ func (r *Router) Set(rt Route) error {
 	if rt.ID == "" || rt.Handler == nil {
 		return fmt.Errorf("instance: a route needs an id and a handler")
 	}
+	rt.Sources = normalise(rt.Sources)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	cur := r.table.Load()
-	next := cur.clone()
-	next.routes[rt.ID] = Route{ID: rt.ID, Sources: normalise(rt.Sources), Handler: rt.Handler}
-	if err := next.index(); err != nil {
-		return err
+	for _, p := range rt.Sources {
+		if other, dup := r.owner[p]; dup && other != rt.ID {
+			a, b := min(other, rt.ID), max(other, rt.ID)
+			return fmt.Errorf("instance: instances %s and %s both serve %s", a, b, p)
+		}
 	}
-	r.table.Store(next)
+	t := &target{id: rt.ID, h: rt.Handler}
+	keep := make(map[netip.Prefix]bool, len(rt.Sources))
+	for _, p := range rt.Sources {
+		keep[p] = true
+		if _, ok := r.owner[p]; !ok {
+			r.owner[p] = rt.ID
+			r.count[lengthOf(p)]++
+		}
+		r.served.Store(p, t)
+	}
+	for _, p := range r.routes[rt.ID].Sources {
+		if !keep[p] {
+			r.unserve(p)
+		}
+	}
+	r.routes[rt.ID] = rt
+	if d := r.def.Load(); d != nil && d.id == rt.ID {
+		r.def.Store(t)
+	}
+	r.publishLengths()
 	return nil
 }
+
+// unserve stops serving p. r.mu is held.
+func (r *Router) unserve(p netip.Prefix) {
+	r.served.Delete(p)
+	delete(r.owner, p)
+	if k := lengthOf(p); r.count[k] <= 1 {
+		delete(r.count, k)
+	} else {
+		r.count[k]--
+	}
+}
+
+// publishLengths has lookups probe the lengths in use. r.mu is held.
+func (r *Router) publishLengths() {
+	var ls lengths
+	for k := range r.count {
+		if k.v6 {
+			ls.v6 = append(ls.v6, k.bits)
+		} else {
+			ls.v4 = append(ls.v4, k.bits)
+		}
+	}
+	longestFirst := func(a, b int) int { return cmp.Compare(b, a) }
+	slices.SortFunc(ls.v4, longestFirst)
+	slices.SortFunc(ls.v6, longestFirst)
+	r.lens.Store(&ls)
+}
+
+func lengthOf(p netip.Prefix) lengthKey { return lengthKey{v6: !p.Addr().Is4(), bits: p.Bits()} }
 
 // Remove removes the instance id (and makes it no longer the default);
 // it reports whether there was one.
 func (r *Router) Remove(id string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	cur := r.table.Load()
-	if _, ok := cur.routes[id]; !ok {
+	rt, ok := r.routes[id]
+	if !ok {
 		return false
 	}
-	next := cur.clone()
-	delete(next.routes, id)
-	if next.def == id {
-		next.def = ""
+	if d := r.def.Load(); d != nil && d.id == id {
+		r.def.Store(nil)
 	}
-	_ = next.index() // removing a route cannot make a conflict
-	r.table.Store(next)
+	for _, p := range rt.Sources {
+		r.unserve(p)
+	}
+	delete(r.routes, id)
+	r.publishLengths()
 	return true
 }
 
@@ -101,25 +163,32 @@ func (r *Router) Remove(id string) bool {
 func (r *Router) SetDefault(id string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	cur := r.table.Load()
-	if _, ok := cur.routes[id]; id != "" && !ok {
+	if id == "" {
+		r.def.Store(nil)
+		return nil
+	}
+	rt, ok := r.routes[id]
+	if !ok {
 		return fmt.Errorf("instance: no instance %s to make the default", id)
 	}
-	next := cur.clone()
-	next.def = id
-	_ = next.index()
-	r.table.Store(next)
+	r.def.Store(&target{id: id, h: rt.Handler})
 	return nil
 }
 
 // Default is the id of the default instance, "" for none.
-func (r *Router) Default() string { return r.table.Load().def }
+func (r *Router) Default() string {
+	if d := r.def.Load(); d != nil {
+		return d.id
+	}
+	return ""
+}
 
 // Routes are the routes, by id.
 func (r *Router) Routes() []Route {
-	t := r.table.Load()
-	out := make([]Route, 0, len(t.routes))
-	for _, rt := range t.routes {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]Route, 0, len(r.routes))
+	for _, rt := range r.routes {
 		out = append(out, rt)
 	}
 	slices.SortFunc(out, func(a, b Route) int { return cmp.Compare(a.ID, b.ID) })
@@ -129,15 +198,24 @@ func (r *Router) Routes() []Route {
 // Lookup is the instance that serves a client at addr: its id and handler,
 // ok false when none does.
 func (r *Router) Lookup(addr netip.Addr) (id string, h http.Handler, ok bool) {
-	t := r.table.Load()
 	addr = addr.Unmap().WithZone("")
-	for _, p := range t.prefixes {
-		if p.prefix.Contains(addr) {
-			return p.id, t.routes[p.id].Handler, true
+	ls := r.lens.Load()
+	bits := ls.v6
+	if addr.Is4() {
+		bits = ls.v4
+	}
+	for _, b := range bits {
+		p, err := addr.Prefix(b)
+		if err != nil {
+			continue
+		}
+		if v, ok := r.served.Load(p); ok {
+			t := v.(*target)
+			return t.id, t.h, true
 		}
 	}
-	if t.def != "" {
-		return t.def, t.routes[t.def].Handler, true
+	if d := r.def.Load(); d != nil {
+		return d.id, d.h, true
 	}
 	return "", nil, false
 }
@@ -155,38 +233,6 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodHead {
 		w.Write(imds.ErrorPage(http.StatusNotFound))
 	}
-}
-
-func (t *routeTable) clone() *routeTable {
-	next := &routeTable{routes: make(map[string]Route, len(t.routes)+1), def: t.def}
-	for id, rt := range t.routes {
-		next.routes[id] = rt
-	}
-	return next
-}
-
-// index rebuilds the prefix list, longest first; two instances with the
-// same prefix are an error.
-func (t *routeTable) index() error {
-	owner := map[netip.Prefix]string{}
-	t.prefixes = t.prefixes[:0]
-	for _, rt := range t.routes {
-		for _, p := range rt.Sources {
-			if other, dup := owner[p]; dup && other != rt.ID {
-				a, b := min(other, rt.ID), max(other, rt.ID)
-				return fmt.Errorf("instance: instances %s and %s both serve %s", a, b, p)
-			}
-			owner[p] = rt.ID
-			t.prefixes = append(t.prefixes, prefixRoute{p, rt.ID})
-		}
-	}
-	slices.SortFunc(t.prefixes, func(a, b prefixRoute) int {
-		if c := cmp.Compare(b.prefix.Bits(), a.prefix.Bits()); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.id, b.id)
-	})
-	return nil
 }
 
 // normalise unmaps IPv4-mapped prefixes and masks every prefix.

@@ -1,6 +1,7 @@
 package instance_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -106,5 +107,60 @@ func TestRouter_ChangesAtRuntime(t *testing.T) {
 	}
 	if code, _ := get(t, r, "10.0.0.2:1"); code != 404 {
 		t.Errorf("removed instance -> %d, want 404", code)
+	}
+}
+
+func TestRouter_ManyInstancesAndLengths(t *testing.T) {
+	r := instance.NewRouter()
+	const n = 2000
+	for i := range n {
+		id := fmt.Sprintf("i-%d", i)
+		addr := netip.AddrFrom4([4]byte{127, 64, byte(i / 200), byte(i%200 + 1)})
+		if err := r.Set(instance.Route{ID: id, Sources: []netip.Prefix{netip.PrefixFrom(addr, 32)}, Handler: named(id)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Set(instance.Route{ID: "i-block", Sources: pfx("127.64.0.0/16"), Handler: named("i-block")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{0, 1, 199, 200, 1234, n - 1} {
+		addr := netip.AddrFrom4([4]byte{127, 64, byte(i / 200), byte(i%200 + 1)})
+		if id, _, ok := r.Lookup(addr); !ok || id != fmt.Sprintf("i-%d", i) {
+			t.Errorf("%s -> %q, %t; want i-%d", addr, id, ok, i)
+		}
+	}
+	if id, _, _ := r.Lookup(netip.MustParseAddr("127.64.99.1")); id != "i-block" {
+		t.Errorf("an address only the block holds -> %q", id)
+	}
+	// Once the last /32 is gone, the block serves its addresses.
+	for i := range n {
+		r.Remove(fmt.Sprintf("i-%d", i))
+	}
+	if id, _, _ := r.Lookup(netip.MustParseAddr("127.64.0.1")); id != "i-block" {
+		t.Errorf("after removing the /32s -> %q, want i-block", id)
+	}
+	if got := len(r.Routes()); got != 1 {
+		t.Errorf("%d routes left, want 1", got)
+	}
+}
+
+func BenchmarkRouter_Lookup(b *testing.B) {
+	for _, n := range []int{1, 10000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			r := instance.NewRouter()
+			addrs := make([]netip.Addr, n)
+			for i := range n {
+				addrs[i] = netip.AddrFrom4([4]byte{127, 64, byte(i / 200), byte(i%200 + 1)})
+				if err := r.Set(instance.Route{ID: fmt.Sprint(i), Sources: []netip.Prefix{netip.PrefixFrom(addrs[i], 32)}, Handler: named("x")}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if _, _, ok := r.Lookup(addrs[i%n]); !ok {
+					b.Fatal("no route")
+				}
+			}
+		})
 	}
 }

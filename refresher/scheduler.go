@@ -58,7 +58,11 @@ type Event struct {
 	// EventMintFailed.
 	Credentials credential.Public
 	At          time.Time
-	Err         error // for EventMintFailed
+	// Due is when the mint was due (EventIssued and EventMintFailed): the
+	// time the entry was added, its rotation or retry fell due, or
+	// RotateNow asked for it. At minus Due is how late the mint was.
+	Due time.Time
+	Err error // for EventMintFailed
 }
 
 // Errors of RotateNow and Freeze.
@@ -305,6 +309,7 @@ func (s *Scheduler) runDue(ctx context.Context) {
 			return
 		}
 		e := s.queue[0]
+		due := e.nextMint
 		expired := s.retire(e, now)
 		mint := !e.nextMint.After(now) && !e.frozen
 		if !mint {
@@ -320,7 +325,7 @@ func (s *Scheduler) runDue(ctx context.Context) {
 			s.emit(Event{Kind: EventExpired, Key: g.Key, Seq: g.Seq, Credentials: g.Credentials.Public(), At: now})
 		}
 		if mint {
-			s.mint(ctx, e)
+			s.mint(ctx, e, due)
 		}
 	}
 }
@@ -336,7 +341,8 @@ func (s *Scheduler) retire(e *entry, now time.Time) []*Generation {
 	return gone
 }
 
-func (s *Scheduler) mint(ctx context.Context, e *entry) {
+// mint mints e's next generation, which was due at due.
+func (s *Scheduler) mint(ctx context.Context, e *entry, due time.Time) {
 	creds, err := e.issuer.Issue(ctx, e.key, s.opts.Lifetime)
 	now := s.opts.Now()
 	s.mu.Lock()
@@ -355,7 +361,7 @@ func (s *Scheduler) mint(ctx context.Context, e *entry) {
 		s.mu.Unlock()
 		s.metrics.rotations.WithLabelValues("error").Inc()
 		s.log.Warn("mint failed; keeping current credentials", "key", e.key, "attempt", e.failures, "retry_in", backoff, "err", err)
-		s.emit(Event{Kind: EventMintFailed, Key: e.key, At: now, Err: err})
+		s.emit(Event{Kind: EventMintFailed, Key: e.key, At: now, Due: due, Err: err})
 		return
 	}
 	prev := e.cur.Load()
@@ -375,7 +381,7 @@ func (s *Scheduler) mint(ctx context.Context, e *entry) {
 	if prev != nil {
 		s.emit(Event{Kind: EventSuperseded, Key: e.key, Seq: prev.Seq, Credentials: prev.Credentials.Public(), At: now})
 	}
-	s.emit(Event{Kind: EventIssued, Key: e.key, Seq: g.Seq, Credentials: creds.Public(), At: now})
+	s.emit(Event{Kind: EventIssued, Key: e.key, Seq: g.Seq, Credentials: creds.Public(), At: now, Due: due})
 }
 
 // nextMint is when the generation after c is due: after Interval, and never

@@ -283,3 +283,43 @@ func TestScheduler_CurrentIsRaceFree(t *testing.T) {
 		}
 	})
 }
+
+// slowIssuer takes d to mint, on the bubble's clock.
+type slowIssuer struct {
+	fakeIssuer
+	d time.Duration
+}
+
+func (s *slowIssuer) Issue(ctx context.Context, key string, lifetime time.Duration) (credential.Value, error) {
+	time.Sleep(s.d)
+	return s.fakeIssuer.Issue(ctx, key, lifetime)
+}
+
+func TestScheduler_EventsCarryDue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		s, stop := start(t, Options{OnEvent: rec.record})
+		defer stop()
+		added := time.Now()
+		s.Add("web-profile", &slowIssuer{d: 2 * time.Second})
+		time.Sleep(time.Hour + 5*time.Second)
+		synctest.Wait()
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		var issued []Event
+		for _, e := range rec.events {
+			if e.Kind == EventIssued {
+				issued = append(issued, e)
+			}
+		}
+		if len(issued) != 2 {
+			t.Fatalf("issued events = %d, want 2", len(issued))
+		}
+		if first := issued[0]; !first.Due.Equal(added) || first.At.Sub(first.Due) != 2*time.Second {
+			t.Errorf("first: due %v (want %v, when added), at due+%v (want 2s, the mint's time)", first.Due, added, first.At.Sub(first.Due))
+		}
+		if second := issued[1]; !second.Due.Equal(issued[0].At.Add(time.Hour)) || second.At.Sub(second.Due) != 2*time.Second {
+			t.Errorf("second: due %v, want an hour after the first (%v); late by %v, want 2s", second.Due, issued[0].At.Add(time.Hour), second.At.Sub(second.Due))
+		}
+	})
+}

@@ -141,7 +141,7 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 		return err
 	}
 	inst, metadata := fl.Primary().Instance, fl.Primary().Metadata
-	ctl.setInstance(inst, fl.Others)
+	ctl.setInstance(inst, fl)
 	metaHandler, err := ctl.metadataHandler(fl.Handler(), reg) // faults, IMDSv1 counter
 	if err != nil {
 		return err

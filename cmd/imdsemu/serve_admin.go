@@ -32,8 +32,8 @@ type controlPlane struct {
 	token        string
 	tokenCreated bool
 
-	inst   *instance.Instance          // set by setInstance before the scheduler runs
-	others func() []*instance.Instance // the other instances of several
+	inst  *instance.Instance // set by setInstance before the scheduler runs
+	fleet *instance.Fleet    // every instance, the refresher's events go to
 
 	noToken *fault.NoTokenCounter // set by metadataHandler
 	auditor admin.Auditor         // GET /v1/audit, when set before adminHandler
@@ -72,23 +72,16 @@ func newControlPlane(s config.Settings, log *slog.Logger, reg prometheus.Registe
 }
 
 // setInstance gives the control plane the instance (the default one of
-// several) and the others. Call it before the scheduler runs and before
+// several) and the fleet. Call it before the scheduler runs and before
 // adminHandler.
-func (c *controlPlane) setInstance(inst *instance.Instance, others func() []*instance.Instance) {
-	c.inst, c.others = inst, others
+func (c *controlPlane) setInstance(inst *instance.Instance, fleet *instance.Fleet) {
+	c.inst, c.fleet = inst, fleet
 }
 
 // onRefresherEvent feeds a refresher event to the tracker and the hub. It
 // runs on the scheduler's goroutine and does not block.
 func (c *controlPlane) onRefresherEvent(ev refresher.Event) {
-	c.inst.OnEvent(ev)
-	role := c.inst.RoleARN(ev.Key)
-	for _, o := range c.others() {
-		o.OnEvent(ev)
-		if role == "" {
-			role = o.RoleARN(ev.Key)
-		}
-	}
+	role := c.fleet.OnEvent(ev) // the instances keeping ev.Key, and no other
 	e := admin.Event{Type: string(ev.Kind), At: ev.At, Profile: ev.Key, Seq: ev.Seq, AccessKeyID: ev.Credentials.AccessKeyID, Role: role}
 	if ev.Err != nil {
 		e.Error = ev.Err.Error()
@@ -96,6 +89,9 @@ func (c *controlPlane) onRefresherEvent(ev refresher.Event) {
 	if ev.Kind == refresher.EventIssued {
 		exp := ev.Credentials.Expires
 		e.Expires = &exp
+	}
+	if !ev.Due.IsZero() {
+		e.Due = &ev.Due
 	}
 	c.tracker.Record(e)
 	c.hub.Publish(e)

@@ -1,0 +1,108 @@
+package instance
+
+import (
+	"slices"
+	"sync"
+
+	"github.com/imdsemu/imdsemu/refresher"
+)
+
+// keyIndex is which instances of a Fleet keep each scheduler key: an
+// instance profile's ARN (its own instance, and the primary, which keeps
+// every profile) or an instance identity role's session ARN (exactly its
+// instance). A scheduler event goes to the instances keeping its key and
+// no other, so an event costs the same with one instance or ten thousand.
+// The instances tell it what they keep (Instance.setRole, Keep); the fleet
+// forgets an instance it removes. Safe for concurrent use.
+type keyIndex struct {
+	mu    sync.RWMutex
+	byKey map[string][]*Instance // the latest to record the key first
+}
+
+func newKeyIndex() *keyIndex { return &keyIndex{byKey: map[string][]*Instance{}} }
+
+// keep records that in keeps key, ahead of the instances that recorded
+// it before: the latest to set the key's role knows it best.
+func (x *keyIndex) keep(key string, in *Instance) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	cur := x.byKey[key]
+	if len(cur) > 0 && cur[0] == in {
+		return
+	}
+	// A new slice: event may be going over the old one.
+	next := make([]*Instance, 1, len(cur)+1)
+	next[0] = in
+	for _, o := range cur {
+		if o != in {
+			next = append(next, o)
+		}
+	}
+	x.byKey[key] = next
+}
+
+// join has in tell x what it keeps, now and from now on.
+func (x *keyIndex) join(in *Instance) {
+	in.rolesMu.Lock() // as setRole does
+	defer in.rolesMu.Unlock()
+	in.index.Store(x)
+	x.keep(in.IdentityRoleKey(), in)
+	for k := range in.roles {
+		x.keep(k, in)
+	}
+}
+
+// drop forgets that in keeps key.
+func (x *keyIndex) drop(key string, in *Instance) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.dropLocked(key, in)
+}
+
+func (x *keyIndex) dropLocked(key string, in *Instance) {
+	cur := x.byKey[key]
+	i := slices.Index(cur, in)
+	switch {
+	case i < 0:
+		return
+	case len(cur) == 1:
+		delete(x.byKey, key)
+	default:
+		// A new slice, as in keep.
+		x.byKey[key] = slices.Delete(slices.Clone(cur), i, i+1)
+	}
+}
+
+// forget drops in from every key it keeps.
+func (x *keyIndex) forget(in *Instance) {
+	in.rolesMu.Lock() // as setRole does
+	defer in.rolesMu.Unlock()
+	in.index.Store(nil)
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.dropLocked(in.IdentityRoleKey(), in)
+	for k := range in.roles {
+		x.dropLocked(k, in)
+	}
+}
+
+// keepers are the instances keeping key, the latest first. The slice is
+// shared: do not change it.
+func (x *keyIndex) keepers(key string) []*Instance {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.byKey[key]
+}
+
+// event passes ev to the instances keeping its key and returns the ARN
+// of the role its credentials are for ("" for an identity role's, or a
+// key nobody keeps).
+func (x *keyIndex) event(ev refresher.Event) (role string) {
+	for _, in := range x.keepers(ev.Key) {
+		in.OnEvent(ev)
+		if role == "" {
+			role = in.RoleARN(ev.Key)
+		}
+	}
+	return role
+}
