@@ -85,14 +85,18 @@ func bindings(t reflect.Type, prefix string, idx []int) []Binding {
 	return out
 }
 
-// field returns the bound field of s, allocating a nil pointer.
+// field returns the bound field of s. A pointer field gets a new pointer
+// (to a copy of its value, if any), so that setting the field never writes
+// through a pointer that s shares with another Settings.
 func (b Binding) field(s *Settings) reflect.Value {
 	v := reflect.ValueOf(s).Elem().FieldByIndex(b.index)
 	if v.Kind() == reflect.Pointer {
-		if v.IsNil() {
-			v.Set(reflect.New(v.Type().Elem()))
+		p := reflect.New(v.Type().Elem())
+		if !v.IsNil() {
+			p.Elem().Set(v.Elem())
 		}
-		v = v.Elem()
+		v.Set(p)
+		v = p.Elem()
 	}
 	return v
 }
@@ -150,11 +154,6 @@ func override(s *Settings, values map[string]string, name func(Binding) string) 
 	bad := map[string]string{}
 	var set []Binding
 	for _, b := range Bindings() {
-		if v := reflect.ValueOf(&try).Elem().FieldByIndex(b.index); v.Kind() == reflect.Pointer && !v.IsNil() {
-			p := reflect.New(v.Type().Elem()) // setString writes through pointers: not s's
-			p.Elem().Set(v.Elem())
-			v.Set(p)
-		}
 		text, ok := values[name(b)]
 		if !ok {
 			continue
@@ -179,10 +178,6 @@ func override(s *Settings, values map[string]string, name func(Binding) string) 
 		if msg, ok := bad[b.Path]; ok {
 			errs = append(errs, &Error{Field: name(b), Msg: msg})
 			continue
-		}
-		dst := reflect.ValueOf(s).Elem().FieldByIndex(b.index)
-		if dst.Kind() == reflect.Pointer {
-			dst.Set(reflect.New(dst.Type().Elem())) // never write through the caller's pointer
 		}
 		b.field(s).Set(b.field(&try))
 	}
@@ -334,9 +329,6 @@ func (f *Flags) Resolve(getenv func(string) string) (Settings, rolestore.Seed, e
 	s := file.Settings
 	if err := ApplyEnv(&s, getenv); err != nil {
 		return Settings{}, rolestore.Seed{}, err
-	}
-	if s.Instance.Account == "" && len(file.Seed.Accounts) > 0 {
-		s.Instance.Account = file.Seed.Accounts[0].ID
 	}
 	profile := s.Instance.Profile // "" is no profile, not "unset"
 	fillZero(reflect.ValueOf(&s).Elem(), reflect.ValueOf(Default().Settings))

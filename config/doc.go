@@ -11,8 +11,8 @@
 //
 // Each field of Settings names its YAML key, environment variable, flag,
 // help, CLI default and checks in struct tags, so that a new setting is one
-// field. The entities are decoded the same way into
-// tagged structs and then converted to rolestore types.
+// field. The entities are decoded the same way into tagged structs whose
+// fields are named as the rolestore types' they are copied into.
 //
 // # The file
 //
@@ -43,8 +43,9 @@
 //     profile: "" for an instance without a profile.
 //
 // instances: replaces instance: with several instances (Settings.ServedInstances),
-// each an instance: section plus match: (sources, listen); each defaults its
-// account like a role does, and no two share an instance profile.
+// each an instance: section plus match: (sources, listen). Each resolves its
+// account as instance: does (the only account, else its profile's); its
+// profile is none unless it names one, and no two share an instance profile.
 //
 // Apply the seed with rolestore.Store.Apply; it upserts and deletes nothing.
 //

@@ -395,12 +395,11 @@ func (d *decoder) document(n *yaml.Node, path string) string {
 		return strings.TrimSpace(rn.Value)
 	case rn.Kind == yaml.MappingNode:
 		var buf bytes.Buffer
-		if err := toJSON(&buf, rn, 0); err != nil {
-			at := n
-			if je, ok := err.(*jsonError); ok && je.node != nil {
-				at = je.node
+		if at, problem := toJSON(&buf, rn, 0); problem != "" {
+			if at == nil {
+				at = n
 			}
-			d.errorAt(at, path, err.Error())
+			d.errorAt(at, path, problem)
 			return ""
 		}
 		return buf.String()
@@ -409,24 +408,18 @@ func (d *decoder) document(n *yaml.Node, path string) string {
 	return ""
 }
 
-type jsonError struct {
-	node *yaml.Node
-	msg  string
-}
-
-func (e *jsonError) Error() string { return e.msg }
-
 // toJSON writes n as JSON, keeping mapping order. Plain scalars keep YAML's
 // types (numbers, booleans, null) except timestamps, which stay strings, so
-// that Version: 2012-10-17 needs no quotes.
-func toJSON(buf *bytes.Buffer, n *yaml.Node, depth int) error {
+// that Version: 2012-10-17 needs no quotes. A problem is returned with the
+// node at fault, nil for the document as a whole.
+func toJSON(buf *bytes.Buffer, n *yaml.Node, depth int) (at *yaml.Node, problem string) {
 	if depth > 64 {
-		return &jsonError{nil, "policy document is nested too deeply"}
+		return nil, "policy document is nested too deeply"
 	}
 	// Aliases can expand a small file into a huge document; IAM's limits
 	// are far below this.
 	if buf.Len() > maxDocument {
-		return &jsonError{nil, "policy document is too large"} // reported at the document
+		return nil, "policy document is too large"
 	}
 	n = resolve(n)
 	switch n.Kind {
@@ -436,10 +429,10 @@ func toJSON(buf *bytes.Buffer, n *yaml.Node, depth int) error {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := resolve(n.Content[i])
 			if k.Kind != yaml.ScalarNode || k.ShortTag() == "!!merge" {
-				return &jsonError{k, "policy document keys must be strings"}
+				return k, "policy document keys must be strings"
 			}
 			if seen[k.Value] {
-				return &jsonError{k, fmt.Sprintf("duplicate key %q in policy document", k.Value)}
+				return k, fmt.Sprintf("duplicate key %q in policy document", k.Value)
 			}
 			seen[k.Value] = true
 			if i > 0 {
@@ -447,8 +440,8 @@ func toJSON(buf *bytes.Buffer, n *yaml.Node, depth int) error {
 			}
 			writeJSONString(buf, k.Value)
 			buf.WriteByte(':')
-			if err := toJSON(buf, n.Content[i+1], depth+1); err != nil {
-				return err
+			if at, problem := toJSON(buf, n.Content[i+1], depth+1); problem != "" {
+				return at, problem
 			}
 		}
 		buf.WriteByte('}')
@@ -458,8 +451,8 @@ func toJSON(buf *bytes.Buffer, n *yaml.Node, depth int) error {
 			if i > 0 {
 				buf.WriteByte(',')
 			}
-			if err := toJSON(buf, item, depth+1); err != nil {
-				return err
+			if at, problem := toJSON(buf, item, depth+1); problem != "" {
+				return at, problem
 			}
 		}
 		buf.WriteByte(']')
@@ -470,10 +463,10 @@ func toJSON(buf *bytes.Buffer, n *yaml.Node, depth int) error {
 		case "!!bool", "!!int", "!!float":
 			var v any
 			if err := n.Decode(&v); err != nil {
-				return &jsonError{n, fmt.Sprintf("number %s is out of range", n.Value)}
+				return n, fmt.Sprintf("number %s is out of range", n.Value)
 			}
 			if f, ok := v.(float64); ok && (math.IsInf(f, 0) || math.IsNaN(f)) {
-				return &jsonError{n, fmt.Sprintf("%s is not a JSON number", n.Value)}
+				return n, fmt.Sprintf("%s is not a JSON number", n.Value)
 			}
 			b, _ := json.Marshal(v)
 			buf.Write(b)
@@ -481,9 +474,9 @@ func toJSON(buf *bytes.Buffer, n *yaml.Node, depth int) error {
 			writeJSONString(buf, n.Value)
 		}
 	default:
-		return &jsonError{n, "unsupported YAML node in policy document"}
+		return n, "unsupported YAML node in policy document"
 	}
-	return nil
+	return nil, ""
 }
 
 func writeJSONString(buf *bytes.Buffer, s string) {
