@@ -196,6 +196,16 @@ type SQLite struct {
 // busyTimeout is how long a connection waits for another process's write lock.
 const busyTimeout = 5 * time.Second
 
+// cacheKiB bounds each connection's page cache (PRAGMA cache_size, in KiB;
+// SQLite's default is 2,000 KiB). The database of a typical configuration
+// is about 50 pages, and the pure-Go SQLite's allocator keeps what the
+// cache once held: with the default every connection (serve keeps two)
+// ends up caching every page it touched at start, about 0.35 MB of
+// resident memory in all, for reads that the OS page cache answers anyway.
+// The hot paths do not read the database (revocations, sessions and
+// signing keys are held in memory).
+const cacheKiB = 64
+
 // OpenSQLite opens or creates the SQLite database at path, enables WAL mode,
 // a busy timeout and foreign keys, and migrates the schema to the latest
 // version. path may be ":memory:" for a private in-memory database.
@@ -223,6 +233,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error)
 	// fails to upgrade from reader to writer (SQLITE_BUSY_SNAPSHOT) when
 	// another process writes.
 	q.Set("_txlock", "immediate")
+	q.Set("_pragma", fmt.Sprintf("cache_size(-%d)", cacheKiB))
 	db, err := sql.Open("sqlite", path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("rolestore: open sqlite %s: %w", path, err)
