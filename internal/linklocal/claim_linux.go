@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 
-	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -22,9 +21,9 @@ type Options struct {
 
 // Claim is what ClaimAddresses did; Release undoes it.
 type Claim struct {
-	h     *netlink.Handle
-	link  netlink.Link
-	added []*netlink.Addr
+	nl    *rtnl
+	index int          // of Device
+	added []netip.Addr // still to remove
 
 	// Added are the addresses this claim put on Device; Release removes
 	// them. Present were there already and are left alone.
@@ -42,31 +41,30 @@ func ClaimAddresses(o Options) (*Claim, error) {
 	if err := checkOptions(o); err != nil {
 		return nil, err
 	}
-	h, err := netlink.NewHandle()
+	link, err := net.InterfaceByName(Device)
 	if err != nil {
-		return nil, fmt.Errorf("netlink: %w", err)
-	}
-	c := &Claim{h: h}
-	if c.link, err = h.LinkByName(Device); err != nil {
-		h.Close()
 		return nil, fmt.Errorf("finding %s: %w", Device, err)
 	}
-	if c.link.Attrs().Flags&net.FlagUp == 0 {
-		if err := h.LinkSetUp(c.link); err != nil {
-			h.Close()
+	nl, err := openRtnl()
+	if err != nil {
+		return nil, err
+	}
+	c := &Claim{nl: nl, index: link.Index}
+	if link.Flags&net.FlagUp == 0 {
+		if err := nl.setUp(link.Index); err != nil {
+			nl.Close()
 			return nil, explainAdmin(fmt.Errorf("setting %s up: %w", Device, err))
 		}
 	}
 	for _, a := range Addresses() {
-		bits := a.BitLen()
-		addr := &netlink.Addr{IPNet: &net.IPNet{IP: a.AsSlice(), Mask: net.CIDRMask(bits, bits)}}
+		var flags uint8
 		if a.Is6() {
-			addr.Flags = unix.IFA_F_NODAD
+			flags = unix.IFA_F_NODAD
 		}
-		err := h.AddrAdd(c.link, addr)
+		err := nl.addAddr(link.Index, a, flags)
 		switch {
 		case err == nil:
-			c.added = append(c.added, addr)
+			c.added = append(c.added, a)
 			c.Added = append(c.Added, a)
 		case errors.Is(err, unix.EEXIST):
 			c.Present = append(c.Present, a)
@@ -83,17 +81,17 @@ func ClaimAddresses(o Options) (*Claim, error) {
 // Release removes the addresses the claim added. It is safe to call more
 // than once.
 func (c *Claim) Release() error {
-	if c.h == nil {
+	if c.nl == nil {
 		return nil
 	}
 	var errs []error
 	for _, a := range c.added {
-		if err := c.h.AddrDel(c.link, a); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
-			errs = append(errs, fmt.Errorf("removing %s from %s: %w", a.IP, Device, err))
+		if err := c.nl.delAddr(c.index, a); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
+			errs = append(errs, fmt.Errorf("removing %s from %s: %w", a, Device, err))
 		}
 	}
-	c.h.Close()
-	c.h, c.added = nil, nil
+	c.nl.Close()
+	c.nl, c.added = nil, nil
 	return errors.Join(errs...)
 }
 

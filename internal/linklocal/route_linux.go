@@ -3,10 +3,8 @@ package linklocal
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 
-	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,19 +22,18 @@ func AddRoute(o Options, via netip.Addr) (added bool, err error) {
 	if err := checkOptions(o); err != nil {
 		return false, err
 	}
-	h, err := netlink.NewHandle()
+	nl, err := openRtnl()
 	if err != nil {
-		return false, fmt.Errorf("netlink: %w", err)
+		return false, err
 	}
-	defer h.Close()
-	dst := &net.IPNet{IP: net.ParseIP(IPv4).To4(), Mask: net.CIDRMask(32, 32)}
-	err = h.RouteAdd(&netlink.Route{Dst: dst, Gw: via.AsSlice()})
+	defer nl.Close()
+	dst := netip.MustParseAddr(IPv4)
+	err = nl.addRoute(dst, via)
 	switch {
 	case err == nil:
 		return true, nil
 	case errors.Is(err, unix.EEXIST):
-		routes, lerr := h.RouteGet(dst.IP)
-		if lerr == nil && len(routes) > 0 && routes[0].Gw.Equal(via.AsSlice()) {
+		if gw, lerr := nl.routeGateway(dst); lerr == nil && gw == via {
 			return false, nil
 		}
 		return false, fmt.Errorf("a route to %s through another gateway is already there", IPv4)
