@@ -42,3 +42,13 @@ func BenchmarkHandler_OneOtherRule(b *testing.B) {
 	in.Add(Rule{Action: ActionStatus, Status: 500, Path: "/latest/api/token"})
 	benchHandler(b, in.Handler(okHandler))
 }
+
+// BenchmarkNoTokenCounter is an IMDSv1 GET counted for its client: the
+// cost the counter adds to every tokenless request.
+func BenchmarkNoTokenCounter(b *testing.B) {
+	c, err := NewNoTokenCounter(okHandler, nil, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchHandler(b, c)
+}

@@ -27,8 +27,14 @@ type NoTokenCounter struct {
 	maxClients int
 
 	mu      sync.Mutex
-	clients map[string]uint64 // requests by labelled client
-	other   uint64
+	clients map[netip.Addr]*clientCount // by labelled client
+	other   clientCount
+}
+
+// clientCount is one label's count and its counter, looked up once.
+type clientCount struct {
+	counter prometheus.Counter
+	n       uint64
 }
 
 // NewNoTokenCounter wraps next and registers the counter on reg (nil: no
@@ -40,7 +46,7 @@ func NewNoTokenCounter(next http.Handler, reg prometheus.Registerer, maxClients 
 	c := &NoTokenCounter{
 		next:       next,
 		maxClients: maxClients,
-		clients:    map[string]uint64{},
+		clients:    map[netip.Addr]*clientCount{},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imdsemu_imds_no_token_requests_total",
 			Help: "Metadata GET/HEAD requests answered successfully without an IMDSv2 token, by client IP address (like EC2's MetadataNoToken). After the first " +
@@ -66,25 +72,32 @@ func (c *NoTokenCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		sw.code = http.StatusOK
 	}
 	if sw.code >= 200 && sw.code < 400 {
-		c.requests.WithLabelValues(c.label(r.RemoteAddr)).Inc()
+		c.count(r.RemoteAddr)
 	}
 }
 
-func (c *NoTokenCounter) label(remote string) string {
+// count adds one request for the client at remote: to its own label while
+// there are fewer than maxClients labels, else to "other". The counter of
+// a label is looked up once, so a request costs a map lookup.
+func (c *NoTokenCounter) count(remote string) {
 	ap, err := netip.ParseAddrPort(remote)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err != nil {
-		c.other++
-		return "other"
+	cc := &c.other
+	if err == nil {
+		ip := ap.Addr().Unmap()
+		if known, ok := c.clients[ip]; ok {
+			cc = known
+		} else if len(c.clients) < c.maxClients {
+			cc = &clientCount{counter: c.requests.WithLabelValues(ip.String())}
+			c.clients[ip] = cc
+		}
 	}
-	ip := ap.Addr().Unmap().String()
-	if _, ok := c.clients[ip]; ok || len(c.clients) < c.maxClients {
-		c.clients[ip]++
-		return ip
+	if cc.counter == nil { // "other", made on first use so it is not exported at 0
+		cc.counter = c.requests.WithLabelValues("other")
 	}
-	c.other++
-	return "other"
+	cc.n++
+	cc.counter.Inc()
 }
 
 // Counts returns the requests counted so far by client address, as the
@@ -93,11 +106,11 @@ func (c *NoTokenCounter) Counts() map[string]uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make(map[string]uint64, len(c.clients)+1)
-	for ip, n := range c.clients {
-		out[ip] = n
+	for ip, cc := range c.clients {
+		out[ip.String()] = cc.n
 	}
-	if c.other > 0 {
-		out["other"] = c.other
+	if c.other.n > 0 {
+		out["other"] = c.other.n
 	}
 	return out
 }

@@ -36,6 +36,9 @@ func TestNoTokenCounter(t *testing.T) {
 	send("PUT", "/latest/api/token", "10.0.0.1:4", false)           // token PUT: no
 	send("GET", "/missing", "10.0.0.1:5", false)                    // 404: no
 	send("GET", "/latest/meta-data/", "[::ffff:10.0.0.2]:1", false) // counts as 10.0.0.2
+	if n, _ := testutil.GatherAndCount(reg, "imdsemu_imds_no_token_requests_total"); n != 2 {
+		t.Errorf("series before a third client = %d, want 2 (no \"other\" at 0)", n)
+	}
 	send("GET", "/latest/meta-data/", "10.0.0.3:1", false)          // third client: other
 	for client, want := range map[string]float64{"10.0.0.1": 2, "10.0.0.2": 1, "other": 1} {
 		if got := testutil.ToFloat64(c.requests.WithLabelValues(client)); got != want {
