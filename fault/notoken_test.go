@@ -39,7 +39,7 @@ func TestNoTokenCounter(t *testing.T) {
 	if n, _ := testutil.GatherAndCount(reg, "imdsemu_imds_no_token_requests_total"); n != 2 {
 		t.Errorf("series before a third client = %d, want 2 (no \"other\" at 0)", n)
 	}
-	send("GET", "/latest/meta-data/", "10.0.0.3:1", false)          // third client: other
+	send("GET", "/latest/meta-data/", "10.0.0.3:1", false) // third client: other
 	for client, want := range map[string]float64{"10.0.0.1": 2, "10.0.0.2": 1, "other": 1} {
 		if got := testutil.ToFloat64(c.requests.WithLabelValues(client)); got != want {
 			t.Errorf("no_token_requests_total{client=%q} = %v, want %v", client, got, want)
