@@ -1,23 +1,104 @@
 package imds
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// metrics are the server's collectors. Labels are bounded: route is a
-// route template or the path of one of the instance's fixed leaves, never
-// a raw path, so role names cannot become labels.
+// Metrics are the metadata servers' collectors: imdsemu_imds_requests_total,
+// imdsemu_imds_tokens_issued_total and the credential gauges. Servers made
+// with the same Metrics ([Options.Metrics]) share them, each server's
+// series labelled with its instance ID under the label given to
+// [NewMetrics]: a process of many instances registers the collectors once
+// instead of once for each. Labels are bounded: route is a route template
+// or the path of one of the instance's fixed leaves, never a raw path, so
+// role names cannot become labels. Safe for concurrent use.
+type Metrics struct {
+	label    string // "": one server, no instance label
+	requests *prometheus.CounterVec
+	tokens   *prometheus.CounterVec
+	creds    *credentialsCollector
+}
+
+// NewMetrics makes the collectors and registers them on reg.
+// instanceLabel names the label that tells the servers' series apart
+// (instance_id, say); "" means none, for one server only.
+func NewMetrics(reg prometheus.Registerer, instanceLabel string) (*Metrics, error) {
+	var labels []string
+	if instanceLabel != "" {
+		labels = []string{instanceLabel}
+	}
+	m := &Metrics{
+		label: instanceLabel,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "imdsemu_imds_requests_total",
+			Help: "Metadata requests by route template, IMDS version (v1: no token, v2: valid token, none: token requests, bad tokens, endpoint disabled, throttled; ecs: the ECS container credentials endpoint, route ecs) and status code.",
+		}, append(slices.Clone(labels), "route", "version", "code")),
+		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "imdsemu_imds_tokens_issued_total",
+			Help: "IMDSv2 session tokens issued.",
+		}, labels),
+		creds: &credentialsCollector{
+			remaining: prometheus.NewDesc("imdsemu_imds_credentials_remaining_seconds",
+				"Seconds until the served role credentials expire (negative once expired). Absent while no role is attached.", labels, nil),
+			age: prometheus.NewDesc("imdsemu_imds_credentials_age_seconds",
+				"Seconds since the served role credentials were last updated. Absent while no role is attached.", labels, nil),
+		},
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.tokens, m.creds} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("imds: registering metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// join adds a server, of instance id, to m, and returns its view of them.
+func (m *Metrics) join(id string, src CredentialSource, now func() time.Time, endpoints int) (*metrics, error) {
+	var values []string
+	requests := m.requests
+	if m.label != "" {
+		values = []string{id}
+		var err error
+		if requests, err = m.requests.CurryWith(prometheus.Labels{m.label: id}); err != nil {
+			return nil, fmt.Errorf("imds: metrics of instance %s: %w", id, err)
+		}
+	}
+	if err := m.creds.add(credentialsMember{values: values, src: src, now: now}, m.label != ""); err != nil {
+		return nil, err
+	}
+	return &metrics{requests: requests, tokensIssued: m.tokens.WithLabelValues(values...), endpoints: endpoints}, nil
+}
+
+// metrics are one server's view of its Metrics.
 type metrics struct {
-	requests     *prometheus.CounterVec
+	requests     *prometheus.CounterVec // curried with the instance label
 	tokensIssued prometheus.Counter
 	// counters are the request counters of each endpoint of the server's
-	// Routes, by endpoint id.
-	counters []counterSet
+	// Routes, by endpoint id, allocated on the first request counted.
+	counters  atomic.Pointer[[]counterSet]
+	endpoints int
+}
+
+// counterSet returns the counters of the endpoint with the given id.
+func (m *metrics) counterSet(id int) *counterSet {
+	cs := m.counters.Load()
+	if cs == nil {
+		t := make([]counterSet, m.endpoints)
+		if !m.counters.CompareAndSwap(nil, &t) {
+			cs = m.counters.Load()
+		} else {
+			cs = &t
+		}
+	}
+	return &(*cs)[id]
 }
 
 // counterSet resolves a route's request counters once: the first request
@@ -98,44 +179,33 @@ func (m *metrics) countRequest(cs *counterSet, route, version string, code int) 
 	b.Inc()
 }
 
-// newMetrics registers the server's collectors on reg; endpoints is the
-// number of endpoints of its Routes.
-func newMetrics(reg prometheus.Registerer, src CredentialSource, now func() time.Time, endpoints int) (*metrics, error) {
-	m := &metrics{
-		counters: make([]counterSet, endpoints),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "imdsemu_imds_requests_total",
-			Help: "Metadata requests by route template, IMDS version (v1: no token, v2: valid token, none: token requests, bad tokens, endpoint disabled, throttled; ecs: the ECS container credentials endpoint, route ecs) and status code.",
-		}, []string{"route", "version", "code"}),
-		tokensIssued: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "imdsemu_imds_tokens_issued_total",
-			Help: "IMDSv2 session tokens issued.",
-		}),
-	}
-	cc := &credentialsCollector{
-		src: src,
-		now: now,
-		remaining: prometheus.NewDesc("imdsemu_imds_credentials_remaining_seconds",
-			"Seconds until the served role credentials expire (negative once expired). Absent while no role is attached.", nil, nil),
-		age: prometheus.NewDesc("imdsemu_imds_credentials_age_seconds",
-			"Seconds since the served role credentials were last updated. Absent while no role is attached.", nil, nil),
-	}
-	for _, c := range []prometheus.Collector{m.requests, m.tokensIssued, cc} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("imds: registering metrics: %w", err)
-		}
-	}
-	return m, nil
+// credentialsCollector computes the credential gauges of its members at
+// scrape time from their sources, like a GaugeFunc each, but reports
+// nothing rather than a made-up value while no role is attached or an
+// error document stands in for the credentials.
+type credentialsCollector struct {
+	remaining, age *prometheus.Desc
+	mu             sync.Mutex
+	members        []credentialsMember
 }
 
-// credentialsCollector computes the credential gauges at scrape time from
-// the source, like a GaugeFunc, but reports nothing rather than a made-up
-// value while no role is attached or an error document stands in for the
-// credentials.
-type credentialsCollector struct {
-	src            CredentialSource
-	now            func() time.Time
-	remaining, age *prometheus.Desc
+// credentialsMember is one server's source, with its instance label's
+// value (none for a Metrics without the label).
+type credentialsMember struct {
+	values []string
+	src    CredentialSource
+	now    func() time.Time
+}
+
+// add adds a member; without an instance label, only one.
+func (c *credentialsCollector) add(m credentialsMember, labelled bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !labelled && len(c.members) > 0 {
+		return errors.New("imds: Metrics made without an instance label serve one Server")
+	}
+	c.members = append(c.members, m)
+	return nil
 }
 
 func (c *credentialsCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -144,11 +214,16 @@ func (c *credentialsCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *credentialsCollector) Collect(ch chan<- prometheus.Metric) {
-	a, ok := c.src.Current()
-	if !ok || a.Role == "" || a.Error != nil {
-		return
+	c.mu.Lock()
+	members := c.members[:len(c.members):len(c.members)]
+	c.mu.Unlock()
+	for _, m := range members {
+		a, ok := m.src.Current()
+		if !ok || a.Role == "" || a.Error != nil {
+			continue
+		}
+		now := m.now()
+		ch <- prometheus.MustNewConstMetric(c.remaining, prometheus.GaugeValue, a.Credentials.Expires.Sub(now).Seconds(), m.values...)
+		ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, now.Sub(a.Credentials.Issued).Seconds(), m.values...)
 	}
-	now := c.now()
-	ch <- prometheus.MustNewConstMetric(c.remaining, prometheus.GaugeValue, a.Credentials.Expires.Sub(now).Seconds())
-	ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, now.Sub(a.Credentials.Issued).Seconds())
 }

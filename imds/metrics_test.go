@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/imdsemu/imdsemu/imds"
 )
@@ -163,5 +164,69 @@ imdsemu_imds_requests_total{code="429",route="/latest/meta-data/instance-id",ver
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "imdsemu_imds_requests_total"); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestMetrics_Shared: servers sharing one Metrics expose what servers with
+// metrics of their own, each on a registerer that adds its instance_id,
+// expose.
+func TestMetrics_Shared(t *testing.T) {
+	shared, own := prometheus.NewRegistry(), prometheus.NewRegistry()
+	m, err := imds.NewMetrics(shared, "instance_id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"i-0123456789abcdef1", "i-0123456789abcdef2"} {
+		for _, sharing := range []bool{true, false} {
+			f := newFixture(t, func(o *imds.Options) {
+				o.Instance.ID = id
+				if sharing {
+					o.Metrics = m
+				} else {
+					o.Registerer = prometheus.WrapRegistererWith(prometheus.Labels{"instance_id": id}, own)
+				}
+			})
+			tok := f.token(t, "60")
+			f.do(t, "GET", "/latest/meta-data/iam/security-credentials/"+testRole, hdrToken, tok)
+			f.do(t, "GET", "/latest/meta-data/instance-id")
+			f.do(t, "GET", "/latest/meta-data/nothing-here")
+		}
+	}
+	want, err := own.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := shared.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantText, gotText bytes.Buffer
+	for _, f := range []struct {
+		mfs []*dto.MetricFamily
+		buf *bytes.Buffer
+	}{{want, &wantText}, {got, &gotText}} {
+		for _, mf := range f.mfs {
+			for _, m := range mf.GetMetric() {
+				if c := m.GetCounter(); c != nil {
+					c.CreatedTimestamp = nil // when the series was made: not the same in both
+				}
+			}
+			f.buf.WriteString(mf.String() + "\n")
+		}
+	}
+	if gotText.String() != wantText.String() || len(got) != 4 {
+		t.Errorf("shared metrics:\n%s\nwant (%d families):\n%s", gotText.String(), len(want), wantText.String())
+	}
+
+	one, err := imds.NewMetrics(prometheus.NewRegistry(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newFixture(t, func(o *imds.Options) { o.Metrics = one })
+	if _, err := imds.New(imds.Options{Credentials: &source{}, TokenKey: testKey, Metrics: one}); err == nil {
+		t.Error("a second server on Metrics without an instance label: nil error")
+	}
+	if _, err := imds.New(imds.Options{Credentials: &source{}, TokenKey: testKey, Metrics: m, Registerer: own}); err == nil {
+		t.Error("Registerer and Metrics both given: nil error")
 	}
 }

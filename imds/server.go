@@ -110,8 +110,14 @@ type Options struct {
 	// Logger receives one Debug line per request. Nil discards.
 	Logger *slog.Logger
 
-	// Registerer receives the server's metrics. Nil means no metrics.
+	// Registerer receives the server's metrics. Nil means no metrics, or
+	// those of Metrics.
 	Registerer prometheus.Registerer
+
+	// Metrics are collectors the server shares with others, made with
+	// [NewMetrics] with an instance label: the server's series carry its
+	// instance ID in it. Give Registerer or Metrics, not both.
+	Metrics *Metrics
 
 	// Routes is the route table, which every Server of a process can
 	// share: make one with [NewRoutes]. Nil: New makes one for this
@@ -225,6 +231,9 @@ func New(opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
+	if opts.Registerer != nil && opts.Metrics != nil {
+		return nil, errors.New("imds: give Options.Registerer or Options.Metrics, not both")
+	}
 	if opts.Routes == nil {
 		opts.Routes = NewRoutes()
 	}
@@ -255,7 +264,13 @@ func New(opts Options) (*Server, error) {
 	s.hopLimit.Store(int32(opts.HopLimit))
 	s.SetThrottle(opts.Throttle.RPS, opts.Throttle.Burst)
 	if opts.Registerer != nil {
-		m, err := newMetrics(opts.Registerer, opts.Credentials, opts.Now, opts.Routes.n)
+		var err error
+		if opts.Metrics, err = NewMetrics(opts.Registerer, ""); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Metrics != nil {
+		m, err := opts.Metrics.join(inst.ID, opts.Credentials, opts.Now, opts.Routes.n)
 		if err != nil {
 			return nil, err
 		}
@@ -376,7 +391,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e == s.routes.static {
 		route = r.URL.Path // the fixed leaves are labelled with their paths
 	} else if s.metrics != nil {
-		cs = &s.metrics.counters[e.id]
+		cs = s.metrics.counterSet(e.id)
 	}
 	s.observe(r, cs, route, version, code, reason)
 }

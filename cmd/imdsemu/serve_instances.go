@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,6 +35,7 @@ type fleetBuilder struct {
 	multi bool // the instances: form
 	// routes is the metadata route table every member's server shares.
 	routes *imds.Routes
+	log    *slog.Logger // the metadata servers'
 }
 
 type fleetDeps struct {
@@ -52,7 +54,8 @@ type fleetDeps struct {
 // instances) after the config file's checks.
 func newFleet(ctx context.Context, s config.Settings, ix *imdsSetup, d fleetDeps) (*instance.Fleet, error) {
 	entries, defaultID := s.ServedInstances()
-	b := &fleetBuilder{s: s, ix: ix, d: d, multi: len(s.Instances) > 0, routes: imds.NewRoutes()}
+	b := &fleetBuilder{s: s, ix: ix, d: d, multi: len(s.Instances) > 0, routes: imds.NewRoutes(),
+		log: d.log.With("component", "imds")}
 	primary := entries[0]
 	for _, e := range entries {
 		if e.ID == defaultID {
@@ -64,17 +67,27 @@ func newFleet(ctx context.Context, s config.Settings, ix *imdsSetup, d fleetDeps
 	if err != nil {
 		return nil, err
 	}
+	// One set of collectors for every server. In the instances: form each
+	// server's series carry its id as instance_id, not instance:
+	// Prometheus gives every target an instance label. Ids are bounded by
+	// the config.
+	var metrics *imds.Metrics
+	if d.reg != nil {
+		label := ""
+		if b.multi {
+			label = "instance_id"
+		}
+		if metrics, err = imds.NewMetrics(d.reg, label); err != nil {
+			return nil, err
+		}
+	}
 	members := make([]*instance.Member, 0, len(entries))
 	for _, e := range entries {
 		field := "instance"
-		var reg prometheus.Registerer = d.reg
 		if b.multi {
 			field = "instances " + e.ID
-			// instance_id, not instance: Prometheus gives every target an
-			// instance label. Ids are bounded by the config.
-			reg = prometheus.WrapRegistererWith(prometheus.Labels{"instance_id": e.ID}, d.reg)
 		}
-		m, err := b.member(ctx, e, reg)
+		m, err := b.member(ctx, e, metrics)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", field, err)
 		}
@@ -109,10 +122,10 @@ func (b *fleetBuilder) check(spec admin.InstanceSpec) error {
 	return nil
 }
 
-// member builds the instance e, its metadata server (with metrics on reg,
+// member builds the instance e, its metadata server (counted in metrics,
 // if not nil), its ECS handler and its control API. It changes nothing:
 // the fleet routes it and has the scheduler keep it.
-func (b *fleetBuilder) member(ctx context.Context, e config.InstanceEntry, reg prometheus.Registerer) (*instance.Member, error) {
+func (b *fleetBuilder) member(ctx context.Context, e config.InstanceEntry, metrics *imds.Metrics) (*instance.Member, error) {
 	mx, err := b.ix.forInstance(e.Instance)
 	if err != nil {
 		return nil, err
@@ -126,9 +139,9 @@ func (b *fleetBuilder) member(ctx context.Context, e config.InstanceEntry, reg p
 	if err != nil {
 		return nil, fmt.Errorf("profile: %w", err)
 	}
-	logger := b.d.log.With("component", "imds")
+	logger := b.log
 	if b.multi {
-		logger = logger.With("instance", e.ID)
+		logger = slog.New(&lazyAttrs{parent: logger.Handler(), attrs: []slog.Attr{slog.String("instance", e.ID)}})
 	}
 	m.Metadata, err = imds.New(mx.options(imds.Options{
 		Credentials:         m.Instance,
@@ -142,7 +155,7 @@ func (b *fleetBuilder) member(ctx context.Context, e config.InstanceEntry, reg p
 		TokenKey:            b.d.tokenKey,
 		OnCredentialsServed: b.d.ctl.onServed,
 		Logger:              logger,
-		Registerer:          reg,
+		Metrics:             metrics,
 		Routes:              b.routes,
 	}))
 	if err != nil {
@@ -202,4 +215,27 @@ func fleetLines(fl *instance.Fleet, multi bool) []string {
 		out = append(out, "imdsemu: clients no instance matches get 404 (no default-instance)")
 	}
 	return out
+}
+
+// lazyAttrs is a slog.Handler that adds attrs to its parent's output only
+// when it handles a record. The parent's own WithAttrs formats them in
+// advance into a copy of its buffer, some 650 bytes for each instance's
+// logger, and most instances of a large fleet never log a line.
+type lazyAttrs struct {
+	parent slog.Handler
+	attrs  []slog.Attr
+}
+
+func (h *lazyAttrs) Enabled(ctx context.Context, l slog.Level) bool { return h.parent.Enabled(ctx, l) }
+
+func (h *lazyAttrs) Handle(ctx context.Context, r slog.Record) error {
+	return h.parent.WithAttrs(h.attrs).Handle(ctx, r)
+}
+
+func (h *lazyAttrs) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &lazyAttrs{parent: h.parent, attrs: append(slices.Clip(h.attrs), attrs...)}
+}
+
+func (h *lazyAttrs) WithGroup(name string) slog.Handler {
+	return h.parent.WithAttrs(h.attrs).WithGroup(name)
 }
