@@ -261,12 +261,7 @@ func (f flagValue) String() string {
 	if !f.v.IsValid() {
 		return ""
 	}
-	switch f.v.Kind() {
-	case reflect.Float64:
-		return strconv.FormatFloat(f.v.Float(), 'g', -1, 64)
-	case reflect.String:
-		return f.v.String()
-	case reflect.Slice:
+	if f.v.Type() == stringsType {
 		return strings.Join(f.v.Interface().([]string), ",")
 	}
 	return fmt.Sprint(f.v.Interface())

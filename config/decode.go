@@ -26,7 +26,7 @@ import (
 // collects every problem with its line and column, where yaml.Decoder would
 // stop at the first or lose the position. It knows a few types of its own:
 // durations, document (a policy), []string (one or a list), []rolestore.Tag
-// and []fault.Scenario (mappings kept in file order).
+// and []fault.Scenario (mappings kept in file order: key, value).
 
 // maxErrors caps how many problems Parse reports at once.
 const maxErrors = 20
@@ -401,19 +401,20 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path, what string) {
 			d.errorAt(n, path, fmt.Sprintf("must be %s or a list of them, got %s", what, kindName(rn)))
 			return
 		}
-	case tagsType:
-		if m := d.mapping(n, path, nil); m != nil {
-			var tags []rolestore.Tag
-			for _, key := range m.order {
-				t := rolestore.Tag{Key: key}
-				d.decode(m.vals[key], reflect.ValueOf(&t.Value).Elem(), join(path, key), "")
-				tags = append(tags, t)
-			}
-			v.Set(reflect.ValueOf(tags))
+	case tagsType, scenariosType:
+		// A mapping kept in file order, as a list of key-value structs.
+		m := d.mapping(n, path, nil)
+		if m == nil {
+			return
 		}
-		return
-	case scenariosType:
-		d.scenarios(n, v, path) // faults.go
+		out := reflect.Zero(v.Type())
+		for _, key := range m.order {
+			e := reflect.New(v.Type().Elem()).Elem()
+			e.Field(0).SetString(key)
+			d.decode(m.vals[key], e.Field(1), join(path, key), "")
+			out = reflect.Append(out, e)
+		}
+		v.Set(out)
 		return
 	}
 

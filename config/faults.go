@@ -3,11 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/imdsemu/imdsemu/fault"
 )
@@ -16,18 +13,10 @@ import (
 // of fault rules, written with the control API's field names) and the
 // scenario `imdsemu serve` starts with.
 
-// scenarios decodes the mapping of scenario name to steps into v, a
-// []fault.Scenario, in file order, and validates each scenario.
-func (d *decoder) scenarios(n *yaml.Node, v reflect.Value, path string) {
-	m := d.mapping(n, path, nil)
-	if m == nil {
-		return
-	}
-	var out []fault.Scenario
-	for _, name := range m.order {
-		p := join(path, name)
-		sc := fault.Scenario{Name: name}
-		d.decode(m.vals[name], reflect.ValueOf(&sc.Steps).Elem(), p, "")
+// scenarios checks each of the scenarios the decoder found no fault with.
+func (d *decoder) scenarios(scenarios []fault.Scenario) {
+	for _, sc := range scenarios {
+		p := join("scenarios", sc.Name)
 		if d.failed(p) {
 			continue
 		}
@@ -46,9 +35,7 @@ func (d *decoder) scenarios(n *yaml.Node, v reflect.Value, path string) {
 			}
 			d.addAt(field, "", fe.Msg)
 		}
-		out = append(out, sc)
 	}
-	v.Set(reflect.ValueOf(out))
 }
 
 // validateFaults checks that start-scenario names a scenario and that the

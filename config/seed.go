@@ -147,6 +147,7 @@ func Parse(name string, data []byte) (*File, error) {
 	}
 	doc := fileDoc{Settings: f.Settings}
 	d.decodeStruct(root, reflect.ValueOf(&doc).Elem(), "")
+	d.scenarios(doc.Scenarios)
 	if d.set("instance") && d.set("instances") {
 		d.errorAt(d.keys["instances"], "instances", `give either "instance" (one instance serving every client) or "instances", not both`)
 	}
