@@ -117,12 +117,8 @@ func (in Instance) ReadUserData() ([]byte, error) {
 // of the sibling Region's zones). A whole number: min and max bound it,
 // and must says what is allowed.
 func checkTags(v reflect.Value, prefix string, add func(field, msg string)) {
-	for i := range v.NumField() {
-		sf, f := v.Type().Field(i), v.Field(i)
-		path := prefix
-		if name := strings.Split(sf.Tag.Get("yaml"), ",")[0]; name != "" {
-			path = join(prefix, name)
-		}
+	for _, fd := range fields(v.Type()) {
+		sf, f, path := v.Type().FieldByIndex(fd.index), v.FieldByIndex(fd.index), join(prefix, fd.key)
 		switch {
 		case f.Kind() == reflect.Struct:
 			checkTags(f, path, add)
