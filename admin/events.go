@@ -32,7 +32,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	rc := http.NewResponseController(w)
-	sub, err := s.opts.Hub.Subscribe()
+	sub, err := s.opts.Hub.Subscribe(types...)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "shutting down")
 		return
@@ -61,9 +61,6 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 					_ = rc.Flush()
 				}
 				return
-			}
-			if types != nil && !slices.Contains(types, ev.Type) {
-				continue
 			}
 			data, err := json.Marshal(ev)
 			if err != nil {

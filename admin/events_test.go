@@ -175,7 +175,24 @@ func TestHub(t *testing.T) {
 	}
 }
 
-// waitSubscribers waits for the handler goroutine to (un)subscribe.
+// TestHub_TypedSubscriber: events of other types do not fill a typed
+// subscriber's buffer.
+func TestHub_TypedSubscriber(t *testing.T) {
+	h := NewHub(2, nil)
+	defer h.Close()
+	s, _ := h.Subscribe(EventIssued)
+	for range 10 {
+		h.Publish(Event{Type: EventServed})
+	}
+	h.Publish(Event{Type: EventIssued, Seq: 7})
+	if s.Dropped() {
+		t.Fatal("a subscriber to issued events was dropped for served ones")
+	}
+	if ev := <-s.C; ev.Type != EventIssued || ev.Seq != 7 {
+		t.Errorf("got %+v, want the issued event", ev)
+	}
+}
+
 // waitSubscribers waits for the hub to have n subscribers, failing after a
 // minute rather than hanging until the test binary's timeout.
 func waitSubscribers(t *testing.T, h *Hub, n int) {

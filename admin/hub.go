@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,20 +97,23 @@ func NewHub(buffer int, now func() time.Time) *Hub {
 type Subscription struct {
 	C       <-chan Event
 	c       chan Event
+	types   []string // nil: every type
 	hub     *Hub
 	dropped bool // guarded by hub.mu
 	done    bool // guarded by hub.mu
 }
 
-// Subscribe adds a subscriber.
-func (h *Hub) Subscribe() (*Subscription, error) {
+// Subscribe adds a subscriber to events of the given types (none: every
+// type). Events of other types do not take up its buffer, so a stream of
+// rotations is not dropped for the credential documents served meanwhile.
+func (h *Hub) Subscribe(types ...string) (*Subscription, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		return nil, ErrHubClosed
 	}
 	c := make(chan Event, h.buffer)
-	s := &Subscription{C: c, c: c, hub: h}
+	s := &Subscription{C: c, c: c, types: types, hub: h}
 	h.subs[s] = struct{}{}
 	h.nsubs.Add(1)
 	return s, nil
@@ -154,6 +158,9 @@ func (h *Hub) Publish(ev Event) {
 	h.nextID++
 	ev.ID = h.nextID
 	for s := range h.subs {
+		if s.types != nil && !slices.Contains(s.types, ev.Type) {
+			continue
+		}
 		select {
 		case s.c <- ev:
 		default:

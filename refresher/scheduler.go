@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -326,6 +327,11 @@ func (s *Scheduler) runDue(ctx context.Context) {
 		}
 		if mint {
 			s.mint(ctx, e, due)
+			// Let the goroutines serving requests and event streams run
+			// between mints: with one processor (GOMAXPROCS=1) a burst of
+			// due entries would hold it until preempted, 10 ms at a time,
+			// and an event stream's subscriber would fall behind.
+			runtime.Gosched()
 		}
 	}
 }
