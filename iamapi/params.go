@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/imdsemu/imdsemu/internal/sigv4"
 	"github.com/imdsemu/imdsemu/rolestore"
 )
 
@@ -19,20 +20,17 @@ const maxListIndex = 1000
 // form-encoded body. Names are case-sensitive, as in AWS.
 type params struct {
 	// query is the query string alone, which the signature covers as such.
-	query url.Values
+	query sigv4.Query
 	all   url.Values
 }
 
 // parseParams decodes the query string and the body.
 func parseParams(rawQuery string, body []byte) (params, *Error) {
-	q, err := url.ParseQuery(rawQuery)
+	q, err := sigv4.ParseQuery(rawQuery)
 	if err != nil {
 		return params{}, newError("MalformedQueryString", http.StatusBadRequest, "The query string is not valid: %s", strings.TrimPrefix(err.Error(), "invalid URL escape "))
 	}
-	all := url.Values{}
-	for k, vs := range q {
-		all[k] = append([]string(nil), vs...)
-	}
+	all := q.Values()
 	if len(body) > 0 {
 		bv, err := url.ParseQuery(string(body))
 		if err != nil {

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -39,7 +38,7 @@ const MaxBodyBytes = 1 << 20
 // server's verifier and authorizer, so that a credential means the same on
 // both APIs. *sts.Server implements it.
 type Auth interface {
-	Authenticate(r *http.Request, q url.Values, body []byte, service string) (*sts.Caller, *sts.Error)
+	Authenticate(r *http.Request, q sigv4.Query, body []byte, service string) (*sts.Caller, *sts.Error)
 	Authorize(r *http.Request, c *sts.Caller, action, resource string) (policy.Request, policy.Decision, *sts.Error)
 	PermissionsOf(ctx context.Context, principalARN string) (policy.Principal, policy.Set, error)
 }

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -51,7 +50,7 @@ type caller struct {
 // "iam" for the IAM API). The order of checks follows what AWS reports first: a malformed
 // signature, a bad scope or clock, an unknown or expired credential, and
 // only then a wrong signature.
-func (s *Server) authenticate(ctx context.Context, r *http.Request, q url.Values, body []byte, service string) (*caller, *Error) {
+func (s *Server) authenticate(ctx context.Context, r *http.Request, q sigv4.Query, body []byte, service string) (*caller, *Error) {
 	fail := func(reason string, e *Error) (*caller, *Error) {
 		s.m.sigFailures.WithLabelValues(reason).Inc()
 		return nil, e

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"time"
 
+	"github.com/imdsemu/imdsemu/internal/sigv4"
 	"github.com/imdsemu/imdsemu/policy"
 	"github.com/imdsemu/imdsemu/rolestore"
 )
@@ -75,8 +75,8 @@ func (c *Caller) Principal() policy.Principal { return c.c.principal() }
 // Authenticate verifies r's SigV4 signature, whose credential scope must
 // name service, and returns the caller, as STS itself does for its own
 // actions (AWS's order of checks, metrics of failures). body is the whole
-// request body.
-func (s *Server) Authenticate(r *http.Request, q url.Values, body []byte, service string) (*Caller, *Error) {
+// request body, q its query string (sigv4.ParseQuery of r.URL.RawQuery).
+func (s *Server) Authenticate(r *http.Request, q sigv4.Query, body []byte, service string) (*Caller, *Error) {
 	c, e := s.authenticate(r.Context(), r, q, body, service)
 	if e != nil {
 		return nil, e

@@ -2,10 +2,11 @@ package sts
 
 import (
 	"net/http"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/imdsemu/imdsemu/internal/sigv4"
 )
 
 // MaxBodyBytes caps a request body. The largest legitimate STS request is an
@@ -16,48 +17,60 @@ const MaxBodyBytes = 512 << 10
 const maxListIndex = 1000
 
 // params are the Query API parameters of one request: the query string and,
-// for POST, the form-encoded body. Names are case-sensitive, as in AWS.
+// for POST, the form-encoded body, each decoded only when asked for. Names
+// are case-sensitive, as in AWS.
 type params struct {
-	v url.Values
+	query, body sigv4.Query
 }
 
 // parseParams decodes the query string and the body (which must be
-// application/x-www-form-urlencoded when not empty). Body parameters are
-// added after query parameters, so get returns the query's value first.
+// application/x-www-form-urlencoded when not empty).
 func parseParams(rawQuery string, body []byte) (params, *Error) {
-	v, err := url.ParseQuery(rawQuery)
+	q, err := sigv4.ParseQuery(rawQuery)
 	if err != nil {
 		return params{}, newError(CodeMalformedQueryString, http.StatusBadRequest,
 			"The query string is not valid: %s", strings.TrimPrefix(err.Error(), "invalid URL escape "))
 	}
+	return paramsOf(q, body)
+}
+
+// paramsOf adds the body's parameters to the query's. Body parameters come
+// after query parameters, so get returns the query's value first.
+func paramsOf(q sigv4.Query, body []byte) (params, *Error) {
+	p := params{query: q}
 	if len(body) > 0 {
-		bv, err := url.ParseQuery(string(body))
+		bv, err := sigv4.ParseQuery(string(body))
 		if err != nil {
 			return params{}, newError(CodeMalformedQueryString, http.StatusBadRequest,
 				"The request body is not valid application/x-www-form-urlencoded: %s", strings.TrimPrefix(err.Error(), "invalid URL escape "))
 		}
-		for k, vals := range bv {
-			v[k] = append(v[k], vals...)
-		}
+		p.body = bv
 	}
-	return params{v: v}, nil
+	return p, nil
 }
 
 // get returns the first value of name, or "".
 func (p params) get(name string) string {
-	if vs := p.v[name]; len(vs) > 0 {
-		return vs[0]
-	}
-	return ""
+	v, _ := p.lookup(name)
+	return v
 }
 
 // lookup returns the first value of name and whether it is present.
 func (p params) lookup(name string) (string, bool) {
-	vs, ok := p.v[name]
-	if !ok || len(vs) == 0 {
-		return "", false
+	if v, ok := p.query.Lookup(name); ok {
+		return v, true
 	}
-	return vs[0], true
+	return p.body.Lookup(name)
+}
+
+// all calls yield with every parameter, the query's then the body's.
+func (p params) all(yield func(k, v string) bool) {
+	for k, v := range p.query.All {
+		if !yield(k, v) {
+			return
+		}
+	}
+	p.body.All(yield)
 }
 
 // entry is one NAME.member.N of a list: its index and its fields ("" for a
@@ -72,9 +85,9 @@ type entry struct {
 func (p params) members(name string) ([]entry, *Error) {
 	prefix := name + ".member."
 	byIndex := map[int]*entry{}
-	for key, vals := range p.v {
+	for key, val := range p.all {
 		rest, ok := strings.CutPrefix(key, prefix)
-		if !ok || len(vals) == 0 {
+		if !ok {
 			continue
 		}
 		num, field, _ := strings.Cut(rest, ".")
@@ -88,7 +101,9 @@ func (p params) members(name string) ([]entry, *Error) {
 			e = &entry{index: n, fields: map[string]string{}}
 			byIndex[n] = e
 		}
-		e.fields[field] = vals[0]
+		if _, dup := e.fields[field]; !dup { // the first value counts
+			e.fields[field] = val
+		}
 	}
 	out := make([]entry, 0, len(byIndex))
 	for _, e := range byIndex {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -106,6 +105,7 @@ type Server struct {
 	keys      sigv4.KeyCache
 	out       *awsquery.Writer
 	router    http.Handler
+	actions   map[string]action
 
 	randMu sync.Mutex
 	rand   io.Reader
@@ -121,7 +121,7 @@ func NewServer(opts Options) (*Server, error) {
 	}
 	s := &Server{
 		issuer: opts.Issuer, dir: opts.Directory, oidc: opts.WebIdentity, wellKnown: opts.WellKnown, keyUse: opts.KeyUse, saml: opts.SAML,
-		now: opts.Now, rand: opts.Rand, log: opts.Logger,
+		now: opts.Now, rand: opts.Rand, log: opts.Logger, actions: actions(),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -167,7 +167,15 @@ func NewServer(opts Options) (*Server, error) {
 }
 
 // ServeHTTP serves the STS API on / and, when configured, the built-in IdP.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+// A GET or POST on / goes straight to the API; the router (which would
+// route it there too, for five allocations) serves everything else.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodPost) {
+		s.handleQuery(w, r)
+		return
+	}
+	s.router.ServeHTTP(w, r)
+}
 
 // action is one STS action.
 type action struct {
@@ -209,7 +217,10 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
 		status = e.Status
 		s.writeError(w, id, e)
 	}
-	s.m.requests.WithLabelValues(act, strconv.Itoa(status)).Inc()
+	s.m.requests.WithLabelValues(act, statusLabel(status)).Inc()
+	if !s.log.Enabled(r.Context(), slog.LevelDebug) {
+		return
+	}
 	attrs := []any{"request_id", id, "action", act, "status", status, "duration", s.now().Sub(start)}
 	if e != nil {
 		attrs = append(attrs, "code", e.Code)
@@ -217,30 +228,41 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
 	s.log.Debug("sts request", attrs...)
 }
 
+// statusLabel is the metrics label of an HTTP status, without allocating
+// for the usual ones.
+func statusLabel(status int) string {
+	switch status {
+	case http.StatusOK:
+		return "200"
+	case http.StatusBadRequest:
+		return "400"
+	case http.StatusForbidden:
+		return "403"
+	}
+	return strconv.Itoa(status)
+}
+
 // serveQuery runs one request; it writes the response itself on success and
 // returns the error otherwise. act is the metrics label: a known action
 // name, or "unknown".
 func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, id string) (act string, status int, e *Error) {
 	act = "unknown"
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return act, 0, newError(CodeRequestEntityTooLarge, http.StatusRequestEntityTooLarge,
-				"The request body is larger than %d bytes.", MaxBodyBytes)
-		}
-		return act, 0, newError(CodeInvalidParameterValue, http.StatusBadRequest, "The request body could not be read.")
+	body, e := readBody(w, r)
+	if e != nil {
+		return act, 0, e
 	}
-	q, err := url.ParseQuery(r.URL.RawQuery)
+	// The query string is split once: the parameters and the signature's
+	// canonical query are both read from q.
+	q, err := sigv4.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return act, 0, newError(CodeMalformedQueryString, http.StatusBadRequest, "The query string is not valid: %v", err)
 	}
-	p, perr := parseParams(r.URL.RawQuery, body)
+	p, perr := paramsOf(q, body)
 	if perr != nil {
 		return act, 0, perr
 	}
 	name := p.get("Action")
-	spec, known := actions()[name]
+	spec, known := s.actions[name]
 	if known {
 		act = name
 	}
@@ -276,6 +298,24 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, id string) (
 	}
 	s.writeResult(w, name, id, result)
 	return act, http.StatusOK, nil
+}
+
+// readBody reads the whole request body, up to MaxBodyBytes; a request
+// without one (a GET, a presigned URL) reads nothing.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, newError(CodeRequestEntityTooLarge, http.StatusRequestEntityTooLarge,
+				"The request body is larger than %d bytes.", MaxBodyBytes)
+		}
+		return nil, newError(CodeInvalidParameterValue, http.StatusBadRequest, "The request body could not be read.")
+	}
+	return body, nil
 }
 
 func versionLabel(p params) string {

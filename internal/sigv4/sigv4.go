@@ -13,8 +13,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -59,9 +58,9 @@ type Signature struct {
 	presigned bool
 	// Credential scope: AKID/DATE/REGION/SERVICE/TERMINATOR.
 	accessKeyID, scopeDate, region, service, terminator string
-	// signedHeaders is the SignedHeaders value as sent; headers its names.
+	// signedHeaders is the SignedHeaders value as sent: lower-case names
+	// separated by ';'.
 	signedHeaders string
-	headers       []string
 	signature     string
 	// amzDate is the signing time as it goes into the string to sign.
 	amzDate string
@@ -134,43 +133,46 @@ func (s *Signature) Token() string { return s.token }
 // carries none. It verifies nothing: it lets one listener send each request
 // to the API it was signed for.
 func ScopeService(r *http.Request) string {
-	cred := r.URL.Query().Get(qCredential)
+	var cred string
 	if auth := r.Header.Get("Authorization"); auth != "" {
 		i := strings.Index(auth, "Credential=")
 		if i < 0 {
 			return ""
 		}
 		cred, _, _ = strings.Cut(auth[i+len("Credential="):], ",")
+	} else {
+		cred = rawGet(r.URL.RawQuery, qCredential)
 	}
-	parts := strings.Split(strings.TrimSpace(cred), "/")
-	if len(parts) != 5 {
+	parts, ok := splitScope(strings.TrimSpace(cred))
+	if !ok {
 		return ""
 	}
 	return parts[3]
 }
 
-// HasSignature reports whether r carries any SigV4 authentication: an
-// Authorization header or presigned query parameters.
-func HasSignature(r *http.Request, q url.Values) bool {
-	if r.Header.Get("Authorization") != "" {
-		return true
-	}
-	for _, k := range []string{qAlgorithm, qCredential, qSignature} {
-		if _, ok := q[k]; ok {
-			return true
+// splitScope splits a credential KEYID/DATE/REGION/SERVICE/TERMINATOR
+// into its five parts; ok is false unless there are exactly five.
+func splitScope(cred string) (parts [5]string, ok bool) {
+	for i := range 4 {
+		if parts[i], cred, ok = strings.Cut(cred, "/"); !ok {
+			return parts, false
 		}
 	}
-	return false
+	parts[4] = cred
+	return parts, !strings.Contains(cred, "/")
+}
+
+// HasSignature reports whether r carries any SigV4 authentication: an
+// Authorization header or presigned query parameters.
+func HasSignature(r *http.Request, q Query) bool {
+	return r.Header.Get("Authorization") != "" || q.Has(qAlgorithm) || q.Has(qCredential) || q.Has(qSignature)
 }
 
 // Parse extracts the signature from the Authorization header or from
 // the query string. Malformed input is IncompleteSignature (400).
-func Parse(r *http.Request, q url.Values) (Signature, *Error) {
+func Parse(r *http.Request, q Query) (Signature, *Error) {
 	auth := r.Header.Get("Authorization")
-	_, presigned := q[qAlgorithm]
-	if !presigned {
-		_, presigned = q[qCredential]
-	}
+	presigned := q.Has(qAlgorithm) || q.Has(qCredential)
 	if auth != "" && presigned {
 		return Signature{}, errIncompleteSignature("Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified")
 	}
@@ -189,7 +191,7 @@ func Parse(r *http.Request, q url.Values) (Signature, *Error) {
 	if s.token == "" {
 		s.token = r.Header.Get("X-Amz-Security-Token")
 	}
-	if !containsString(s.headers, "host") {
+	if !s.signs("host") {
 		return Signature{}, errIncompleteSignature("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
 	}
 	return s, nil
@@ -263,29 +265,31 @@ func parseAuthorization(auth string, h http.Header) (Signature, *Error) {
 }
 
 // parsePresigned reads the X-Amz-* query parameters of a presigned request.
-func parsePresigned(q url.Values) (Signature, *Error) {
-	for _, k := range []string{qAlgorithm, qCredential, qDate, qSignedHeaders, qSignature} {
-		if q.Get(k) == "" {
+func parsePresigned(q Query) (Signature, *Error) {
+	var v [5]string
+	for i, k := range [...]string{qAlgorithm, qCredential, qDate, qSignedHeaders, qSignature} {
+		if v[i] = q.Get(k); v[i] == "" {
 			return Signature{}, errIncompleteSignature("AWS query-string parameters must include '%s'. Re-examine the query-string parameters.", k)
 		}
 	}
-	if alg := q.Get(qAlgorithm); alg != sigAlgorithm {
+	alg, cred, date, signed, sig := v[0], v[1], v[2], v[3], v[4]
+	if alg != sigAlgorithm {
 		return Signature{}, errIncompleteSignature("X-Amz-Algorithm only supports \"%s\", got '%s'.", sigAlgorithm, truncate(alg, 64))
 	}
-	s := Signature{presigned: true, signature: q.Get(qSignature), token: q.Get(qSecurityToken)}
-	if err := s.setCredential(q.Get(qCredential)); err != nil {
+	s := Signature{presigned: true, signature: sig, token: q.Get(qSecurityToken)}
+	if err := s.setCredential(cred); err != nil {
 		return Signature{}, err
 	}
-	if err := s.setSignedHeaders(q.Get(qSignedHeaders)); err != nil {
+	if err := s.setSignedHeaders(signed); err != nil {
 		return Signature{}, err
 	}
-	if err := s.setDate(q.Get(qDate)); err != nil {
+	if err := s.setDate(date); err != nil {
 		return Signature{}, err
 	}
-	if v, ok := q[qExpires]; ok {
-		n, err := strconv.ParseInt(v[0], 10, 64)
+	if v, ok := q.Lookup(qExpires); ok {
+		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1 || time.Duration(n)*time.Second > maxPresignExpires {
-			return Signature{}, errIncompleteSignature("X-Amz-Expires must be a whole number of seconds from 1 to %d, got '%s'.", int64(maxPresignExpires/time.Second), truncate(v[0], 32))
+			return Signature{}, errIncompleteSignature("X-Amz-Expires must be a whole number of seconds from 1 to %d, got '%s'.", int64(maxPresignExpires/time.Second), truncate(v, 32))
 		}
 		s.expires = time.Duration(n) * time.Second
 	}
@@ -293,8 +297,8 @@ func parsePresigned(q url.Values) (Signature, *Error) {
 }
 
 func (s *Signature) setCredential(cred string) *Error {
-	parts := strings.Split(cred, "/")
-	if len(parts) != 5 {
+	parts, ok := splitScope(cred)
+	if !ok {
 		return errIncompleteSignature("Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '%s'", truncate(cred, 256))
 	}
 	s.accessKeyID, s.scopeDate, s.region, s.service, s.terminator = parts[0], parts[1], parts[2], parts[3], parts[4]
@@ -306,13 +310,22 @@ func (s *Signature) setSignedHeaders(v string) *Error {
 		return errIncompleteSignature("SignedHeaders must not be empty; it must list at least 'host'.")
 	}
 	s.signedHeaders = v
-	s.headers = strings.Split(v, ";")
-	for _, h := range s.headers {
+	for h := range strings.SplitSeq(v, ";") {
 		if h == "" || h != strings.ToLower(h) {
 			return errIncompleteSignature("SignedHeaders must be lower-case header names separated by ';', got '%s'.", truncate(v, 256))
 		}
 	}
 	return nil
+}
+
+// signs reports whether the signature covers the header name (lower case).
+func (s *Signature) signs(name string) bool {
+	for h := range strings.SplitSeq(s.signedHeaders, ";") {
+		if h == name {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Signature) setDate(v string) *Error {
@@ -327,9 +340,10 @@ func (s *Signature) setDate(v string) *Error {
 // CheckScope checks the credential scope (for service: "sts", "iam") and the signing time against now,
 // with AWS's messages. Failures are SignatureDoesNotMatch (403).
 func (s *Signature) CheckScope(now time.Time, service string) *Error {
-	if want := s.t.Format(scopeDateFormat); s.scopeDate != want {
+	var day [16]byte
+	if want := s.t.AppendFormat(day[:0], scopeDateFormat); s.scopeDate != string(want) {
 		return errSignatureDoesNotMatch("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '" +
-			truncate(s.scopeDate, 32) + "' != '" + want + "', from '" + s.amzDate + "'.")
+			truncate(s.scopeDate, 32) + "' != '" + string(want) + "', from '" + s.amzDate + "'.")
 	}
 	if s.region == "" {
 		return errSignatureDoesNotMatch("Credential should be scoped to a valid region, not ''.")
@@ -362,22 +376,29 @@ func (s *Signature) CheckScope(now time.Time, service string) *Error {
 
 // Verify recomputes the signature with secret and compares it in constant
 // time. body is the whole request body.
-func (s *Signature) Verify(r *http.Request, q url.Values, body []byte, secret string) *Error {
+func (s *Signature) Verify(r *http.Request, q Query, body []byte, secret string) *Error {
 	return s.VerifyWithKey(r, q, body, signingKey(secret, s.scopeDate, s.region, s.service))
 }
 
+// canonicalRequestSize is the stack buffer the canonical request is built
+// in: a session token is about 1 KB. A larger request spills to the heap.
+const canonicalRequestSize = 4096
+
 // VerifyWithKey is Verify with the signing key of the request's scope
-// already derived (KeyCache.Get).
-func (s *Signature) VerifyWithKey(r *http.Request, q url.Values, body []byte, key []byte) *Error {
-	payload, err := payloadHash(r, body)
+// already derived (KeyCache.Get). It builds the canonical request and the
+// string to sign in stack buffers: a request that verifies allocates
+// nothing here.
+func (s *Signature) VerifyWithKey(r *http.Request, q Query, body []byte, key []byte) *Error {
+	var payload [sha256.Size * 2]byte
+	p, err := payloadHash(payload[:0], r, body)
 	if err != nil {
 		return err
 	}
-	canonical := s.canonicalRequest(r, q, payload)
-	sum := sha256.Sum256(canonical)
+	var buf [canonicalRequestSize]byte
+	sum := sha256.Sum256(s.appendCanonicalRequest(buf[:0], r, q, p))
 
-	sts := make([]byte, 0, 128)
-	sts = append(sts, sigAlgorithm...)
+	var stsBuf [256]byte
+	sts := append(stsBuf[:0], sigAlgorithm...)
 	sts = append(sts, '\n')
 	sts = append(sts, s.amzDate...)
 	sts = append(sts, '\n')
@@ -385,14 +406,43 @@ func (s *Signature) VerifyWithKey(r *http.Request, q url.Values, body []byte, ke
 	sts = append(sts, '\n')
 	sts = hex.AppendEncode(sts, sum[:])
 
-	mac := hmac.New(sha256.New, key)
-	mac.Write(sts)
-	var want [64]byte
-	hex.Encode(want[:], mac.Sum(nil))
-	if !hmac.Equal(want[:], []byte(s.signature)) {
+	mac := hmacSum(key, sts)
+	var want, got [sha256.Size * 2]byte
+	hex.Encode(want[:], mac[:])
+	if len(s.signature) != len(got) {
+		return errSignatureDoesNotMatch("")
+	}
+	copy(got[:], s.signature)
+	if !hmac.Equal(want[:], got[:]) {
 		return errSignatureDoesNotMatch("")
 	}
 	return nil
+}
+
+// hmacSum is HMAC-SHA256 (RFC 2104) of msg under key, computed with
+// sha256.Sum256 on stack buffers: hmac.New allocates two digests and its
+// pads on every call, a fifth of a verified request's allocations.
+// TestHMACSum holds it to crypto/hmac.
+func hmacSum(key, msg []byte) [sha256.Size]byte {
+	const block = 64 // SHA-256's block size
+	if len(key) > block {
+		k := sha256.Sum256(key)
+		key = k[:]
+	}
+	var inner [block + 256]byte
+	in := inner[:block]
+	copy(in, key)
+	for i := range in {
+		in[i] ^= 0x36
+	}
+	ih := sha256.Sum256(append(in, msg...))
+	var outer [block + sha256.Size]byte
+	copy(outer[:block], key)
+	for i := range block {
+		outer[i] ^= 0x5c
+	}
+	copy(outer[block:], ih[:])
+	return sha256.Sum256(outer[:])
 }
 
 func appendScope(b []byte, s *Signature) []byte {
@@ -405,29 +455,28 @@ func appendScope(b []byte, s *Signature) []byte {
 	return append(b, s.terminator...)
 }
 
-// payloadHash is the hex SHA-256 of the body, or the X-Amz-Content-Sha256
-// value the client declared, which must then agree with the body (or be
-// UNSIGNED-PAYLOAD for an empty body).
-func payloadHash(r *http.Request, body []byte) (string, *Error) {
+// payloadHash appends the hex SHA-256 of the body to b, or the
+// X-Amz-Content-Sha256 value the client declared, which must then agree
+// with the body (or be UNSIGNED-PAYLOAD for an empty body).
+func payloadHash(b []byte, r *http.Request, body []byte) ([]byte, *Error) {
 	sum := sha256.Sum256(body)
-	actual := hex.EncodeToString(sum[:])
+	actual := hex.AppendEncode(b, sum[:])
 	declared := r.Header.Get("X-Amz-Content-Sha256")
 	switch {
 	case declared == "":
 		return actual, nil
 	case declared == unsignedPayload && len(body) == 0:
-		return declared, nil
-	case declared != actual:
-		return "", &Error{Code: CodeXAmzContentSHA256Mismatch, Status: http.StatusBadRequest,
+		return append(b, declared...), nil
+	case declared != string(actual):
+		return nil, &Error{Code: CodeXAmzContentSHA256Mismatch, Status: http.StatusBadRequest,
 			Msg: "The provided 'x-amz-content-sha256' header does not match what was computed."}
 	}
-	return declared, nil
+	return actual, nil
 }
 
-// canonicalRequest builds the SigV4 canonical request:
+// appendCanonicalRequest appends the SigV4 canonical request to b:
 // METHOD\nURI\nQUERY\nHEADERS\nSIGNEDHEADERS\nPAYLOADHASH.
-func (s *Signature) canonicalRequest(r *http.Request, q url.Values, payload string) []byte {
-	b := make([]byte, 0, 2048) // a session token is about 1 KB
+func (s *Signature) appendCanonicalRequest(b []byte, r *http.Request, q Query, payload []byte) []byte {
 	b = append(b, r.Method...)
 	b = append(b, '\n')
 	path := r.URL.EscapedPath()
@@ -438,7 +487,7 @@ func (s *Signature) canonicalRequest(r *http.Request, q url.Values, payload stri
 	b = append(b, '\n')
 	b = appendCanonicalQuery(b, q, s.presigned)
 	b = append(b, '\n')
-	for _, name := range s.headers {
+	for name := range strings.SplitSeq(s.signedHeaders, ";") {
 		b = append(b, name...)
 		b = append(b, ':')
 		b = appendHeaderValue(b, r, name)
@@ -462,13 +511,41 @@ func appendHeaderValue(b []byte, r *http.Request, name string) []byte {
 			return strconv.AppendInt(b, r.ContentLength, 10)
 		}
 	}
-	for i, v := range r.Header.Values(name) {
+	for i, v := range headerValues(r.Header, name) {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = appendTrimmed(b, v)
 	}
 	return b
+}
+
+// headerValues is h.Values(name) for a lower-case name, without the string
+// http.Header.Values allocates to canonicalise it ("x-amz-date" to
+// "X-Amz-Date"): names of letters, digits and '-' are canonicalised on the
+// stack, others go through Values.
+func headerValues(h http.Header, name string) []string {
+	var buf [64]byte
+	if len(name) > len(buf) {
+		return h.Values(name)
+	}
+	k := buf[:len(name)]
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z':
+			if upper {
+				c -= 'a' - 'A'
+			}
+		case '0' <= c && c <= '9', c == '-':
+		default:
+			return h.Values(name)
+		}
+		k[i] = c
+		upper = c == '-'
+	}
+	return h[string(k)]
 }
 
 // appendTrimmed appends v without leading and trailing spaces and with each
@@ -494,25 +571,35 @@ func appendTrimmed(b []byte, v string) []byte {
 	return b
 }
 
+// canonicalPairs is how many query parameters appendCanonicalQuery sorts
+// on the stack; a presigned request has nine or ten.
+const canonicalPairs = 16
+
 // appendCanonicalQuery encodes every parameter (but X-Amz-Signature of a
-// presigned request) with RFC 3986 and sorts the encoded pairs.
-func appendCanonicalQuery(b []byte, q url.Values, presigned bool) []byte {
-	type pair struct{ k, v string }
-	pairs := make([]pair, 0, len(q))
-	for k, vs := range q {
+// presigned request) with RFC 3986 and sorts the encoded pairs. A
+// parameter sent in its canonical encoding, as the SDKs send them, is
+// taken as it is; only others are decoded and encoded again.
+func appendCanonicalQuery(b []byte, q Query, presigned bool) []byte {
+	var stack [canonicalPairs]rawPair
+	pairs := stack[:0]
+	for _, p := range q.pairs {
+		k, v := p.k, p.v
+		if !canonicalComponent(k) {
+			k = string(appendEscaped(nil, decode(k), true))
+		}
 		if presigned && k == qSignature {
 			continue
 		}
-		ek := string(appendEscaped(nil, k, true))
-		for _, v := range vs {
-			pairs = append(pairs, pair{ek, string(appendEscaped(nil, v, true))})
+		if !canonicalComponent(v) {
+			v = string(appendEscaped(nil, decode(v), true))
 		}
+		pairs = append(pairs, rawPair{k, v})
 	}
-	sort.Slice(pairs, func(i, j int) bool {
-		if pairs[i].k != pairs[j].k {
-			return pairs[i].k < pairs[j].k
+	slices.SortFunc(pairs, func(a, b rawPair) int {
+		if c := strings.Compare(a.k, b.k); c != 0 {
+			return c
 		}
-		return pairs[i].v < pairs[j].v
+		return strings.Compare(a.v, b.v)
 	})
 	for i, p := range pairs {
 		if i > 0 {
@@ -581,13 +668,4 @@ func hmacSHA256(key []byte, data string) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(data))
 	return m.Sum(nil)
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
