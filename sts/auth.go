@@ -108,7 +108,8 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request, q sigv4.Quer
 	default:
 		return fail("unknown_key", errInvalidClientTokenID())
 	}
-	if se := sig.VerifyWithKey(r, q, body, s.keys.Get(secret, &sig)); se != nil {
+	signingKey := s.keys.Get(secret, &sig)
+	if se := sig.VerifyWithKey(r, q, body, signingKey[:]); se != nil {
 		return fail("mismatch", fromSigV4(se))
 	}
 	c, e := s.newCaller(ctx, sess, key)

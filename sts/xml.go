@@ -3,6 +3,8 @@ package sts
 import (
 	"net/http"
 	"time"
+
+	"github.com/imdsemu/imdsemu/internal/awsquery"
 )
 
 // Response documents, shaped as AWS STS's (botocore's STS model and the
@@ -91,7 +93,14 @@ type assumeRoleWithSAMLResult struct {
 
 // writeResult writes <ActionResponse><ActionResult>…</ActionResult>
 // <ResponseMetadata>…</ResponseMetadata></ActionResponse>.
+// GetCallerIdentity, the call a client makes most, is written without
+// encoding/xml (the same bytes, awsquery.ResultElements).
 func (s *Server) writeResult(w http.ResponseWriter, action, id string, result any) {
+	if r, ok := result.(getCallerIdentityResult); ok {
+		s.out.ResultElements(w, action, id,
+			awsquery.Element{Name: "Arn", Text: r.Arn}, awsquery.Element{Name: "UserId", Text: r.UserID}, awsquery.Element{Name: "Account", Text: r.Account})
+		return
+	}
 	s.out.Result(w, action, id, result)
 }
 

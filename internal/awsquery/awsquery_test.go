@@ -55,3 +55,61 @@ func TestWriter(t *testing.T) {
 		t.Errorf("RequestID(zeros) = %s", id)
 	}
 }
+
+// resultOracle is a three-string result as Result encodes it.
+type resultOracle struct {
+	Arn     string `xml:"Arn"`
+	UserID  string `xml:"UserId"`
+	Account string `xml:"Account"`
+}
+
+// resultElementsMatch reports whether ResultElements writes what Result
+// writes for the same fields, headers included.
+func resultElementsMatch(t *testing.T, wr *Writer, action, id string, r resultOracle) {
+	t.Helper()
+	want, got := httptest.NewRecorder(), httptest.NewRecorder()
+	wr.Result(want, action, id, r)
+	wr.ResultElements(got, action, id, Element{"Arn", r.Arn}, Element{"UserId", r.UserID}, Element{"Account", r.Account})
+	if got.Body.String() != want.Body.String() || got.Code != want.Code {
+		t.Fatalf("ResultElements = %d %q\nResult         = %d %q", got.Code, got.Body, want.Code, want.Body)
+	}
+	for k, v := range want.Header() {
+		if g := got.Header()[k]; len(g) != len(v) || len(g) > 0 && g[0] != v[0] {
+			t.Fatalf("ResultElements header %s = %q, Result %q", k, g, v)
+		}
+	}
+}
+
+// TestResultElements: the hand-written GetCallerIdentity document is the
+// encoder's, byte for byte, for plain and for awkward values.
+func TestResultElements(t *testing.T) {
+	at := time.Date(2026, 12, 6, 20, 0, 0, 0, time.UTC)
+	wr := NewWriter("https://sts.amazonaws.com/doc/2011-06-15/", func() time.Time { return at }, slog.New(slog.DiscardHandler))
+	for _, r := range []resultOracle{
+		{"arn:aws:sts::123456789012:assumed-role/imdsemu-demo/i-0123456789abcdef0", "AROAEXAMPLE:i-0123456789abcdef0", "123456789012"},
+		{"arn:aws:iam::123456789012:user/a+b=c,d.e@f-g_h", "AIDAEXAMPLE", "123456789012"},
+		{"", "", ""},
+		{`<&>"'`, "tab\tnew\nline\rcr", "é\u00a0\ufffd\x00\xff"},
+	} {
+		resultElementsMatch(t, wr, "GetCallerIdentity", "6f1c2a4e-0000-4000-8000-000000000000", r)
+	}
+}
+
+// FuzzResultElements holds ResultElements to Result for any texts.
+func FuzzResultElements(f *testing.F) {
+	f.Add("arn:aws:sts::123456789012:assumed-role/r/s", "AROA:s", "123456789012", "id")
+	f.Add("<&>\"'", "\t\n\r", "\xff\x00", "\ufffd")
+	at := time.Date(2026, 12, 6, 20, 0, 0, 0, time.UTC)
+	wr := NewWriter("https://sts.amazonaws.com/doc/2011-06-15/", func() time.Time { return at }, slog.New(slog.DiscardHandler))
+	f.Fuzz(func(t *testing.T, arn, userID, account, id string) {
+		resultElementsMatch(t, wr, "GetCallerIdentity", id, resultOracle{arn, userID, account})
+	})
+}
+
+// TestRequestID: a version 4 UUID, laid out as AWS's.
+func TestRequestID(t *testing.T) {
+	b := []byte{0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10}
+	if id := RequestID(bytes.NewReader(b)); id != "01234567-89ab-4def-bedc-ba9876543210" {
+		t.Errorf("RequestID = %s", id)
+	}
+}

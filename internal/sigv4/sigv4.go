@@ -645,7 +645,7 @@ func NewKeyCache(size int) (KeyCache, error) {
 }
 
 // Get returns the signing key of secret for the request's scope.
-func (k KeyCache) Get(secret string, s *Signature) []byte {
+func (k KeyCache) Get(secret string, s *Signature) [sha256.Size]byte {
 	scope := signingScope{secret, s.scopeDate, s.region, s.service}
 	key, ok := k.c.Get(scope)
 	if !ok {
@@ -653,7 +653,7 @@ func (k KeyCache) Get(secret string, s *Signature) []byte {
 		// The request's strings may hold the whole request in memory.
 		k.c.Add(signingScope{strings.Clone(secret), strings.Clone(s.scopeDate), strings.Clone(s.region), strings.Clone(s.service)}, key)
 	}
-	return key[:]
+	return key
 }
 
 // signingKey derives kSigning = HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request").
