@@ -8,14 +8,19 @@
 # the role's revocation looked up. Loopback only.
 #
 # Usage: scripts/bench-sts.sh   (DURATION=10s CONNS=32 ROUNDS=3 to change)
+# OLD_BIN=path/to/imdsemu interleaves another build (say, of main) with
+# this one, round by round, so that the two are compared in the same
+# minutes of a shared machine: `make build BIN=/tmp/old/imdsemu` on main.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dur=${DURATION:-10s}
 conns=${CONNS:-32}
 rounds=${ROUNDS:-3}
+old=${OLD_BIN:-}
 command -v wrk >/dev/null || { echo "bench-sts: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
 command -v taskset >/dev/null || { echo "bench-sts: taskset is not installed (apt-get install util-linux)" >&2; exit 2; }
 [ "$(nproc)" -ge 2 ] || { echo "bench-sts: needs 2 CPUs (server on one, wrk on the other)" >&2; exit 2; }
+[ -z "$old" ] || [ -x "$old" ] || { echo "bench-sts: OLD_BIN=$old is not an executable" >&2; exit 2; }
 
 work=$(mktemp -d)
 pid=""
@@ -23,20 +28,29 @@ cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; 
 trap cleanup EXIT
 CGO_ENABLED=0 go build -o "$work/imdsemu" ./cmd/imdsemu
 go build -o "$work/stspresign" ./bench/stspresign
-port=$((20000 + RANDOM % 20000))
-mkdir -m 0700 "$work/data"
 echo "bench-sts: load average $(cut -d' ' -f1-3 /proc/loadavg)"
-for r in $(seq "$rounds"); do
-	GOMAXPROCS=1 taskset -c 0 "$work/imdsemu" serve --data-dir "$work/data" --metadata-addr "127.0.0.1:$port" \
+
+# run BINARY LABEL ROUND: one server, one presigned URL, one wrk run.
+run() {
+	local bin=$1 label=$2 r=$3 port=$((20000 + RANDOM % 20000))
+	rm -rf "$work/data" && mkdir -m 0700 "$work/data"
+	GOMAXPROCS=1 taskset -c 0 "$bin" serve --data-dir "$work/data" --metadata-addr "127.0.0.1:$port" \
 		--admin-addr "127.0.0.1:$((port + 1))" --sts-addr "127.0.0.1:$((port + 2))" >"$work/out" 2>&1 &
 	pid=$!
 	for _ in $(seq 200); do grep -q 'imdsemu: ready' "$work/out" && break; sleep 0.05; done
 	url=$("$work/stspresign" -imds "http://127.0.0.1:$port" -sts "http://127.0.0.1:$((port + 2))")
-	curl -fsS -o /dev/null "$url" || { echo "bench-sts: the presigned URL was refused" >&2; exit 1; }
-	taskset -c 1 wrk -t1 -c"$conns" -d"$dur" --latency "$url" | awk -v r="$r" '
+	curl -fsS -o /dev/null "$url" || { echo "bench-sts: the presigned URL was refused ($label)" >&2; exit 1; }
+	taskset -c 1 wrk -t1 -c"$conns" -d"$dur" --latency "$url" | awk -v r="$r" -v l="$label" '
 		/Requests\/sec:/ {rps=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$NF}
-		END {printf "round %s: %s GetCallerIdentity/s, p99 %s, non-2xx %s\n", r, rps, p99, bad+0}'
+		END {printf "round %s %s: %s GetCallerIdentity/s, p99 %s, non-2xx %s\n", r, l, rps, p99, bad+0}'
 	kill "$pid"; wait "$pid" 2>/dev/null || true
 	pid=""
 	sleep 0.5
+}
+
+for r in $(seq "$rounds"); do
+	if [ -n "$old" ]; then
+		run "$old" old "$r"
+	fi
+	run "$work/imdsemu" new "$r"
 done

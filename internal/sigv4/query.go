@@ -16,8 +16,9 @@ type Query struct {
 	pairs []rawPair
 }
 
-// rawPair is one key=value of a query string, as sent.
-type rawPair struct{ k, v string }
+// rawPair is one key=value of a query string as sent (k, v), with its key
+// decoded (key), which is k itself unless k holds an escape.
+type rawPair struct{ key, k, v string }
 
 // maxQueryParams is net/url's default bound on a query's parameters.
 const maxQueryParams = 10000
@@ -48,7 +49,7 @@ func ParseQuery(raw string) (Query, error) {
 			bad = true
 			continue
 		}
-		q.pairs = append(q.pairs, rawPair{k, v})
+		q.pairs = append(q.pairs, rawPair{decode(k), k, v})
 	}
 	if bad {
 		// Only url.ParseQuery words its errors: let it.
@@ -75,23 +76,50 @@ func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
-// decode unescapes a query component ParseQuery has validated; it
-// allocates only when s holds an escape or a '+'.
+// decode unescapes a query component as url.QueryUnescape does ('+' is a
+// space), for components ParseQuery has validated ("" for an invalid one).
+// It allocates only when s holds an escape or a '+', once, and copies the
+// runs between escapes whole: url.QueryUnescape writes byte by byte, which
+// was a quarter of verifying a presigned request (its 1 KB session token).
 func decode(s string) string {
-	if !strings.ContainsAny(s, "%+") {
+	i := strings.IndexAny(s, "%+")
+	if i < 0 {
 		return s
 	}
-	d, err := url.QueryUnescape(s)
-	if err != nil { // not from ParseQuery
-		return ""
+	var b strings.Builder
+	b.Grow(len(s))
+	for ; i >= 0; i = strings.IndexAny(s, "%+") {
+		b.WriteString(s[:i])
+		if s[i] == '+' {
+			b.WriteByte(' ')
+			s = s[i+1:]
+			continue
+		}
+		if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+			return ""
+		}
+		b.WriteByte(fromHex(s[i+1])<<4 | fromHex(s[i+2]))
+		s = s[i+3:]
 	}
-	return d
+	b.WriteString(s)
+	return b.String()
+}
+
+// fromHex is the value of a hex digit, either case.
+func fromHex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
 }
 
 // Lookup returns the first value of name and whether name is present.
 func (q Query) Lookup(name string) (string, bool) {
 	for _, p := range q.pairs {
-		if p.k == name || strings.ContainsAny(p.k, "%+") && decode(p.k) == name {
+		if p.key == name {
 			return decode(p.v), true
 		}
 	}
@@ -116,7 +144,7 @@ func (q Query) Len() int { return len(q.pairs) }
 // All calls yield with each parameter, decoded, in the order sent.
 func (q Query) All(yield func(k, v string) bool) {
 	for _, p := range q.pairs {
-		if !yield(decode(p.k), decode(p.v)) {
+		if !yield(p.key, decode(p.v)) {
 			return
 		}
 	}
@@ -145,7 +173,7 @@ func rawGet(raw, name string) string {
 		if !validEscapes(k) || !validEscapes(v) {
 			continue
 		}
-		if k == name || strings.ContainsAny(k, "%+") && decode(k) == name {
+		if k == name || decode(k) == name {
 			return decode(v)
 		}
 	}
@@ -164,7 +192,7 @@ func canonicalComponent(s string) bool {
 		if c != '%' || i+2 >= len(s) || !isUpperHex(s[i+1]) || !isUpperHex(s[i+2]) {
 			return false
 		}
-		if unreserved(unhex(s[i+1])<<4 | unhex(s[i+2])) {
+		if unreserved(fromHex(s[i+1])<<4 | fromHex(s[i+2])) {
 			return false // %41 for 'A': the canonical form is 'A'
 		}
 		i += 2
@@ -177,10 +205,3 @@ func unreserved(c byte) bool {
 }
 
 func isUpperHex(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= 'F' }
-
-func unhex(c byte) byte {
-	if c <= '9' {
-		return c - '0'
-	}
-	return c - 'A' + 10
-}

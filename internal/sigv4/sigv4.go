@@ -593,7 +593,7 @@ func appendCanonicalQuery(b []byte, q Query, presigned bool) []byte {
 		if !canonicalComponent(v) {
 			v = string(appendEscaped(nil, decode(v), true))
 		}
-		pairs = append(pairs, rawPair{k, v})
+		pairs = append(pairs, rawPair{k: k, v: v})
 	}
 	slices.SortFunc(pairs, func(a, b rawPair) int {
 		if c := strings.Compare(a.k, b.k); c != 0 {
