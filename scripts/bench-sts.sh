@@ -30,6 +30,9 @@ CGO_ENABLED=0 go build -o "$work/imdsemu" ./cmd/imdsemu
 go build -o "$work/stspresign" ./bench/stspresign
 echo "bench-sts: load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
+# cpu_ticks PID: the process's user + system CPU time, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
 # run BINARY LABEL ROUND: one server, one presigned URL, one wrk run.
 run() {
 	local bin=$1 label=$2 r=$3 port=$((20000 + RANDOM % 20000))
@@ -40,9 +43,16 @@ run() {
 	for _ in $(seq 200); do grep -q 'imdsemu: ready' "$work/out" && break; sleep 0.05; done
 	url=$("$work/stspresign" -imds "http://127.0.0.1:$port" -sts "http://127.0.0.1:$((port + 2))")
 	curl -fsS -o /dev/null "$url" || { echo "bench-sts: the presigned URL was refused ($label)" >&2; exit 1; }
-	taskset -c 1 wrk -t1 -c"$conns" -d"$dur" --latency "$url" | awk -v r="$r" -v l="$label" '
-		/Requests\/sec:/ {rps=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$NF}
-		END {printf "round %s %s: %s GetCallerIdentity/s, p99 %s, non-2xx %s\n", r, l, rps, p99, bad+0}'
+	local cpu0 cpu1
+	cpu0=$(cpu_ticks "$pid")
+	taskset -c 1 wrk -t1 -c"$conns" -d"$dur" --latency "$url" >"$work/wrk"
+	cpu1=$(cpu_ticks "$pid")
+	# The server's CPU time per request (user + system, from /proc) holds
+	# still on a loaded machine, where requests/s is the share of CPU 0
+	# the server got.
+	awk -v r="$r" -v l="$label" -v ticks=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" '
+		/requests in/ {n=$1} /Requests\/sec:/ {rps=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$NF}
+		END {printf "round %s %s: %s GetCallerIdentity/s, p99 %s, non-2xx %s, server CPU %.1f us/request\n", r, l, rps, p99, bad+0, n ? ticks / hz * 1e6 / n : 0}' "$work/wrk"
 	kill "$pid"; wait "$pid" 2>/dev/null || true
 	pid=""
 	sleep 0.5

@@ -123,7 +123,6 @@ type dateHeader struct {
 	value []string
 }
 
-
 // NewWriter returns a Writer of documents in namespace (their xmlns),
 // dated by now (the Date header), logging encoding failures to log.
 func NewWriter(namespace string, now func() time.Time, log *slog.Logger) *Writer {

@@ -82,27 +82,40 @@ func isHex(c byte) bool {
 // runs between escapes whole: url.QueryUnescape writes byte by byte, which
 // was a quarter of verifying a presigned request (its 1 KB session token).
 func decode(s string) string {
-	i := strings.IndexAny(s, "%+")
-	if i < 0 {
+	i := firstEscape(s)
+	if i == len(s) {
 		return s
 	}
 	var b strings.Builder
 	b.Grow(len(s))
-	for ; i >= 0; i = strings.IndexAny(s, "%+") {
+	for {
 		b.WriteString(s[:i])
-		if s[i] == '+' {
+		switch {
+		case i == len(s):
+			return b.String()
+		case s[i] == '+':
 			b.WriteByte(' ')
 			s = s[i+1:]
-			continue
-		}
-		if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+		case i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]):
 			return ""
+		default:
+			b.WriteByte(fromHex(s[i+1])<<4 | fromHex(s[i+2]))
+			s = s[i+3:]
 		}
-		b.WriteByte(fromHex(s[i+1])<<4 | fromHex(s[i+2]))
-		s = s[i+3:]
+		i = firstEscape(s)
 	}
-	b.WriteString(s)
-	return b.String()
+}
+
+// firstEscape is the index of the first '%' or '+' in s, or len(s): a
+// plain loop, quicker than strings.IndexAny on the short runs of a
+// base64 session token.
+func firstEscape(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' || s[i] == '+' {
+			return i
+		}
+	}
+	return len(s)
 }
 
 // fromHex is the value of a hex digit, either case.
