@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -21,9 +22,9 @@ type Options struct {
 
 // Claim is what ClaimAddresses did; Release undoes it.
 type Claim struct {
-	nl    *rtnl
-	index int          // of Device
-	added []netip.Addr // still to remove
+	h     *netlink.Handle
+	link  netlink.Link
+	added []*netlink.Addr
 
 	// Added are the addresses this claim put on Device; Release removes
 	// them. Present were there already and are left alone.
@@ -41,30 +42,31 @@ func ClaimAddresses(o Options) (*Claim, error) {
 	if err := checkOptions(o); err != nil {
 		return nil, err
 	}
-	link, err := net.InterfaceByName(Device)
+	h, err := netlink.NewHandle()
 	if err != nil {
+		return nil, fmt.Errorf("netlink: %w", err)
+	}
+	c := &Claim{h: h}
+	if c.link, err = h.LinkByName(Device); err != nil {
+		h.Close()
 		return nil, fmt.Errorf("finding %s: %w", Device, err)
 	}
-	nl, err := openRtnl()
-	if err != nil {
-		return nil, err
-	}
-	c := &Claim{nl: nl, index: link.Index}
-	if link.Flags&net.FlagUp == 0 {
-		if err := nl.setUp(link.Index); err != nil {
-			nl.Close()
+	if c.link.Attrs().Flags&net.FlagUp == 0 {
+		if err := h.LinkSetUp(c.link); err != nil {
+			h.Close()
 			return nil, explainAdmin(fmt.Errorf("setting %s up: %w", Device, err))
 		}
 	}
 	for _, a := range Addresses() {
-		var flags uint8
+		bits := a.BitLen()
+		addr := &netlink.Addr{IPNet: &net.IPNet{IP: a.AsSlice(), Mask: net.CIDRMask(bits, bits)}}
 		if a.Is6() {
-			flags = unix.IFA_F_NODAD
+			addr.Flags = unix.IFA_F_NODAD
 		}
-		err := nl.addAddr(link.Index, a, flags)
+		err := h.AddrAdd(c.link, addr)
 		switch {
 		case err == nil:
-			c.added = append(c.added, a)
+			c.added = append(c.added, addr)
 			c.Added = append(c.Added, a)
 		case errors.Is(err, unix.EEXIST):
 			c.Present = append(c.Present, a)
@@ -81,17 +83,17 @@ func ClaimAddresses(o Options) (*Claim, error) {
 // Release removes the addresses the claim added. It is safe to call more
 // than once.
 func (c *Claim) Release() error {
-	if c.nl == nil {
+	if c.h == nil {
 		return nil
 	}
 	var errs []error
 	for _, a := range c.added {
-		if err := c.nl.delAddr(c.index, a); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
-			errs = append(errs, fmt.Errorf("removing %s from %s: %w", a, Device, err))
+		if err := c.h.AddrDel(c.link, a); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
+			errs = append(errs, fmt.Errorf("removing %s from %s: %w", a.IP, Device, err))
 		}
 	}
-	c.nl.Close()
-	c.nl, c.added = nil, nil
+	c.h.Close()
+	c.h, c.added = nil, nil
 	return errors.Join(errs...)
 }
 

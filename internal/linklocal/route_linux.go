@@ -3,8 +3,10 @@ package linklocal
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -22,18 +24,19 @@ func AddRoute(o Options, via netip.Addr) (added bool, err error) {
 	if err := checkOptions(o); err != nil {
 		return false, err
 	}
-	nl, err := openRtnl()
+	h, err := netlink.NewHandle()
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("netlink: %w", err)
 	}
-	defer nl.Close()
-	dst := netip.MustParseAddr(IPv4)
-	err = nl.addRoute(dst, via)
+	defer h.Close()
+	dst := &net.IPNet{IP: net.ParseIP(IPv4).To4(), Mask: net.CIDRMask(32, 32)}
+	err = h.RouteAdd(&netlink.Route{Dst: dst, Gw: via.AsSlice()})
 	switch {
 	case err == nil:
 		return true, nil
 	case errors.Is(err, unix.EEXIST):
-		if gw, lerr := nl.routeGateway(dst); lerr == nil && gw == via {
+		routes, lerr := h.RouteGet(dst.IP)
+		if lerr == nil && len(routes) > 0 && routes[0].Gw.Equal(via.AsSlice()) {
 			return false, nil
 		}
 		return false, fmt.Errorf("a route to %s through another gateway is already there", IPv4)
