@@ -25,7 +25,9 @@
 // role per instance) rotate at -rotate-rate per second, follows the
 // control API's issued events (GET /v1/events?type=issued) and reports how
 // late each rotation came (the event's at minus its due), for D idle and
-// then for D under the keep-alive GET load.
+// then for D under the keep-alive GET load. A stream the server drops for
+// falling behind is followed again at once; the report gives the drops and
+// the server's own count of mints, to show how many the sample missed.
 //
 //	go build -o /tmp/imdsemu ./cmd/imdsemu
 //	go run ./bench/instances -bin /tmp/imdsemu -n 1,1000,10000
@@ -471,96 +473,161 @@ func rotations(bin string, n, rate int, d time.Duration, conns int) error {
 	if err != nil {
 		return err
 	}
-	req, _ := http.NewRequest(http.MethodGet, "http://"+s.admin+"/v1/events?type=issued", nil)
-	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		return fmt.Errorf("events: %s", resp.Status)
-	}
-	// The reader keeps up with the stream (a subscriber that falls behind
-	// is dropped) and files each rotation under the phase it came in.
-	var mu sync.Mutex
-	var phase int // 0 before the measurements, then 1 idle, 2 loaded
-	late := map[int][]time.Duration{}
-	at := map[int][]time.Time{}
-	streamErr := make(chan error, 1)
-	go func() { // ends with the stream, closed by resp.Body.Close
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			line := sc.Text()
-			if line == "event: dropped" {
-				streamErr <- errors.New("the event stream fell behind and was dropped")
-				return
-			}
-			data, ok := strings.CutPrefix(line, "data: ")
-			if !ok {
-				continue
-			}
-			var ev struct {
-				At, Due time.Time
-				Seq     uint64
-			}
-			if err := json.Unmarshal([]byte(data), &ev); err != nil || ev.Seq < 2 || ev.Due.IsZero() {
-				continue // start-up mints are due when their instance was added
-			}
-			mu.Lock()
-			late[phase] = append(late[phase], ev.At.Sub(ev.Due))
-			at[phase] = append(at[phase], ev.At)
-			mu.Unlock()
-		}
-		streamErr <- sc.Err()
-	}()
-	setPhase := func(p int) error {
-		select {
-		case err := <-streamErr:
-			return fmt.Errorf("events: %v", err)
-		default:
-		}
-		mu.Lock()
-		phase = p
-		mu.Unlock()
-		return nil
-	}
-	report := func(label string, p int) error {
-		mu.Lock()
-		l, ts := slices.Clone(late[p]), at[p]
-		mu.Unlock()
-		if len(l) < 2 {
-			return fmt.Errorf("%s: %d rotations", label, len(l))
-		}
-		span := ts[len(ts)-1].Sub(ts[0])
-		slices.Sort(l)
-		fmt.Printf("rotation %s: %d rotations in %s (%.0f/s); late by median %s, p99 %s, max %s\n", label, len(l),
-			span.Round(time.Millisecond), float64(len(l))/span.Seconds(),
-			l[len(l)/2].Round(time.Microsecond), l[len(l)*99/100].Round(time.Microsecond), l[len(l)-1].Round(time.Microsecond))
-		return nil
-	}
+	f := &follower{url: "http://" + s.admin + "/v1/events?type=issued", token: strings.TrimSpace(string(tok)),
+		late: map[int][]time.Duration{}, at: map[int][]time.Time{}, rotated: map[int]float64{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	followed := make(chan error, 1)
+	go func() { followed <- f.follow(ctx) }() // ends with ctx
 	fmt.Printf("rotation: %d instances, %d entries, interval %s (%.0f rotations/s)\n", n, 2*n, interval, float64(2*n)/interval.Seconds())
 	// The first rotations fall due an interval after the start-up mints.
 	time.Sleep(interval + 2*time.Second)
-	if err := setPhase(1); err != nil {
+	phase := func(p int) error {
+		v, err := rotationsTotal(s.admin)
+		if err != nil {
+			return err
+		}
+		f.mu.Lock()
+		f.phase = p
+		f.rotated[p] = v
+		f.mu.Unlock()
+		return nil
+	}
+	if err := phase(1); err != nil {
 		return err
 	}
 	time.Sleep(d)
-	if err := setPhase(2); err != nil {
+	if err := phase(2); err != nil {
 		return err
 	}
 	v, err := load(cs, d)
 	if err != nil {
 		return err
 	}
-	if err := setPhase(3); err != nil {
+	if err := phase(3); err != nil {
 		return err
 	}
-	if err := report("idle", 1); err != nil {
+	cancel()
+	if err := <-followed; err != nil {
+		return err
+	}
+	if err := f.report("idle", 1); err != nil {
 		return err
 	}
 	fmt.Printf("rotation under load: %.0f keep-alive GETs/s meanwhile\n", v)
-	return report("under load", 2)
+	return f.report("under load", 2)
+}
+
+// follower follows a server's issued events and files each rotation's
+// lateness under the phase it came in. A stream that falls behind is
+// dropped by the server; the follower reconnects and counts the drops.
+type follower struct {
+	url, token string
+
+	mu      sync.Mutex
+	phase   int // 0 before the measurements, then 1 idle, 2 loaded, 3 done
+	late    map[int][]time.Duration
+	at      map[int][]time.Time
+	drops   map[int]int
+	rotated map[int]float64 // the rotation counter when the phase began
+}
+
+func (f *follower) follow(ctx context.Context) error {
+	for ctx.Err() == nil {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, f.url, nil)
+		req.Header.Set("Authorization", "Bearer "+f.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return ignoreCanceled(ctx, err)
+		}
+		if resp.StatusCode != 200 {
+			resp.Body.Close()
+			return fmt.Errorf("events: %s", resp.Status)
+		}
+		err = f.read(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return ignoreCanceled(ctx, err)
+		}
+	}
+	return nil
+}
+
+func ignoreCanceled(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// read files the rotations of one stream until it ends; a drop ends it
+// with nil, counted.
+func (f *follower) read(body io.Reader) error {
+	sc := bufio.NewScanner(body)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "event: dropped" {
+			f.mu.Lock()
+			if f.drops == nil {
+				f.drops = map[int]int{}
+			}
+			f.drops[f.phase]++
+			f.mu.Unlock()
+			return nil
+		}
+		data, ok := strings.CutPrefix(line, "data: ")
+		if !ok {
+			continue
+		}
+		var ev struct {
+			At, Due time.Time
+			Seq     uint64
+		}
+		if err := json.Unmarshal([]byte(data), &ev); err != nil || ev.Seq < 2 || ev.Due.IsZero() {
+			continue // start-up mints are due when their instance was added
+		}
+		f.mu.Lock()
+		f.late[f.phase] = append(f.late[f.phase], ev.At.Sub(ev.Due))
+		f.at[f.phase] = append(f.at[f.phase], ev.At)
+		f.mu.Unlock()
+	}
+	return sc.Err()
+}
+
+func (f *follower) report(label string, p int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	l, ts := slices.Clone(f.late[p]), f.at[p]
+	if len(l) < 2 {
+		return fmt.Errorf("%s: %d rotations", label, len(l))
+	}
+	span := ts[len(ts)-1].Sub(ts[0])
+	slices.Sort(l)
+	fmt.Printf("rotation %s: %d rotations followed (the server counted %.0f mints) in %s (%.0f/s), stream dropped %d times; late by median %s, p99 %s, max %s\n",
+		label, len(l), f.rotated[p+1]-f.rotated[p], span.Round(time.Millisecond), float64(len(l))/span.Seconds(), f.drops[p],
+		l[len(l)/2].Round(time.Microsecond), l[len(l)*99/100].Round(time.Microsecond), l[len(l)-1].Round(time.Microsecond))
+	return nil
+}
+
+// rotationsTotal is the server's count of successful mints
+// (imdsemu_refresher_rotations_total{result="success"}).
+func rotationsTotal(admin string) (float64, error) {
+	resp, err := http.Get("http://" + admin + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), `imdsemu_refresher_rotations_total{result="success"} `); ok {
+			return strconv.ParseFloat(v, 64)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, errors.New("no imdsemu_refresher_rotations_total in /metrics")
 }
 
 func read(pid int, admin string) (memory, error) {
