@@ -48,7 +48,7 @@ const (
 // root), env its IMDSEMU_* variable, flag its command-line flag (see
 // BindFlags), help the flag's help text, and default the value the CLI uses
 // when nothing sets it; check, enum, match and must say what Validate
-// accepts (see checkTags). Adding a setting is adding a field here. Empty
+// accepts (see tagChecker). Adding a setting is adding a field here. Empty
 // addresses and data directory mean "the CLI's default".
 type Settings struct {
 	MetadataAddr string `yaml:"metadata-addr" env:"IMDSEMU_METADATA_ADDR" flag:"metadata-addr" default:"127.0.0.1:1338" help:"address of the metadata listener" check:"addr"`

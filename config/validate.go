@@ -34,13 +34,13 @@ var (
 
 // Validate checks the settings and returns every problem as a *Error whose
 // Field is the setting's YAML path, joined with errors.Join. String settings
-// are checked by their tags (see checkTags); empty ones pass, except that an
+// are checked by their tags (see tagChecker); empty ones pass, except that an
 // enumerated setting must have one of its values. Rotation interval and
 // session duration must be at least 1s and the interval shorter.
 func (s Settings) Validate() error {
 	var errs []error
 	add := func(field, msg string) { errs = append(errs, &Error{Field: field, Msg: msg}) }
-	checkTags(reflect.ValueOf(s), "", add)
+	(&tagChecker{add: add}).check(reflect.ValueOf(s), "")
 
 	r := s.Rotation
 	intervalOK, sessionOK := r.Interval >= time.Second, r.SessionDuration >= time.Second
@@ -109,29 +109,39 @@ func (in Instance) ReadUserData() ([]byte, error) {
 	return b, nil
 }
 
-// checkTags checks the fields of v, a struct, and of the structs in it, by
+// tagChecker checks the fields of v, a struct, and of the structs in it, by
 // their tags. A string, or each string of a list: enum lists the allowed
 // values ("|"-separated; an enumerated setting may not be empty); match is
 // a regular expression and must says, for the message, what a match is;
 // check names a check below (addr, host, ipv4, cidr4, ipv6, mac, zone: one
 // of the sibling Region's zones). A whole number: min and max bound it,
 // and must says what is allowed.
-func checkTags(v reflect.Value, prefix string, add func(field, msg string)) {
+//
+// A tagChecker compiles each match pattern once per Validate, not once per
+// value: a config of thousands of instances checks the same few patterns
+// thousands of times.
+type tagChecker struct {
+	add      func(field, msg string)
+	patterns map[string]*regexp.Regexp
+}
+
+func (c *tagChecker) check(v reflect.Value, prefix string) {
+	add := c.add
 	for _, fd := range fields(v.Type()) {
 		sf, f, path := v.Type().FieldByIndex(fd.index), v.FieldByIndex(fd.index), join(prefix, fd.key)
 		switch {
 		case f.Kind() == reflect.Struct:
-			checkTags(f, path, add)
+			c.check(f, path)
 		case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.Struct:
 			for i := range f.Len() {
-				checkTags(f.Index(i), index(path, i), add)
+				c.check(f.Index(i), index(path, i))
 			}
 		case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String:
 			for i := range f.Len() {
-				checkString(v, sf.Tag, index(path, i), f.Index(i).String(), add)
+				c.checkString(v, sf.Tag, index(path, i), f.Index(i).String())
 			}
 		case f.Kind() == reflect.String:
-			checkString(v, sf.Tag, path, f.String(), add)
+			c.checkString(v, sf.Tag, path, f.String())
 		case f.Kind() == reflect.Int:
 			lo, hasLo := sf.Tag.Lookup("min")
 			hi, hasHi := sf.Tag.Lookup("max")
@@ -148,8 +158,22 @@ func atoi(s string) int64 {
 	return n
 }
 
+// pattern is the compiled match tag re (the tags are tested).
+func (c *tagChecker) pattern(re string) *regexp.Regexp {
+	if c.patterns == nil {
+		c.patterns = map[string]*regexp.Regexp{}
+	}
+	p, ok := c.patterns[re]
+	if !ok {
+		p = regexp.MustCompile(re)
+		c.patterns[re] = p
+	}
+	return p
+}
+
 // checkString checks val, the value of a field of v with tag, at path.
-func checkString(v reflect.Value, tag reflect.StructTag, path, val string, add func(field, msg string)) {
+func (c *tagChecker) checkString(v reflect.Value, tag reflect.StructTag, path, val string) {
+	add := c.add
 	if enum := tag.Get("enum"); enum != "" {
 		if msg := checkEnum(val, strings.Split(enum, "|")...); msg != "" {
 			add(path, msg)
@@ -158,7 +182,7 @@ func checkString(v reflect.Value, tag reflect.StructTag, path, val string, add f
 	if val == "" {
 		return
 	}
-	if re := tag.Get("match"); re != "" && !regexp.MustCompile(re).MatchString(val) {
+	if re := tag.Get("match"); re != "" && !c.pattern(re).MatchString(val) {
 		add(path, fmt.Sprintf("must %s, got %q", tag.Get("must"), val))
 	}
 	var msg string
