@@ -24,13 +24,10 @@ func groupXML(g rolestore.Group) xmlGroup {
 	return xmlGroup{Path: pathOf(g.Path), GroupName: g.Name, GroupID: g.ID, Arn: g.ARN(), CreateDate: isoTime(g.CreatedAt)}
 }
 
-// loadGroup returns a group of the caller's account or NoSuchEntity.
-func (s *Server) loadGroup(rc *request, name string) (rolestore.Group, *Error) {
-	g, err := s.store.Group(rc.ctx, rc.account(), name)
-	if err != nil {
-		return rolestore.Group{}, s.storeError(rc, err, msgNoGroup(name))
-	}
-	return g, nil
+// loadGroup returns a group of the caller's account or NoSuchEntity; with an
+// action, only once the caller may do that to it (see load).
+func (s *Server) loadGroup(rc *request, name, action string) (rolestore.Group, *Error) {
+	return load(s, rc, s.store.Group, name, msgNoGroup(name), action)
 }
 
 type createGroupResult struct {
@@ -68,11 +65,8 @@ func (s *Server) getGroup(rc *request) (any, *Error) {
 	if e := v.Err(); e != nil {
 		return nil, e
 	}
-	g, e := s.loadGroup(rc, name)
+	g, e := s.loadGroup(rc, name, "iam:GetGroup")
 	if e != nil {
-		return nil, e
-	}
-	if e := s.authorize(rc, "iam:GetGroup", g.ARN()); e != nil {
 		return nil, e
 	}
 	users, err := s.store.GroupUsers(rc.ctx, rc.account(), g.Name)
@@ -128,11 +122,8 @@ func (s *Server) listGroupsForUser(rc *request) (any, *Error) {
 	if e := v.Err(); e != nil {
 		return nil, e
 	}
-	u, e := s.loadUser(rc, name)
+	u, e := s.loadUser(rc, name, "iam:ListGroupsForUser")
 	if e != nil {
-		return nil, e
-	}
-	if e := s.authorize(rc, "iam:ListGroupsForUser", u.ARN()); e != nil {
 		return nil, e
 	}
 	groups, err := s.store.GroupsForUser(rc.ctx, rc.account(), u.Name)
@@ -150,11 +141,8 @@ func (s *Server) updateGroup(rc *request) (any, *Error) {
 	if e := v.Err(); e != nil {
 		return nil, e
 	}
-	g, e := s.loadGroup(rc, name)
+	g, e := s.loadGroup(rc, name, "iam:UpdateGroup")
 	if e != nil {
-		return nil, e
-	}
-	if e := s.authorize(rc, "iam:UpdateGroup", g.ARN()); e != nil {
 		return nil, e
 	}
 	if _, err := s.store.UpdateGroup(rc.ctx, rc.account(), g.Name, newName, newPath); err != nil {
@@ -169,11 +157,8 @@ func (s *Server) deleteGroup(rc *request) (any, *Error) {
 	if e := v.Err(); e != nil {
 		return nil, e
 	}
-	g, e := s.loadGroup(rc, name)
+	g, e := s.loadGroup(rc, name, "iam:DeleteGroup")
 	if e != nil {
-		return nil, e
-	}
-	if e := s.authorize(rc, "iam:DeleteGroup", g.ARN()); e != nil {
 		return nil, e
 	}
 	if err := s.store.DeleteGroup(rc.ctx, rc.account(), g.Name); err != nil {
@@ -190,14 +175,11 @@ func (s *Server) membership(rc *request, action string, op func(account, group, 
 	if e := v.Err(); e != nil {
 		return nil, e
 	}
-	g, e := s.loadGroup(rc, gname)
+	g, e := s.loadGroup(rc, gname, action)
 	if e != nil {
 		return nil, e
 	}
-	if e := s.authorize(rc, action, g.ARN()); e != nil {
-		return nil, e
-	}
-	if _, e := s.loadUser(rc, uname); e != nil {
+	if _, e := s.loadUser(rc, uname, ""); e != nil {
 		return nil, e
 	}
 	if err := op(rc.account(), g.Name, uname); err != nil {

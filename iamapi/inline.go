@@ -33,13 +33,13 @@ type entity struct {
 func (s *Server) load(rc *request, k principal, name string) (entity, *Error) {
 	switch k.kind {
 	case "User":
-		u, e := s.loadUser(rc, name)
+		u, e := s.loadUser(rc, name, "")
 		return entity{u.Name, u.ARN(), u.Policies, u.ManagedPolicies}, e
 	case "Group":
-		g, e := s.loadGroup(rc, name)
+		g, e := s.loadGroup(rc, name, "")
 		return entity{g.Name, g.ARN(), g.Policies, g.ManagedPolicies}, e
 	}
-	r, e := s.loadRole(rc, name)
+	r, e := s.loadRole(rc, name, "")
 	return entity{r.Name, r.ARN(), r.Policies, r.ManagedPolicies}, e
 }
 

@@ -23,7 +23,7 @@ func (s *Server) keyOwner(rc *request, v *validation) (rolestore.User, bool, *Er
 	if e != nil || root {
 		return rolestore.User{}, root, e
 	}
-	u, e := s.loadUser(rc, name)
+	u, e := s.loadUser(rc, name, "")
 	return u, false, e
 }
 
@@ -202,7 +202,7 @@ func (s *Server) getAccessKeyLastUsed(rc *request) (any, *Error) {
 	}
 	owner := rolestore.RootARN(k.AccountID)
 	if k.UserName != "" {
-		u, e := s.loadUser(rc, k.UserName)
+		u, e := s.loadUser(rc, k.UserName, "")
 		if e != nil {
 			return nil, e
 		}

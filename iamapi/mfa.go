@@ -133,11 +133,8 @@ func (s *Server) enableMFADevice(rc *request) (any, *Error) {
 	if e := v.Err(); e != nil {
 		return nil, e
 	}
-	u, e := s.loadUser(rc, uname)
+	u, e := s.loadUser(rc, uname, "iam:EnableMFADevice")
 	if e != nil {
-		return nil, e
-	}
-	if e := s.authorize(rc, "iam:EnableMFADevice", u.ARN()); e != nil {
 		return nil, e
 	}
 	d, ok := s.pending.get(serial)
@@ -210,11 +207,8 @@ func (s *Server) deactivateMFADevice(rc *request) (any, *Error) {
 	if e := v.Err(); e != nil {
 		return nil, e
 	}
-	u, e := s.loadUser(rc, uname)
+	u, e := s.loadUser(rc, uname, "iam:DeactivateMFADevice")
 	if e != nil {
-		return nil, e
-	}
-	if e := s.authorize(rc, "iam:DeactivateMFADevice", u.ARN()); e != nil {
 		return nil, e
 	}
 	d, err := s.store.MFADevice(rc.ctx, serial)

@@ -26,7 +26,7 @@ func (s *Server) profileXML(rc *request, p rolestore.InstanceProfile) (xmlInstan
 	x := xmlInstanceProfile{Path: pathOf(p.Path), InstanceProfileName: p.Name, InstanceProfileID: p.ID, Arn: p.ARN(),
 		CreateDate: isoTime(p.CreatedAt), Roles: list([]xmlRole{})}
 	for _, name := range p.Roles {
-		r, e := s.loadRole(rc, name)
+		r, e := s.loadRole(rc, name, "")
 		if e != nil {
 			return x, e
 		}
@@ -37,13 +37,10 @@ func (s *Server) profileXML(rc *request, p rolestore.InstanceProfile) (xmlInstan
 	return x, nil
 }
 
-// loadProfile returns a profile of the caller's account or NoSuchEntity.
-func (s *Server) loadProfile(rc *request, name string) (rolestore.InstanceProfile, *Error) {
-	p, err := s.store.InstanceProfile(rc.ctx, rc.account(), name)
-	if err != nil {
-		return rolestore.InstanceProfile{}, s.storeError(rc, err, msgNoProfile(name))
-	}
-	return p, nil
+// loadProfile returns a profile of the caller's account or NoSuchEntity; with an
+// action, only once the caller may do that to it (see load).
+func (s *Server) loadProfile(rc *request, name, action string) (rolestore.InstanceProfile, *Error) {
+	return load(s, rc, s.store.InstanceProfile, name, msgNoProfile(name), action)
 }
 
 type profileResult struct {
@@ -80,11 +77,8 @@ func (s *Server) getInstanceProfile(rc *request) (any, *Error) {
 	if e := v.Err(); e != nil {
 		return nil, e
 	}
-	p, e := s.loadProfile(rc, name)
+	p, e := s.loadProfile(rc, name, "iam:GetInstanceProfile")
 	if e != nil {
-		return nil, e
-	}
-	if e := s.authorize(rc, "iam:GetInstanceProfile", p.ARN()); e != nil {
 		return nil, e
 	}
 	x, e := s.profileXML(rc, p)
@@ -151,11 +145,8 @@ func (s *Server) listInstanceProfilesForRole(rc *request) (any, *Error) {
 	if e := v.Err(); e != nil {
 		return nil, e
 	}
-	r, e := s.loadRole(rc, name)
+	r, e := s.loadRole(rc, name, "iam:ListInstanceProfilesForRole")
 	if e != nil {
-		return nil, e
-	}
-	if e := s.authorize(rc, "iam:ListInstanceProfilesForRole", r.ARN()); e != nil {
 		return nil, e
 	}
 	return s.profilesPage(rc, "", r.Name, pg)
@@ -170,14 +161,11 @@ func (s *Server) profileRole(rc *request, action string) (rolestore.InstanceProf
 	if e := v.Err(); e != nil {
 		return rolestore.InstanceProfile{}, rolestore.Role{}, e
 	}
-	p, e := s.loadProfile(rc, pname)
+	p, e := s.loadProfile(rc, pname, action)
 	if e != nil {
 		return p, rolestore.Role{}, e
 	}
-	if e := s.authorize(rc, action, p.ARN()); e != nil {
-		return p, rolestore.Role{}, e
-	}
-	r, e := s.loadRole(rc, rname)
+	r, e := s.loadRole(rc, rname, "")
 	return p, r, e
 }
 
@@ -237,11 +225,8 @@ func (s *Server) deleteInstanceProfile(rc *request) (any, *Error) {
 	if e := v.Err(); e != nil {
 		return nil, e
 	}
-	p, e := s.loadProfile(rc, name)
+	p, e := s.loadProfile(rc, name, "iam:DeleteInstanceProfile")
 	if e != nil {
-		return nil, e
-	}
-	if e := s.authorize(rc, "iam:DeleteInstanceProfile", p.ARN()); e != nil {
 		return nil, e
 	}
 	if len(p.Roles) > 0 {

@@ -48,13 +48,10 @@ func roleXML(r rolestore.Role) xmlRole {
 	}
 }
 
-// loadRole returns a role of the caller's account or NoSuchEntity.
-func (s *Server) loadRole(rc *request, name string) (rolestore.Role, *Error) {
-	r, err := s.store.Role(rc.ctx, rc.account(), name)
-	if err != nil {
-		return rolestore.Role{}, s.storeError(rc, err, msgNoRole(name))
-	}
-	return r, nil
+// loadRole returns a role of the caller's account or NoSuchEntity; with an
+// action, only once the caller may do that to it (see load).
+func (s *Server) loadRole(rc *request, name, action string) (rolestore.Role, *Error) {
+	return load(s, rc, s.store.Role, name, msgNoRole(name), action)
 }
 
 type roleResult struct {
@@ -96,11 +93,8 @@ func (s *Server) getRole(rc *request) (any, *Error) {
 	if e := v.Err(); e != nil {
 		return nil, e
 	}
-	r, e := s.loadRole(rc, name)
+	r, e := s.loadRole(rc, name, "iam:GetRole")
 	if e != nil {
-		return nil, e
-	}
-	if e := s.authorize(rc, "iam:GetRole", r.ARN()); e != nil {
 		return nil, e
 	}
 	return roleResult{Role: roleXML(r)}, nil
@@ -146,11 +140,8 @@ func (s *Server) updateRole(rc *request) (any, *Error) {
 	if e := v.Err(); e != nil {
 		return nil, e
 	}
-	r, e := s.loadRole(rc, name)
+	r, e := s.loadRole(rc, name, "iam:UpdateRole")
 	if e != nil {
-		return nil, e
-	}
-	if e := s.authorize(rc, "iam:UpdateRole", r.ARN()); e != nil {
 		return nil, e
 	}
 	if rc.p.has("Description") {
@@ -172,11 +163,8 @@ func (s *Server) updateAssumeRolePolicy(rc *request) (any, *Error) {
 	if e := v.Err(); e != nil {
 		return nil, e
 	}
-	r, e := s.loadRole(rc, name)
+	r, e := s.loadRole(rc, name, "iam:UpdateAssumeRolePolicy")
 	if e != nil {
-		return nil, e
-	}
-	if e := s.authorize(rc, "iam:UpdateAssumeRolePolicy", r.ARN()); e != nil {
 		return nil, e
 	}
 	if e := checkPolicy(trust, policy.KindTrust); e != nil {
@@ -195,11 +183,8 @@ func (s *Server) deleteRole(rc *request) (any, *Error) {
 	if e := v.Err(); e != nil {
 		return nil, e
 	}
-	r, e := s.loadRole(rc, name)
+	r, e := s.loadRole(rc, name, "iam:DeleteRole")
 	if e != nil {
-		return nil, e
-	}
-	if e := s.authorize(rc, "iam:DeleteRole", r.ARN()); e != nil {
 		return nil, e
 	}
 	switch {

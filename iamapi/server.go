@@ -265,6 +265,25 @@ func (s *Server) authorize(rc *request, action, resource string) *Error {
 	return nil
 }
 
+// load returns the entity of the caller's account that get finds by name,
+// or NoSuchEntity with notFound. With an action ("" for none) it also
+// authorizes the caller to do that to the entity, after the lookup, as IAM
+// answers NoSuchEntity before AccessDenied.
+func load[T interface{ ARN() string }](s *Server, rc *request, get func(context.Context, string, string) (T, error),
+	name, notFound, action string) (T, *Error) {
+	var zero T
+	t, err := get(rc.ctx, rc.account(), name)
+	if err != nil {
+		return zero, s.storeError(rc, err, notFound)
+	}
+	if action != "" {
+		if e := s.authorize(rc, action, t.ARN()); e != nil {
+			return zero, e
+		}
+	}
+	return t, nil
+}
+
 // requestID returns a random UUID (version 4), as AWS's request ids are.
 func (s *Server) requestID() string {
 	s.randMu.Lock()

@@ -22,13 +22,10 @@ func listARN(account, kind string) string { return "arn:aws:iam::" + account + "
 
 func msgNoUser(name string) string { return "The user with name " + name + " cannot be found." }
 
-// loadUser returns a user of the caller's account or NoSuchEntity.
-func (s *Server) loadUser(rc *request, name string) (rolestore.User, *Error) {
-	u, err := s.store.User(rc.ctx, rc.account(), name)
-	if err != nil {
-		return rolestore.User{}, s.storeError(rc, err, msgNoUser(name))
-	}
-	return u, nil
+// loadUser returns a user of the caller's account or NoSuchEntity; with an
+// action, only once the caller may do that to it (see load).
+func (s *Server) loadUser(rc *request, name, action string) (rolestore.User, *Error) {
+	return load(s, rc, s.store.User, name, msgNoUser(name), action)
 }
 
 // targetUser is the user a call names with UserName, or, when it names
@@ -94,7 +91,7 @@ func (s *Server) getUser(rc *request) (any, *Error) {
 		acct := rc.account()
 		return getUserResult{User: xmlUser{Path: "/", UserID: acct, Arn: rolestore.RootARN(acct), CreateDate: isoTime(s.now())}}, nil
 	}
-	u, e := s.loadUser(rc, name)
+	u, e := s.loadUser(rc, name, "")
 	if e != nil {
 		if err := s.authorize(rc, "iam:GetUser", userARN(rc.account(), "/", name)); err != nil {
 			return nil, err
@@ -145,11 +142,8 @@ func (s *Server) updateUser(rc *request) (any, *Error) {
 	if e := v.Err(); e != nil {
 		return nil, e
 	}
-	u, e := s.loadUser(rc, name)
+	u, e := s.loadUser(rc, name, "iam:UpdateUser")
 	if e != nil {
-		return nil, e
-	}
-	if e := s.authorize(rc, "iam:UpdateUser", u.ARN()); e != nil {
 		return nil, e
 	}
 	if newName != "" && newName != u.Name {
@@ -170,11 +164,8 @@ func (s *Server) deleteUser(rc *request) (any, *Error) {
 	if e := v.Err(); e != nil {
 		return nil, e
 	}
-	u, e := s.loadUser(rc, name)
+	u, e := s.loadUser(rc, name, "iam:DeleteUser")
 	if e != nil {
-		return nil, e
-	}
-	if e := s.authorize(rc, "iam:DeleteUser", u.ARN()); e != nil {
 		return nil, e
 	}
 	if e := s.userDeleteConflict(rc, u); e != nil {
