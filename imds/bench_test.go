@@ -1,10 +1,12 @@
 package imds_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -165,4 +167,62 @@ func BenchmarkServerRetained(b *testing.B) {
 	runtime.ReadMemStats(&after)
 	b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/float64(len(keep)), "retained-B/server")
 	runtime.KeepAlive(keep)
+}
+
+// BenchmarkCredentialsGET_ManyServers is the credential GET with a valid
+// token, each request to the next of n servers (own instance id, own
+// credentials; one route table, token key and metrics, as serve makes
+// them): with 10,000 each request finds its server's memory cold, as a
+// multi-instance process's requests do. Compare servers=10000 with
+// servers=1 in one run. Each server has served once before the timing
+// starts.
+func BenchmarkCredentialsGET_ManyServers(b *testing.B) {
+	for _, n := range []int{1, 10000} {
+		b.Run(fmt.Sprintf("servers=%d", n), func(b *testing.B) {
+			routes := imds.NewRoutes()
+			metrics, err := imds.NewMetrics(prometheus.NewRegistry(), "instance_id")
+			if err != nil {
+				b.Fatal(err)
+			}
+			servers := make([]*imds.Server, n)
+			reqs := make([]*http.Request, n)
+			for i := range servers {
+				a := testAttachment()
+				a.Credentials.AccessKeyID = fmt.Sprintf("ASIAEXAMPLE%09d", i)
+				a.Credentials.SecretAccessKey = strings.Repeat("s", 30) + a.Credentials.AccessKeyID[10:]
+				a.Credentials.SessionToken = strings.Repeat("t", 300) + a.Credentials.AccessKeyID
+				src := &source{}
+				src.set(&a)
+				s, err := imds.New(imds.Options{
+					Credentials: src, TokenKey: testKey, HTTPTokens: imds.ModeRequired,
+					Instance: imds.Instance{ID: fmt.Sprintf("i-%017x", i+1)},
+					Routes:   routes, Metrics: metrics,
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				w := serve(b, s, "PUT", "/latest/api/token", hdrTTL, "21600")
+				r := httptest.NewRequest("GET", "/latest/meta-data/iam/security-credentials/"+testRole, nil)
+				r.Header.Set(hdrToken, w.Body.String())
+				servers[i], reqs[i] = s, r
+			}
+			w := &benchWriter{h: http.Header{}}
+			for i, s := range servers { // each server's first request renders its document, makes its series
+				w.reset()
+				s.ServeHTTP(w, reqs[i])
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				w.reset()
+				servers[i].ServeHTTP(w, reqs[i])
+				if i++; i == n {
+					i = 0
+				}
+			}
+			if w.code != http.StatusOK {
+				b.Fatalf("GET = %d, want 200", w.code)
+			}
+		})
+	}
 }

@@ -47,9 +47,11 @@
 // # Tokens
 //
 // Tokens are stateless: each one carries its expiry and an HMAC-SHA256 tag
-// under a key derived from [Options.TokenKey]. There is no server-side token
-// table, so tokens survive a restart with the same key and cost nothing to
-// keep. A token issued by a Server with another key does not verify.
+// under a key derived from [Options.TokenKey], over the token and the
+// server's instance id. There is no server-side token table, so tokens
+// survive a restart with the same key and cost nothing to keep. A token
+// issued by a Server with another key, or for another instance, does not
+// verify.
 //
 // # Hop limit
 //

@@ -1,8 +1,10 @@
 package imds
 
 import (
+	"crypto/hmac"
 	"net/http"
 	"strings"
+	"sync/atomic"
 )
 
 // Route templates. They are the route label of imdsemu_imds_requests_total
@@ -71,8 +73,12 @@ type endpoint struct {
 // process can share one ([Options.Routes]); a server's own fixed leaves
 // and listings (which depend on its [Instance]: its MAC's interface, its
 // devices, the optional categories) are found in its rendered documents
-// when no route matches. A Routes is immutable and safe for concurrent
-// use.
+// when no route matches. A Routes is safe for concurrent use; its table is
+// immutable.
+//
+// The servers sharing a Routes and a TokenKey also share the MAC states
+// that sign and verify their tokens (each token stays bound to its
+// instance), so that with many instances a request finds them warm.
 type Routes struct {
 	// exact holds the routes without variables; lastVar those whose one
 	// variable is their last segment, by the prefix before it.
@@ -81,6 +87,21 @@ type Routes struct {
 	static         *endpoint // a fixed leaf or listing of the server's instance
 	notFound       *endpoint
 	n              int // endpoints, with ids 0 to n-1
+
+	// tokens is the token key of the last server made with the table.
+	tokens atomic.Pointer[tokenKey]
+}
+
+// tokenKey returns the shared state of the token key key: the last one
+// made, if it is the same key, else a new one, which becomes the last.
+func (t *Routes) tokenKey(key []byte) *tokenKey {
+	k := deriveTokenKey(key)
+	if tk := t.tokens.Load(); tk != nil && hmac.Equal(tk.k, k) {
+		return tk
+	}
+	tk := newTokenKey(k)
+	t.tokens.Store(tk)
+	return tk
 }
 
 // NewRoutes builds the route table. Build one and give it to every Server

@@ -156,7 +156,7 @@ type Server struct {
 	creds    CredentialSource
 	identity func() (credential.Value, bool)
 	onServed func(ServedEvent)
-	tokens   *tokenCodec
+	tokens   tokenCodec
 	now      func() time.Time
 	rand     io.Reader
 	log      *slog.Logger
@@ -176,8 +176,6 @@ type Server struct {
 	// (tree.go, signing.go).
 	rendered atomic.Pointer[docs]
 	signed   atomic.Pointer[signedDocs]
-	putTTL   intHeader // the TTL header of token PUTs
-	getTTL   intHeader // the remaining-TTL header of token-bearing GETs
 	credDoc  renderedCache
 	extDoc   renderedCache
 }
@@ -245,7 +243,7 @@ func New(opts Options) (*Server, error) {
 		creds:    opts.Credentials,
 		identity: opts.IdentityCredentials,
 		onServed: opts.OnCredentialsServed,
-		tokens:   newTokenCodec(opts.TokenKey, inst.ID),
+		tokens:   tokenCodec{key: opts.Routes.tokenKey(opts.TokenKey), id: inst.ID},
 		now:      opts.Now,
 		rand:     opts.Rand,
 		log:      opts.Logger,
@@ -430,7 +428,7 @@ func (s *Server) handle(e *endpoint, w http.ResponseWriter, r *http.Request) (co
 	if version == versionV2 {
 		// Real IMDS tells a token-bearing request how long its token has
 		// left (seen in captures; no SDK reads it).
-		w.Header()[headerTokenTTL] = s.getTTL.values(remainingSeconds(expires, s.now()))
+		w.Header()[headerTokenTTL] = s.tokens.key.getTTL.values(remainingSeconds(expires, s.now()))
 	}
 	if e.kind != kindMetadata {
 		return writeError(w, r, http.StatusNotFound), version, ""

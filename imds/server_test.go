@@ -807,3 +807,48 @@ func TestServer_IdentityDocumentKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestServer_SharedRoutesTokensBound: servers sharing a route table and a
+// token key (the instances of one process) share the MAC states, and each
+// still refuses the others' tokens, as EC2's instances do; a server with
+// another key on the same table changes neither.
+func TestServer_SharedRoutesTokensBound(t *testing.T) {
+	clk := newClock(t0)
+	routes := imds.NewRoutes()
+	src := &source{}
+	a := testAttachment()
+	src.set(&a)
+	mk := func(id string, key []byte) *imds.Server {
+		s, err := imds.New(imds.Options{Credentials: src, TokenKey: key, Now: clk.Now, Routes: routes,
+			HTTPTokens: imds.ModeRequired, Instance: imds.Instance{ID: id}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	servers := []*imds.Server{
+		mk("i-0000000000000000a", testKey),
+		mk("i-0000000000000000b", testKey),
+		mk("i-0000000000000000c", bytes.Repeat([]byte{'x'}, 32)),
+		mk("i-0000000000000000d", testKey), // after another key: still the first's
+	}
+	toks := make([]string, len(servers))
+	for i, s := range servers {
+		w := serve(t, s, "PUT", "/latest/api/token", hdrTTL, "21600")
+		if w.Code != 200 {
+			t.Fatalf("server %d: token PUT = %d", i, w.Code)
+		}
+		toks[i] = w.Body.String()
+	}
+	for i, s := range servers {
+		for j, tok := range toks {
+			want := 401
+			if i == j {
+				want = 200
+			}
+			if got := serve(t, s, "GET", "/latest/meta-data/instance-id", hdrToken, tok).Code; got != want {
+				t.Errorf("server %d, token of server %d: GET = %d, want %d", i, j, got, want)
+			}
+		}
+	}
+}

@@ -21,13 +21,21 @@ const MaxTokenTTL = 21600 * time.Second
 
 // A token is
 //
-//	base64url(payload) "." base64url(HMAC-SHA256(k, payload))
+//	base64url(payload) "." base64url(HMAC-SHA256(k, payload | instance id))
 //	payload = version (1 byte) | expiry, Unix milliseconds (8 bytes, big endian) | nonce (16 bytes)
 //
-// with k derived from Options.TokenKey, both parts unpadded. Everything a
-// verifier needs is in the token; the server keeps no table.
+// with k derived from Options.TokenKey, both parts unpadded. The instance
+// id is MAC'd but not sent: it binds a token to its instance, as EC2's
+// tokens are, so the instances of one process (one key) refuse each
+// other's tokens. Everything else a verifier needs is in the token; the
+// server keeps no table.
+//
+// Version 1 tokens bound the instance by deriving k from it, which gave
+// every server its own MAC states: with thousands of instances each
+// request found its server's pool cold. Since version 2 the servers of one
+// key share one pool (through [Routes]).
 const (
-	tokenVersion    = 1
+	tokenVersion    = 2
 	tokenNonceSize  = 16
 	tokenPayloadLen = 1 + 8 + tokenNonceSize
 	tokenMACLen     = sha256.Size
@@ -51,9 +59,14 @@ var (
 	errTokenExpired   = errors.New("token expired")
 )
 
-// tokenCodec issues and verifies tokens. It is safe for concurrent use.
-type tokenCodec struct {
-	macs sync.Pool // of *macState
+// tokenKey is what the servers of one TokenKey share: the derived key's
+// pooled MAC states and the TTL headers made last. It is safe for
+// concurrent use.
+type tokenKey struct {
+	k      []byte    // the derived key; never leaves the package
+	macs   sync.Pool // of *macState
+	putTTL intHeader // the TTL header of token PUTs
+	getTTL intHeader // the remaining-TTL header of token-bearing GETs
 }
 
 // macState is a pooled HMAC-SHA256 under the derived key with buffers for
@@ -61,31 +74,48 @@ type tokenCodec struct {
 // pool's buffers are what saves a heap allocation for each.
 type macState struct {
 	h   hash.Hash
-	in  [tokenPayloadLen]byte
+	in  []byte // payload, then instance id
 	out [tokenMACLen]byte
 }
 
-// newTokenCodec derives the codec's key from key and the instance id. The
-// id binds a token to its instance, as EC2's tokens are: the instances of
-// one server share key, and a token from one must get 401 from another.
-func newTokenCodec(key []byte, instanceID string) *tokenCodec {
-	// Derive a key of our own so that TokenKey may be shared with other
-	// uses without a token ever doubling as something else's MAC.
+// deriveTokenKey derives the MAC key from key, so that TokenKey may be
+// shared with other uses without a token ever doubling as something
+// else's MAC.
+func deriveTokenKey(key []byte) []byte {
 	d := hmac.New(sha256.New, key)
-	d.Write([]byte("imdsemu imds token v1\x00"))
-	d.Write([]byte(instanceID))
-	k := d.Sum(nil)
-	return &tokenCodec{macs: sync.Pool{New: func() any { return &macState{h: hmac.New(sha256.New, k)} }}}
+	d.Write([]byte("imdsemu imds token v2\x00"))
+	return d.Sum(nil)
+}
+
+func newTokenKey(derived []byte) *tokenKey {
+	tk := &tokenKey{k: derived}
+	tk.macs.New = func() any {
+		return &macState{h: hmac.New(sha256.New, derived), in: make([]byte, 0, tokenPayloadLen+32)}
+	}
+	return tk
+}
+
+// tokenCodec issues and verifies the tokens of one instance. It is safe for
+// concurrent use.
+type tokenCodec struct {
+	key *tokenKey
+	id  string // the instance id, MAC'd after the payload
+}
+
+// newTokenCodec makes a codec of its own for key and the instance id.
+// Servers get theirs from [Routes.tokenKey], which shares the MAC states.
+func newTokenCodec(key []byte, instanceID string) *tokenCodec {
+	return &tokenCodec{key: newTokenKey(deriveTokenKey(key)), id: instanceID}
 }
 
 func (c *tokenCodec) mac(dst *[tokenMACLen]byte, payload *[tokenPayloadLen]byte) {
-	m := c.macs.Get().(*macState)
-	m.in = *payload
+	m := c.key.macs.Get().(*macState)
+	m.in = append(append(m.in[:0], payload[:]...), c.id...)
 	m.h.Reset()
-	m.h.Write(m.in[:])
+	m.h.Write(m.in)
 	m.h.Sum(m.out[:0])
 	*dst = m.out
-	c.macs.Put(m)
+	c.key.macs.Put(m)
 }
 
 // appendToken appends a token that expires at expires to dst.
@@ -188,7 +218,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) (code int, r
 	tok := s.tokens.appendToken(buf[tokenNonceSize:], s.now().Add(time.Duration(ttl)*time.Second), (*[tokenNonceSize]byte)(buf))
 	// aws-sdk-go-v2 reads the TTL back from this header and sends no token
 	// at all without it (feature/ec2/imds api_op_GetToken.go).
-	w.Header()[headerTokenTTL] = s.putTTL.values(int64(ttl))
+	w.Header()[headerTokenTTL] = s.tokens.key.putTTL.values(int64(ttl))
 	if s.metrics != nil {
 		s.metrics.tokensIssued.Inc()
 	}
