@@ -520,3 +520,70 @@ start-scenario: flaky-start
 		t.Errorf("stopping again: %v %s", err, out)
 	}
 }
+
+// TestAdmin_IdentityCredentialsOnFirstUse: the identity role's credentials
+// are minted when first asked for, not at start. Until then the listings
+// under identity-credentials/ are served, and the control API shows no
+// generation of them; the first GET answers with the generation it mints,
+// which the event stream and the generations list then show.
+func TestAdmin_IdentityCredentialsOnFirstUse(t *testing.T) {
+	e := startEmulator(t)
+	const key = "arn:aws:sts::123456789012:assumed-role/aws:ec2-instance/i-0123456789abcdef0"
+	c := e.client(t)
+	identityGens := func() []admin.GenerationInfo {
+		t.Helper()
+		all, err := c.Generations(context.Background(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []admin.GenerationInfo
+		for _, g := range all {
+			if g.Profile == key {
+				out = append(out, g)
+			}
+		}
+		return out
+	}
+	if g := identityGens(); len(g) != 0 {
+		t.Fatalf("identity generations before anything asked: %+v", g)
+	}
+	v2 := map[string]string{"X-aws-ec2-metadata-token": e.token(t)}
+	if code, _, body := e.do(t, "GET", "/latest/meta-data/identity-credentials/ec2/security-credentials/", v2); code != 200 || body != "ec2-instance" {
+		t.Fatalf("listing = %d %q, want ec2-instance", code, body)
+	}
+	if g := identityGens(); len(g) != 0 {
+		t.Fatalf("the listing minted: %+v", g)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	stream, err := c.Events(ctx, "issued")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	code, _, body := e.do(t, "GET", "/latest/meta-data/identity-credentials/ec2/security-credentials/ec2-instance", v2)
+	var doc struct{ Code, AccessKeyId string }
+	if code != 200 || json.Unmarshal([]byte(body), &doc) != nil || doc.Code != "Success" {
+		t.Fatalf("first GET of ec2-instance = %d", code)
+	}
+	for {
+		ev, err := stream.Next()
+		if err != nil {
+			t.Fatalf("no issued event for the identity role: %v", err)
+		}
+		if ev.Profile == key {
+			if ev.Seq != 1 || ev.AccessKeyID != doc.AccessKeyId {
+				t.Errorf("issued event seq %d key %s, want 1 and the served %s", ev.Seq, ev.AccessKeyID, doc.AccessKeyId)
+			}
+			break
+		}
+	}
+	if g := identityGens(); len(g) != 1 || g[0].AccessKeyID != doc.AccessKeyId || g[0].Status != "current" {
+		t.Errorf("identity generations after the first GET = %+v, want the served one, current", g)
+	}
+	// The next GET serves the same generation.
+	if _, _, again := e.do(t, "GET", "/latest/meta-data/identity-credentials/ec2/security-credentials/ec2-instance", v2); !strings.Contains(again, doc.AccessKeyId) {
+		t.Error("second GET minted another generation")
+	}
+}

@@ -1,6 +1,7 @@
 package imds
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -280,19 +281,21 @@ func appendIAMInfo(b []byte, a *Attachment) []byte {
 	return append(b, "\n}"...)
 }
 
-// currentIdentity returns the instance identity role credentials, if any.
-func (s *Server) currentIdentity() (credential.Value, bool) {
+// currentIdentity returns the instance identity role credentials, if any;
+// the first call may mint them.
+func (s *Server) currentIdentity(ctx context.Context) (credential.Value, bool) {
 	if s.identity == nil {
 		return credential.Value{}, false
 	}
-	return s.identity()
+	return s.identity(ctx)
 }
 
 // identityListing adds a route serving body, a listing under
-// identity-credentials/, while identity credentials exist.
+// identity-credentials/, when the server has identity credentials. The
+// listings need no generation, so they mint none.
 func (t *Routes) identityListing(route string, body []byte) {
 	t.metadata(route, func(s *Server, w http.ResponseWriter, r *http.Request, _ string) int {
-		if _, ok := s.currentIdentity(); !ok {
+		if s.identity == nil {
 			return writeError(w, r, http.StatusNotFound)
 		}
 		return writeText(w, r, body)
@@ -303,7 +306,7 @@ func (t *Routes) identityListing(route string, body []byte) {
 // LastUpdated and AccountId (the EC2 User Guide names the path but not the
 // fields; these follow iam/info).
 func (s *Server) serveIdentityInfo(w http.ResponseWriter, r *http.Request, _ string) int {
-	c, ok := s.currentIdentity()
+	c, ok := s.currentIdentity(r.Context())
 	if !ok {
 		return writeError(w, r, http.StatusNotFound)
 	}
@@ -319,7 +322,7 @@ func (s *Server) serveIdentityInfo(w http.ResponseWriter, r *http.Request, _ str
 // the role credentials document. They are not reported to
 // OnCredentialsServed: they belong to no instance profile.
 func (s *Server) serveIdentityCredentials(w http.ResponseWriter, r *http.Request, _ string) int {
-	c, ok := s.currentIdentity()
+	c, ok := s.currentIdentity(r.Context())
 	if !ok {
 		return writeError(w, r, http.StatusNotFound)
 	}

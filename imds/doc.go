@@ -24,7 +24,8 @@
 //     iam/security-credentials-extended/ROLE (the same document plus
 //     AccountId) while [Options.ExtendedCredentials] is on; and the
 //     instance identity role credentials under identity-credentials/ec2/
-//     when [Options.IdentityCredentials] has them.
+//     when [Options.IdentityCredentials] is set (which may mint them on
+//     the first request for them).
 //   - The instance's notices ([Server.Notices]): spot/instance-action and
 //     spot/termination-time, events/recommendations/rebalance,
 //     events/maintenance/scheduled and history, and

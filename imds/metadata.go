@@ -133,7 +133,8 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request, _ string) i
 }
 
 // serveMetaData lists /latest/meta-data/, with iam/ only while a role is
-// attached, identity-credentials/ while there are identity credentials,
+// attached, identity-credentials/ when the server has identity credentials
+// (minted or not),
 // tags/ while instance metadata tags are on and spot/ while a Spot
 // interruption is posted (EC2 User Guide, "Instance metadata categories").
 func (s *Server) serveMetaData(w http.ResponseWriter, r *http.Request, _ string) int {
@@ -141,7 +142,7 @@ func (s *Server) serveMetaData(w http.ResponseWriter, r *http.Request, _ string)
 	if _, ok := s.current(); ok {
 		flags |= metaIAM
 	}
-	if _, ok := s.currentIdentity(); ok {
+	if s.identity != nil {
 		flags |= metaIdentity
 	}
 	if s.tags.Load() {

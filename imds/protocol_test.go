@@ -1,6 +1,7 @@
 package imds_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -99,7 +100,7 @@ func TestServer_HeadEverywhere(t *testing.T) {
 		o.ExtendedCredentials = true
 		o.InstanceMetadataTags = true
 		o.Instance = imds.Instance{Tags: map[string]string{"Name": "web"}, UserData: []byte("#!/bin/sh\n")}
-		o.IdentityCredentials = func() (credential.Value, bool) { return testAttachment().Credentials, true }
+		o.IdentityCredentials = func(context.Context) (credential.Value, bool) { return testAttachment().Credentials, true }
 	})
 	tok := f.token(t, "60")
 	paths := []string{
@@ -293,6 +294,7 @@ func TestServer_PublicIPv4(t *testing.T) {
 func TestServer_IdentityCredentials(t *testing.T) {
 	var mu sync.Mutex
 	var present bool
+	calls := 0
 	c := credential.Value{
 		AccessKeyID: "ASIAIDENTITY00000001", SecretAccessKey: "identitysecret", SessionToken: "identity-token",
 		Issued: t0.Add(-time.Minute), Expires: t0.Add(time.Hour),
@@ -300,9 +302,10 @@ func TestServer_IdentityCredentials(t *testing.T) {
 	events := &recorder{}
 	f := newFixture(t, func(o *imds.Options) {
 		o.OnCredentialsServed = events.record
-		o.IdentityCredentials = func() (credential.Value, bool) {
+		o.IdentityCredentials = func(context.Context) (credential.Value, bool) {
 			mu.Lock()
 			defer mu.Unlock()
+			calls++
 			return c, present
 		}
 	})
@@ -323,14 +326,26 @@ func TestServer_IdentityCredentials(t *testing.T) {
   "Expiration" : "2025-06-01T13:00:00Z"
 }`},
 	}
+	// The listings need no generation: they are served whether or not
+	// one is minted (ok=false: its mint failed), and ask for none.
+	listings := map[string]bool{base + "/": true, base + "/ec2/": true, base + "/ec2/security-credentials/": true}
 	for _, on := range []bool{false, true} {
 		set(on)
-		if l := f.do(t, "GET", "/latest/meta-data/").Body.String(); strings.Contains(l, "identity-credentials/") != on {
-			t.Errorf("present=%t: meta-data listing %q", on, l)
+		if l := f.do(t, "GET", "/latest/meta-data/").Body.String(); !strings.Contains(l, "identity-credentials/") {
+			t.Errorf("present=%t: meta-data listing %q lacks identity-credentials/", on, l)
 		}
 		for _, tc := range cases {
+			mu.Lock()
+			before := calls
+			mu.Unlock()
 			w := f.do(t, "GET", tc.path)
-			if !on {
+			mu.Lock()
+			asked := calls > before
+			mu.Unlock()
+			if asked == listings[tc.path] {
+				t.Errorf("GET %s asked for the credentials: %t", tc.path, asked)
+			}
+			if !on && !listings[tc.path] {
 				if w.Code != 404 {
 					t.Errorf("absent: GET %s = %d, want 404", tc.path, w.Code)
 				}

@@ -1,6 +1,7 @@
 package imds
 
 import (
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
@@ -76,11 +77,14 @@ type Options struct {
 	Throttle Throttle
 
 	// IdentityCredentials supplies the instance identity role credentials
-	// served under identity-credentials/ec2/. Nil, or ok=false, means none:
-	// identity-credentials/ is not listed and answers 404. Like
-	// [CredentialSource.Current], it is called on the request path and must
-	// not block on I/O.
-	IdentityCredentials func() (credential.Value, bool)
+	// served under identity-credentials/ec2/. Nil means none:
+	// identity-credentials/ is not listed and answers 404. Otherwise the
+	// listings under it are served from the start, and it is called with
+	// the request's context only for the documents that carry a generation
+	// (security-credentials/ec2-instance and info): it may mint the first
+	// generation then, and block for as long as that takes (at most until
+	// ctx ends). ok=false answers those two 404.
+	IdentityCredentials func(ctx context.Context) (credential.Value, bool)
 
 	// OnCredentialsServed, when set, is called after each credential
 	// document is served with Code Success: legacy, extended, or in the ECS
@@ -154,7 +158,7 @@ type Server struct {
 	opts     Options   // effective options without keys; the switches' initial values
 	inst     *Instance // &opts.Instance
 	creds    CredentialSource
-	identity func() (credential.Value, bool)
+	identity func(context.Context) (credential.Value, bool)
 	onServed func(ServedEvent)
 	tokens   tokenCodec
 	now      func() time.Time

@@ -14,7 +14,9 @@
 //   - it keeps the instance identity role credentials as a refresher entry
 //     of their own, keyed by their session ARN
 //     (arn:aws:sts::ACCOUNT:assumed-role/aws:ec2-instance/i-…, see
-//     [Instance.IdentityRoleKey]);
+//     [Instance.IdentityRoleKey]), minted on first use
+//     ([Instance.IdentityCredentials]) since most instances of a large
+//     fleet are never asked for them;
 //   - it is an imds.CredentialSource ([Instance.Current]): the attached
 //     profile's current credentials, or EC2's error document
 //     (AssumeRoleUnauthorizedAccess) while the role does not trust EC2;
@@ -40,10 +42,11 @@
 //
 // # Concurrency
 //
-// [Instance.Current], [Instance.IdentityCredentials] and
-// [Instance.RoleARN] are lock-free or take a short lock and never do I/O:
-// they run on the metadata server's request path and on the scheduler's
-// goroutine. Attach and Detach are serialised and write the store. The
+// [Instance.Current] and [Instance.RoleARN] are lock-free or take a short
+// lock and never do I/O: they run on the metadata server's request path
+// and on the scheduler's goroutine. [Instance.IdentityCredentials] is
+// too, but for its first call, which mints (in-process, bounded by the
+// request's context). Attach and Detach are serialised and write the store. The
 // package starts no goroutines.
 //
 // Sources: EC2 User Guide, "IAM roles for Amazon EC2" (sessions named after

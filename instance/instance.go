@@ -40,6 +40,7 @@ type Scheduler interface {
 	Add(key string, iss refresher.Issuer)
 	Remove(key string)
 	Current(key string) *refresher.Generation
+	Ensure(ctx context.Context, key string, iss refresher.Issuer) (*refresher.Generation, error)
 	RotateNow(key string) error
 	Freeze(key string, frozen bool) error
 	Frozen(key string) bool
@@ -137,10 +138,10 @@ func New(ctx context.Context, opts Options) (*Instance, error) {
 	return in, nil
 }
 
-// Keep has the scheduler keep the instance's own credentials: those of
-// its identity role and of the role of its instance profile, minted as
-// this instance (sessions named after it). Call it once, before the
-// scheduler runs.
+// Keep has the scheduler keep the credentials of the role of the
+// instance's profile, minted as this instance (sessions named after it).
+// Call it once, before the scheduler runs. Those of its identity role are
+// minted on first use (IdentityCredentials), and kept from then on.
 func (in *Instance) Keep(ctx context.Context) error {
 	att := in.att.Load()
 	if att.Role != "" {
@@ -151,11 +152,6 @@ func (in *Instance) Keep(ctx context.Context) error {
 		in.setRole(att.ProfileARN, r.ARN())
 		in.sched.Add(att.ProfileARN, in)
 	}
-	key := in.IdentityRoleKey()
-	if x := in.index.Load(); x != nil {
-		x.keep(key, in)
-	}
-	in.sched.Add(key, refresher.IssuerFunc(in.issueIdentityRole))
 	return nil
 }
 
@@ -278,11 +274,25 @@ func (in *Instance) Current() (imds.Attachment, bool) {
 	return att, true
 }
 
+// identityMintTimeout bounds the first mint of the identity role
+// credentials, which a metadata request waits for.
+const identityMintTimeout = 10 * time.Second
+
 // IdentityCredentials are the current instance identity role credentials,
-// for imds.Options.IdentityCredentials.
-func (in *Instance) IdentityCredentials() (credential.Value, bool) {
-	g := in.sched.Current(in.IdentityRoleKey())
-	if g == nil {
+// for imds.Options.IdentityCredentials. The first call mints them, in the
+// caller (bounded by ctx and identityMintTimeout), and from then on the
+// scheduler keeps them: most instances of a large fleet are never asked,
+// and keep none. ok is false when that mint failed (the scheduler retries
+// it, as any failed mint) or ctx ended first.
+func (in *Instance) IdentityCredentials(ctx context.Context) (credential.Value, bool) {
+	key := in.IdentityRoleKey()
+	if g := in.sched.Current(key); g != nil {
+		return g.Credentials, true
+	}
+	ctx, cancel := context.WithTimeout(ctx, identityMintTimeout)
+	defer cancel()
+	g, err := in.sched.Ensure(ctx, key, refresher.IssuerFunc(in.issueIdentityRole))
+	if err != nil {
 		return credential.Value{}, false
 	}
 	return g.Credentials, true

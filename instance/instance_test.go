@@ -79,6 +79,14 @@ func (s *syncScheduler) mint(key string) {
 	}
 }
 
+func (s *syncScheduler) Ensure(_ context.Context, key string, iss refresher.Issuer) (*refresher.Generation, error) {
+	s.Add(key, iss)
+	if g := s.Current(key); g != nil {
+		return g, nil
+	}
+	return nil, refresher.ErrNoGeneration
+}
+
 func (s *syncScheduler) Remove(key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -222,14 +230,24 @@ func TestInstance_Credentials(t *testing.T) {
 		t.Errorf("RoleARN(web) = %q", got)
 	}
 
-	// The identity role is an entry of its own, under its session ARN.
+	// The identity role is an entry of its own, under its session ARN,
+	// minted when first asked for.
 	key := in.IdentityRoleKey()
 	if key != "arn:aws:sts::123456789012:assumed-role/aws:ec2-instance/"+firstID {
 		t.Errorf("IdentityRoleKey = %q", key)
 	}
-	ic, ok := in.IdentityCredentials()
+	if f.sched.Current(key) != nil {
+		t.Error("Keep minted the identity role credentials; want them minted on first use")
+	}
+	ic, ok := in.IdentityCredentials(t.Context())
 	if !ok {
 		t.Fatal("no identity role credentials")
+	}
+	if g := f.sched.Current(key); g == nil || g.Credentials != ic {
+		t.Errorf("scheduler keeps %+v after the first use, want the credentials returned", g)
+	}
+	if again, ok := in.IdentityCredentials(t.Context()); !ok || again != ic {
+		t.Error("second IdentityCredentials minted again")
 	}
 	if s := f.session(t, ic); s.PrincipalARN != key || s.RoleARN != "" || s.SessionName != firstID {
 		t.Errorf("identity session = %v", s)
@@ -257,8 +275,8 @@ func TestInstance_KeepAll(t *testing.T) {
 		t.Fatal(err)
 	}
 	const otherARN = "arn:aws:iam::123456789012:instance-profile/other"
-	if len(f.sched.issuers) != 3 || f.sched.Current(batchARN) != nil {
-		t.Errorf("scheduler keeps %d entries; want web, other and the identity role, and not batch (no role)", len(f.sched.issuers))
+	if len(f.sched.issuers) != 2 || f.sched.Current(batchARN) != nil {
+		t.Errorf("scheduler keeps %d entries; want web and other, not batch (no role) nor the identity role (minted on first use)", len(f.sched.issuers))
 	}
 	g := f.sched.Current(otherARN)
 	if g == nil {
@@ -418,7 +436,7 @@ func TestInstance_Many(t *testing.T) {
 		t.Fatal("two instances share an identity role entry")
 	}
 	for _, in := range []*Instance{one, two} {
-		c, ok := in.IdentityCredentials()
+		c, ok := in.IdentityCredentials(t.Context())
 		if !ok || f.session(t, c).SessionName != in.ID() {
 			t.Errorf("%s: identity credentials not its own", in.ID())
 		}

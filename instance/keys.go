@@ -7,13 +7,14 @@ import (
 	"github.com/imdsemu/imdsemu/refresher"
 )
 
-// keyIndex is which instances of a Fleet keep each scheduler key: an
-// instance profile's ARN (its own instance, and the primary, which keeps
-// every profile) or an instance identity role's session ARN (exactly its
-// instance). A scheduler event goes to the instances keeping its key and
-// no other, so an event costs the same with one instance or ten thousand.
-// The instances tell it what they keep (Instance.setRole, Keep); the fleet
-// forgets an instance it removes. Safe for concurrent use.
+// keyIndex is which instances of a Fleet keep each instance profile's
+// scheduler key, its ARN: its own instance, and the primary, which keeps
+// every profile. A scheduler event goes to the instances keeping its key
+// and no other, so an event costs the same with one instance or ten
+// thousand. An identity role's key is in no index: its events concern no
+// instance's readiness, and carry no role. The instances tell it what
+// they keep (Instance.setRole); the fleet forgets an instance it removes.
+// Safe for concurrent use.
 type keyIndex struct {
 	mu    sync.RWMutex
 	byKey map[string][]*Instance // the latest to record the key first
@@ -46,7 +47,6 @@ func (x *keyIndex) join(in *Instance) {
 	in.rolesMu.Lock() // as setRole does
 	defer in.rolesMu.Unlock()
 	in.index.Store(x)
-	x.keep(in.IdentityRoleKey(), in)
 	for k := range in.roles {
 		x.keep(k, in)
 	}
@@ -80,7 +80,6 @@ func (x *keyIndex) forget(in *Instance) {
 	in.index.Store(nil)
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.dropLocked(in.IdentityRoleKey(), in)
 	for k := range in.roles {
 		x.dropLocked(k, in)
 	}
@@ -95,8 +94,8 @@ func (x *keyIndex) keepers(key string) []*Instance {
 }
 
 // event passes ev to the instances keeping its key and returns the ARN
-// of the role its credentials are for ("" for an identity role's, or a
-// key nobody keeps).
+// of the role its credentials are for ("" for a key nobody keeps, such as
+// an identity role's).
 func (x *keyIndex) event(ev refresher.Event) (role string) {
 	for _, in := range x.keepers(ev.Key) {
 		in.OnEvent(ev)

@@ -68,11 +68,12 @@ func TestFleet_EventsReachTheirKeepers(t *testing.T) {
 	}
 	webID, primaryID := web.Instance.IdentityRoleKey(), primary.Instance.IdentityRoleKey()
 
-	// An identity role's key is its instance's alone; a profile's is its
-	// instance's and the primary's, which keeps every profile.
+	// A profile's key is its instance's and the primary's, which keeps
+	// every profile; an identity role's is nobody's (its events concern no
+	// instance).
 	for key, want := range map[string][]string{
-		webID:     {firstID},
-		primaryID: {secondID},
+		webID:     nil,
+		primaryID: nil,
 		webARN:    {secondID, firstID},
 		batchARN:  nil, // no role: nobody keeps it
 	} {
@@ -124,8 +125,8 @@ func TestFleet_EventsReachTheirKeepers(t *testing.T) {
 		t.Errorf("keepers of p0 after AddInstance = %v, want the new instance", got)
 	}
 	third := fl.byID[thirdID].Instance
-	if got := keepers(fl, third.IdentityRoleKey()); !slices.Equal(got, []string{thirdID}) {
-		t.Errorf("keepers of the new identity key = %v", got)
+	if got := keepers(fl, third.IdentityRoleKey()); got != nil {
+		t.Errorf("keepers of the new identity key = %v, want none", got)
 	}
 	if _, err := fl.RemoveInstance(t.Context(), firstID); err != nil {
 		t.Fatal(err)
@@ -171,12 +172,12 @@ func TestFleet_EventsAreIndexedWithManyInstances(t *testing.T) {
 				if role := fl.OnEvent(refresher.Event{Kind: refresher.EventIssued, Key: key}); role != want || !isReady(m.Instance) {
 					t.Errorf("%s: role %q (want %s), ready %t", key, role, want, isReady(m.Instance))
 				}
-				if got := keepers(fl, m.Instance.IdentityRoleKey()); !slices.Equal(got, []string{m.Instance.ID()}) {
-					t.Errorf("keepers of %s's identity key = %v", m.Instance.ID(), got)
+				if got := keepers(fl, m.Instance.IdentityRoleKey()); got != nil {
+					t.Errorf("keepers of %s's identity key = %v, want none", m.Instance.ID(), got)
 				}
 			}
-			if got := len(fl.keys.byKey); got != 2*n+2 {
-				t.Errorf("index holds %d keys, want %d (n+1 profiles with web, n+1 identity roles)", got, 2*n+2)
+			if got := len(fl.keys.byKey); got != n+1 {
+				t.Errorf("index holds %d keys, want %d (n+1 profiles with web)", got, n+1)
 			}
 		})
 	}

@@ -4,8 +4,10 @@
 // Each entry of a [Scheduler] has a key (an instance profile's ARN, an
 // instance identity role session's ARN) and its own [Issuer]. The Scheduler
 // asks the Issuer for a first generation of credentials as soon as the entry
-// is added, then for the next generation before the current one
-// gets old: by default a new generation every hour for sessions that live six
+// is added ([Scheduler.Add]), or, for an entry kept on first use, when
+// [Scheduler.Ensure] first asks for it (minting in Ensure's caller, so the
+// first request gets fresh credentials), then for the next generation
+// before the current one gets old: by default a new generation every hour for sessions that live six
 // hours, as EC2 does. A generation that has been superseded stays valid until
 // its own expiry; the Scheduler only forgets it then. EC2 promises new
 // credentials at least five minutes before the old ones expire, and the
@@ -22,5 +24,5 @@
 //
 // [Scheduler.Current] is one atomic load and is safe to call from any number of
 // goroutines on a request path. [Scheduler.Run] is the Scheduler's only
-// goroutine; the caller owns it and stops it by cancelling its context.
+// goroutine (Ensure's first mint runs in its caller's); the caller owns it and stops it by cancelling its context.
 package refresher

@@ -69,6 +69,9 @@ type Event struct {
 var (
 	ErrUnknownKey = errors.New("refresher: unknown key")
 	ErrFrozen     = errors.New("refresher: rotation is frozen")
+	// ErrNoGeneration: Ensure found the entry kept, but its first mint
+	// failed and its retry has not succeeded yet.
+	ErrNoGeneration = errors.New("refresher: no generation yet")
 )
 
 // Options configure a Scheduler. The zero value of every field is a usable
@@ -84,8 +87,9 @@ type Options struct {
 	// Now is the clock; nil means time.Now. Timers use the time package, so
 	// tests control time with testing/synctest.
 	Now func() time.Time
-	// OnEvent, when set, is called from Run's goroutine for every event. It
-	// must not block.
+	// OnEvent, when set, is called for every event: from Run's goroutine,
+	// and from Ensure's caller for the first mint it makes (so possibly
+	// from several goroutines at once). It must not block.
 	OnEvent    func(Event)
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
@@ -115,6 +119,9 @@ type entry struct {
 	frozen   bool      // no mints; the current generation stays current
 	due      time.Time // min(nextMint, earliest old expiry)
 	index    int       // in queue
+	// first is closed when the first mint Ensure made in its caller is
+	// done; nil for an entry Add made, or once it is closed.
+	first chan struct{}
 }
 
 // New returns a Scheduler. Call Run to start it.
@@ -165,6 +172,62 @@ func (s *Scheduler) Add(key string, iss Issuer) {
 	s.entries.Store(key, e)
 	heap.Push(&s.queue, e)
 	s.poke()
+}
+
+// Ensure returns key's current generation. If key is not kept yet, it
+// keeps it as Add does, but mints the first generation at once in the
+// caller's goroutine (bounded by ctx), emits its events and returns it;
+// Run rotates it from then on. This is for credentials minted on first
+// use. If another Ensure is minting key's first generation, it waits for
+// that one (or for ctx). A failed first mint returns its error after
+// emitting EventMintFailed; the entry stays, and Run retries it after the
+// backoff, as after any failed mint (meanwhile Ensure returns
+// ErrNoGeneration). A nil iss panics.
+func (s *Scheduler) Ensure(ctx context.Context, key string, iss Issuer) (*Generation, error) {
+	if iss == nil {
+		panic("refresher: Ensure with a nil Issuer")
+	}
+	if g := s.Current(key); g != nil {
+		return g, nil
+	}
+	s.mu.Lock()
+	if v, ok := s.entries.Load(key); ok {
+		e := v.(*entry)
+		first := e.first
+		s.mu.Unlock()
+		if first != nil {
+			select {
+			case <-first:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		if g := e.cur.Load(); g != nil {
+			return g, nil
+		}
+		return nil, fmt.Errorf("%w for %q", ErrNoGeneration, key)
+	}
+	now := s.opts.Now()
+	// Parked while the caller mints, as runDue parks an entry it mints.
+	e := &entry{key: key, issuer: iss, nextMint: now, due: now.Add(s.opts.MaxBackoff), first: make(chan struct{})}
+	s.entries.Store(key, e)
+	heap.Push(&s.queue, e)
+	s.mu.Unlock()
+
+	err := s.mint(ctx, e, now)
+	s.mu.Lock()
+	close(e.first)
+	e.first = nil
+	s.mu.Unlock()
+	s.poke() // Run may be waiting for a time later than e's next mint
+	switch g := e.cur.Load(); {
+	case err != nil:
+		return nil, err
+	case g == nil: // removed while minting
+		return nil, fmt.Errorf("%w %q", ErrUnknownKey, key)
+	default:
+		return g, nil
+	}
 }
 
 // Remove stops keeping credentials under key and forgets its generations.
@@ -329,7 +392,7 @@ func (s *Scheduler) runDue(ctx context.Context) {
 			// waits in the global run queue, which one busy processor
 			// (GOMAXPROCS=1, serving requests) visits one scheduling in
 			// 61, so under load mints fell seconds behind.
-			s.mint(ctx, e, due)
+			_ = s.mint(ctx, e, due) // a failure is logged, emitted and retried
 		}
 	}
 }
@@ -345,14 +408,15 @@ func (s *Scheduler) retire(e *entry, now time.Time) []*Generation {
 	return gone
 }
 
-// mint mints e's next generation, which was due at due.
-func (s *Scheduler) mint(ctx context.Context, e *entry, due time.Time) {
+// mint mints e's next generation, which was due at due, and returns the
+// issuer's error.
+func (s *Scheduler) mint(ctx context.Context, e *entry, due time.Time) error {
 	creds, err := e.issuer.Issue(ctx, e.key, s.opts.Lifetime)
 	now := s.opts.Now()
 	s.mu.Lock()
 	if e.removed {
 		s.mu.Unlock()
-		return
+		return err
 	}
 	if err != nil {
 		e.failures++
@@ -366,7 +430,7 @@ func (s *Scheduler) mint(ctx context.Context, e *entry, due time.Time) {
 		s.metrics.rotations.WithLabelValues("error").Inc()
 		s.log.Warn("mint failed; keeping current credentials", "key", e.key, "attempt", e.failures, "retry_in", backoff, "err", err)
 		s.emit(Event{Kind: EventMintFailed, Key: e.key, At: now, Due: due, Err: err})
-		return
+		return err
 	}
 	prev := e.cur.Load()
 	g := &Generation{Key: e.key, Seq: 1, Credentials: creds}
@@ -386,6 +450,7 @@ func (s *Scheduler) mint(ctx context.Context, e *entry, due time.Time) {
 		s.emit(Event{Kind: EventSuperseded, Key: e.key, Seq: prev.Seq, Credentials: prev.Credentials.Public(), At: now})
 	}
 	s.emit(Event{Kind: EventIssued, Key: e.key, Seq: g.Seq, Credentials: creds.Public(), At: now, Due: due})
+	return nil
 }
 
 // nextMint is when the generation after c is due: after Interval, and never

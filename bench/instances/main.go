@@ -21,8 +21,9 @@
 // setup.
 //
 // With -rotate D it starts the last count's server with a rotation
-// interval that makes its 2N credential entries (a profile and an identity
-// role per instance) rotate at -rotate-rate per second, follows the
+// interval that makes its N credential entries (a profile per instance;
+// the identity roles' are minted on first use, and none is asked for)
+// rotate at -rotate-rate per second, follows the
 // control API's issued events (GET /v1/events?type=issued) and reports how
 // late each rotation came (the event's at minus its due), for D idle and
 // then for D under the keep-alive GET load. A stream the server drops for
@@ -382,8 +383,8 @@ func compareKeepAlive(bin string, a, b, rounds int, round, settle time.Duration,
 			return err
 		}
 	}
-	// Let start-up's background work (the identity roles' first mints,
-	// the garbage collector, the scavenger) end, then warm both up.
+	// Let start-up's background work (the garbage collector, the
+	// scavenger) end, then warm both up.
 	time.Sleep(settle)
 	for k := range cs {
 		if _, err := load(cs[k], round); err != nil {
@@ -454,11 +455,11 @@ func median(v []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// rotations starts a server of n instances whose 2n entries rotate at
+// rotations starts a server of n instances whose n entries rotate at
 // rate per second and reports how late the rotations come, for d idle and
 // for d under keep-alive load.
 func rotations(bin string, n, rate int, d time.Duration, conns int) error {
-	interval := time.Duration(float64(2*n) / float64(rate) * float64(time.Second))
+	interval := time.Duration(float64(n) / float64(rate) * float64(time.Second))
 	interval = max(interval.Round(time.Second), time.Second)
 	s, err := start(bin, n, interval)
 	if err != nil {
@@ -479,7 +480,7 @@ func rotations(bin string, n, rate int, d time.Duration, conns int) error {
 	defer cancel()
 	followed := make(chan error, 1)
 	go func() { followed <- f.follow(ctx) }() // ends with ctx
-	fmt.Printf("rotation: %d instances, %d entries, interval %s (%.0f rotations/s)\n", n, 2*n, interval, float64(2*n)/interval.Seconds())
+	fmt.Printf("rotation: %d instances, %d entries, interval %s (%.0f rotations/s)\n", n, n, interval, float64(n)/interval.Seconds())
 	// The first rotations fall due an interval after the start-up mints.
 	time.Sleep(interval + 2*time.Second)
 	phase := func(p int) error {
