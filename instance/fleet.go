@@ -80,7 +80,7 @@ type Fleet struct {
 type profileKey struct{ account, name string }
 
 func memberProfile(m *Member) profileKey {
-	return profileKey{m.Instance.Metadata().AccountID, strings.ToLower(m.Profile)}
+	return profileKey{m.Instance.AccountID(), strings.ToLower(m.Profile)}
 }
 
 var (
@@ -262,7 +262,7 @@ func (f *Fleet) info(m *Member) admin.InstanceInfo {
 		}
 	}
 	return admin.InstanceInfo{
-		ID: m.Instance.ID(), Account: m.Instance.Metadata().AccountID, Profile: att.Profile, Role: att.Role,
+		ID: m.Instance.ID(), Account: m.Instance.AccountID(), Profile: att.Profile, Role: att.Role,
 		Sources: sources, Listen: m.Listen, Default: m.Instance.ID() == f.router.Default(),
 	}
 }
@@ -285,7 +285,7 @@ func (f *Fleet) AddInstance(ctx context.Context, spec admin.InstanceSpec) (admin
 		return admin.InstanceInfo{}, errors.New("instance: this fleet cannot add instances")
 	}
 	if spec.Account == "" {
-		spec.Account = f.primary.Instance.Metadata().AccountID
+		spec.Account = f.primary.Instance.AccountID()
 	}
 	if err := f.opts.Check(spec); err != nil {
 		return admin.InstanceInfo{}, err

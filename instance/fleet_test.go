@@ -34,7 +34,7 @@ func parseSource(s string) (netip.Prefix, error) {
 func (f *fixture) member(t *testing.T, id, profile string, sources ...string) *Member {
 	t.Helper()
 	in := f.instance(t, id, profile)
-	srv, err := imds.New(imds.Options{Credentials: in, Instance: in.Metadata(), TokenKey: bytes.Repeat([]byte{7}, 32)})
+	srv, err := imds.New(imds.Options{Credentials: in, Instance: imds.Instance{ID: in.ID(), AccountID: in.AccountID()}, TokenKey: bytes.Repeat([]byte{7}, 32)})
 	if err != nil {
 		t.Fatal(err)
 	}

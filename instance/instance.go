@@ -68,13 +68,15 @@ type Options struct {
 // Instance is one emulated EC2 instance. Its methods are safe for
 // concurrent use.
 type Instance struct {
-	meta  imds.Instance
-	key   *rsa.PrivateKey
-	cert  *x509.Certificate
-	store Store
-	sts   STS
-	sched Scheduler
-	trust *trustGate
+	// id and account are all of the metadata the instance needs; the
+	// metadata server keeps the rest (one copy per instance, not two).
+	id, account string
+	key         *rsa.PrivateKey
+	cert        *x509.Certificate
+	store       Store
+	sts         STS
+	sched       Scheduler
+	trust       *trustGate
 	// notices are the instance's Spot, rebalance, maintenance and Auto
 	// Scaling notices (notices.go).
 	notices *imds.Notices
@@ -112,7 +114,7 @@ func New(ctx context.Context, opts Options) (*Instance, error) {
 		opts.Now = time.Now
 	}
 	in := &Instance{
-		meta: opts.Metadata, key: opts.SigningKey, cert: opts.SigningCertificate,
+		id: opts.Metadata.ID, account: opts.Metadata.AccountID, key: opts.SigningKey, cert: opts.SigningCertificate,
 		store: opts.Store, sts: opts.STS, sched: opts.Scheduler,
 		trust:   newTrustGate(opts.Now),
 		notices: imds.NewNotices(opts.Metadata, opts.Now, nil),
@@ -145,7 +147,7 @@ func New(ctx context.Context, opts Options) (*Instance, error) {
 func (in *Instance) Keep(ctx context.Context) error {
 	att := in.att.Load()
 	if att.Role != "" {
-		r, err := in.store.Role(ctx, in.meta.AccountID, att.Role)
+		r, err := in.store.Role(ctx, in.account, att.Role)
 		if err != nil {
 			return err
 		}
@@ -186,10 +188,10 @@ func (in *Instance) KeepAll(ctx context.Context) error {
 }
 
 // ID is the instance id.
-func (in *Instance) ID() string { return in.meta.ID }
+func (in *Instance) ID() string { return in.id }
 
-// Metadata is the instance's metadata, as given to New.
-func (in *Instance) Metadata() imds.Instance { return in.meta }
+// AccountID is the instance's account.
+func (in *Instance) AccountID() string { return in.account }
 
 // SigningKey and SigningCertificate sign the identity document; nil when
 // none was given.
@@ -202,7 +204,7 @@ func (in *Instance) SigningCertificate() *x509.Certificate { return in.cert }
 // credentials: the session's ARN,
 // arn:aws:sts::ACCOUNT:assumed-role/aws:ec2-instance/INSTANCE-ID.
 func (in *Instance) IdentityRoleKey() string {
-	return "arn:aws:sts::" + in.meta.AccountID + ":assumed-role/aws:ec2-instance/" + in.meta.ID
+	return "arn:aws:sts::" + in.account + ":assumed-role/aws:ec2-instance/" + in.id
 }
 
 // Issue mints credentials for the instance profile profileARN: it looks up
@@ -233,7 +235,7 @@ func (in *Instance) Issue(ctx context.Context, profileARN string, lifetime time.
 		AccountID:              account,
 		RoleARN:                role.ARN(),
 		RoleID:                 role.ID,
-		SessionName:            in.meta.ID,
+		SessionName:            in.id,
 		Duration:               lifetime,
 		RoleMaxSessionDuration: role.MaxSessionDuration,
 	})
@@ -246,9 +248,9 @@ func (in *Instance) Issue(ctx context.Context, profileARN string, lifetime time.
 func (in *Instance) issueIdentityRole(ctx context.Context, _ string, lifetime time.Duration) (credential.Value, error) {
 	c, err := in.sts.Issue(ctx, sts.Request{
 		Action:       sts.ActionInstanceProfile,
-		AccountID:    in.meta.AccountID,
+		AccountID:    in.account,
 		PrincipalARN: in.IdentityRoleKey(),
-		SessionName:  in.meta.ID,
+		SessionName:  in.id,
 		Duration:     lifetime,
 	})
 	return c.Value, err

@@ -460,7 +460,7 @@ func TestNew_Rejects(t *testing.T) {
 		t.Fatal(err)
 	}
 	ok := Options{Metadata: imds.Instance{ID: firstID, AccountID: acct}, Store: f.store, STS: f.issuer, Scheduler: f.sched, SigningKey: key, SigningCertificate: cert}
-	if in, err := New(t.Context(), ok); err != nil || in.SigningKey() != key || in.SigningCertificate() != cert || in.Metadata().ID != firstID {
+	if in, err := New(t.Context(), ok); err != nil || in.SigningKey() != key || in.SigningCertificate() != cert || in.ID() != firstID || in.AccountID() != acct {
 		t.Fatalf("New = %v", err)
 	}
 	for name, mod := range map[string]func(*Options){

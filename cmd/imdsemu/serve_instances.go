@@ -131,8 +131,9 @@ func (b *fleetBuilder) member(ctx context.Context, e config.InstanceEntry, metri
 		return nil, err
 	}
 	m := &instance.Member{Profile: e.Profile, Sources: e.Match.Sources, Listen: e.Match.Listen}
+	meta := mx.metadata()
 	m.Instance, err = instance.New(ctx, instance.Options{
-		Metadata: mx.metadata(), Profile: e.Profile,
+		Metadata: meta, Profile: e.Profile,
 		Store: b.d.store, STS: b.d.issuer, Scheduler: b.d.sched,
 		SigningKey: b.key, SigningCertificate: b.cert,
 	})
@@ -145,7 +146,7 @@ func (b *fleetBuilder) member(ctx context.Context, e config.InstanceEntry, metri
 	}
 	m.Metadata, err = imds.New(mx.options(imds.Options{
 		Credentials:         m.Instance,
-		Instance:            m.Instance.Metadata(),
+		Instance:            meta,
 		IdentityKey:         b.key,
 		IdentityCertificate: b.cert,
 		IdentityCredentials: m.Instance.IdentityCredentials,
