@@ -26,18 +26,22 @@ type entity struct {
 	quota       string // PoliciesPerUser
 	maxInline   int    // aggregate size of inline policies
 	label       string // "user", as in AWS's messages
+	attached    string // the query of attachedARNs
 }
 
 func userEntity() entity {
-	return entity{EntityUser, "users", "user_attached_policies", "user_pk", "PoliciesPerUser", MaxUserPoliciesLength, "user"}
+	return entity{EntityUser, "users", "user_attached_policies", "user_pk", "PoliciesPerUser", MaxUserPoliciesLength, "user",
+		`SELECT policy_arn FROM user_attached_policies WHERE user_pk = ? ORDER BY policy_arn`}
 }
 
 func groupEntity() entity {
-	return entity{EntityGroup, "groups", "group_attached_policies", "group_pk", "PoliciesPerGroup", MaxGroupPoliciesLength, "group"}
+	return entity{EntityGroup, "groups", "group_attached_policies", "group_pk", "PoliciesPerGroup", MaxGroupPoliciesLength, "group",
+		`SELECT policy_arn FROM group_attached_policies WHERE group_pk = ? ORDER BY policy_arn`}
 }
 
 func roleEntity() entity {
-	return entity{EntityRole, "roles", "role_attached_policies", "role_pk", "PoliciesPerRole", MaxRolePoliciesLength, "role"}
+	return entity{EntityRole, "roles", "role_attached_policies", "role_pk", "PoliciesPerRole", MaxRolePoliciesLength, "role",
+		`SELECT policy_arn FROM role_attached_policies WHERE role_pk = ? ORDER BY policy_arn`}
 }
 
 // noSuch is AWS's NoSuchEntity message for a missing user, group or role.
@@ -67,7 +71,7 @@ func isPolicyARN(arn string) bool {
 
 // attachedARNs lists the ARNs attached to one entity, sorted.
 func attachedARNs(ctx context.Context, q querier, e entity, pk int64) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT policy_arn FROM `+e.attachTable+` WHERE `+e.fk+` = ? ORDER BY policy_arn`, pk)
+	rows, err := q.QueryContext(ctx, e.attached, pk)
 	if err != nil {
 		return nil, fmt.Errorf("rolestore: attached policies: %w", err)
 	}

@@ -170,7 +170,7 @@ RETURNING pk`, g.AccountID, g.Name, pathOrRoot(g.Path), id, string(policies), cr
 	if err := setAttached(ctx, tx, groupEntity(), pk, g.ManagedPolicies); err != nil {
 		return Group{}, err
 	}
-	return getGroup(ctx, tx, `g.pk = ?`, pk)
+	return getGroup(ctx, tx, selectGroups+`g.pk = ?`+groupsOrder, pk)
 }
 
 const groupColumns = `g.pk, g.account_id, g.name, g.path, g.group_id, g.policies, g.created_at`
@@ -194,8 +194,9 @@ func scanGroup(row scanner) (int64, Group, error) {
 	return pk, g, nil
 }
 
-func getGroup(ctx context.Context, q querier, where string, args ...any) (Group, error) {
-	out, err := listGroups(ctx, q, where, args...)
+// getGroup reads one group with query as listGroups does.
+func getGroup(ctx context.Context, q querier, query string, args ...any) (Group, error) {
+	out, err := listGroups(ctx, q, query, args...)
 	if err != nil {
 		return Group{}, err
 	}
@@ -205,8 +206,16 @@ func getGroup(ctx context.Context, q querier, where string, args ...any) (Group,
 	return out[0], nil
 }
 
-func listGroups(ctx context.Context, q querier, where string, args ...any) ([]Group, error) {
-	out, pks, err := scanRows(ctx, q, "groups", scanGroup, `SELECT `+groupColumns+` FROM groups g WHERE `+where+` ORDER BY g.account_id, g.name`, args...)
+const (
+	selectGroups = `SELECT ` + groupColumns + ` FROM groups g WHERE `
+	groupsOrder  = ` ORDER BY g.account_id, g.name`
+	groupByName  = selectGroups + `g.account_id = ? AND g.name = ?` + groupsOrder
+)
+
+// listGroups reads groups with query: selectGroups, a condition and
+// groupsOrder.
+func listGroups(ctx context.Context, q querier, query string, args ...any) ([]Group, error) {
+	out, pks, err := scanRows(ctx, q, "groups", scanGroup, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +260,7 @@ func noSuchGroup(name string) error {
 // Group returns a group by account and name (case-insensitive), with its
 // attached managed policies.
 func (s *SQLite) Group(ctx context.Context, accountID, name string) (Group, error) {
-	g, err := getGroup(ctx, s.db, `g.account_id = ? AND g.name = ?`, accountID, name)
+	g, err := getGroup(ctx, s.db, groupByName, accountID, name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Group{}, noSuchGroup(name)
 	}
@@ -261,7 +270,7 @@ func (s *SQLite) Group(ctx context.Context, accountID, name string) (Group, erro
 // Groups lists the groups of one account, or of all when accountID is "",
 // sorted by account and name.
 func (s *SQLite) Groups(ctx context.Context, accountID string) ([]Group, error) {
-	return listGroups(ctx, s.db, `? = '' OR g.account_id = ?`, accountID, accountID)
+	return listGroups(ctx, s.db, selectGroups+`? = '' OR g.account_id = ?`+groupsOrder, accountID, accountID)
 }
 
 // GroupsForUser lists the groups a user is in, sorted by name.
@@ -270,7 +279,7 @@ func (s *SQLite) GroupsForUser(ctx context.Context, accountID, userName string) 
 	if err != nil {
 		return nil, err
 	}
-	return listGroups(ctx, s.db, `g.pk IN (SELECT group_pk FROM group_members WHERE user_pk = ?)`, pk)
+	return listGroups(ctx, s.db, selectGroups+`g.pk IN (SELECT group_pk FROM group_members WHERE user_pk = ?)`+groupsOrder, pk)
 }
 
 // GroupUsers lists the members of a group, sorted by name.
@@ -288,7 +297,7 @@ func (s *SQLite) GroupUsers(ctx context.Context, accountID, groupName string) ([
 func (s *SQLite) UpdateGroup(ctx context.Context, accountID, name, newName, newPath string) (Group, error) {
 	var out Group
 	err := s.write(ctx, "update group", func(tx *sql.Tx) error {
-		g, err := getGroup(ctx, tx, `g.account_id = ? AND g.name = ?`, accountID, name)
+		g, err := getGroup(ctx, tx, groupByName, accountID, name)
 		if errors.Is(err, sql.ErrNoRows) {
 			return noSuchGroup(name)
 		}
@@ -322,7 +331,7 @@ func (s *SQLite) UpdateGroup(ctx context.Context, accountID, name, newName, newP
 // no inline policies and no attached managed policies (DeleteConflict).
 func (s *SQLite) DeleteGroup(ctx context.Context, accountID, name string) error {
 	return s.write(ctx, "delete group", func(tx *sql.Tx) error {
-		g, err := getGroup(ctx, tx, `g.account_id = ? AND g.name = ?`, accountID, name)
+		g, err := getGroup(ctx, tx, groupByName, accountID, name)
 		if errors.Is(err, sql.ErrNoRows) {
 			return noSuchGroup(name)
 		}
@@ -438,8 +447,7 @@ func (s *SQLite) setMembership(ctx context.Context, tx *sql.Tx, u User, upk int6
 
 // groupNames returns the names of the user's groups, sorted.
 func groupNames(ctx context.Context, q querier, upk int64) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT g.name FROM group_members m JOIN groups g ON g.pk = m.group_pk
-WHERE m.user_pk = ? ORDER BY g.name`, upk)
+	rows, err := q.QueryContext(ctx, userGroups, upk)
 	if err != nil {
 		return nil, fmt.Errorf("rolestore: groups of user: %w", err)
 	}

@@ -194,8 +194,7 @@ func scanAccessKey(row scanner) (AccessKey, error) {
 // AccessKey returns the access key with the given ID, or an error wrapping
 // ErrNotFound.
 func (s *SQLite) AccessKey(ctx context.Context, id string) (AccessKey, error) {
-	k, err := scanAccessKey(s.db.QueryRowContext(ctx, `SELECT `+accessKeyColumns+`
-FROM access_keys k LEFT JOIN users u ON u.pk = k.user_pk WHERE k.id = ?`, id))
+	k, err := scanAccessKey(s.reader().QueryRowContext(ctx, accessKeyByID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return AccessKey{}, fmt.Errorf("access key %s: %w", id, ErrNotFound)
 	}

@@ -159,7 +159,7 @@ func customerPolicyPK(ctx context.Context, q querier, arn string) (int64, error)
 		pk    int64
 		spath string
 	)
-	err = q.QueryRowContext(ctx, `SELECT pk, path FROM managed_policies WHERE account_id = ? AND name = ?`, account, name).Scan(&pk, &spath)
+	err = q.QueryRowContext(ctx, customerPolicyByName, account, name).Scan(&pk, &spath)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && spath != path {
 		return 0, noSuchPolicy(arn)
 	}
@@ -630,8 +630,7 @@ func policyDocument(ctx context.Context, q querier, arn string) (string, error) 
 		return "", err
 	}
 	var doc string
-	err = q.QueryRowContext(ctx, `SELECT v.document FROM managed_policies mp
-JOIN policy_versions v ON v.policy_pk = mp.pk AND v.version = mp.default_version WHERE mp.pk = ?`, pk).Scan(&doc)
+	err = q.QueryRowContext(ctx, defaultDocument, pk).Scan(&doc)
 	if err != nil {
 		return "", fmt.Errorf("rolestore: policy %s: %w", arn, err)
 	}

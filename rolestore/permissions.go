@@ -68,28 +68,28 @@ func (s *SQLite) readUserPermissions(ctx context.Context, accountID, name string
 		u    User
 		perm Permissions
 	)
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(q querier) error {
 		var err error
-		u, err = getUser(ctx, tx, `u.account_id = ? AND u.name = ?`, accountID, name)
+		u, err = getUser(ctx, q, userByName, accountID, name)
 		if u, err = lookupUser(u, err, name); err != nil {
 			return err
 		}
 		perm.Policies = inlineDocs(perm.Policies, "", PolicyInlineUser, u.Policies)
-		if perm.Policies, err = managedDocs(ctx, tx, perm.Policies, "", u.ManagedPolicies); err != nil {
+		if perm.Policies, err = managedDocs(ctx, q, perm.Policies, "", u.ManagedPolicies); err != nil {
 			return err
 		}
-		groups, err := listGroups(ctx, tx, `g.account_id = ? AND g.name IN (SELECT value FROM json_each(?))`, accountID, jsonList(u.Groups))
+		groups, err := listGroups(ctx, q, groupsNamed, accountID, jsonList(u.Groups))
 		if err != nil {
 			return err
 		}
 		for _, g := range groups {
 			prefix := "group/" + g.Name + ":"
 			perm.Policies = inlineDocs(perm.Policies, prefix, PolicyInlineGroup, g.Policies)
-			if perm.Policies, err = managedDocs(ctx, tx, perm.Policies, prefix, g.ManagedPolicies); err != nil {
+			if perm.Policies, err = managedDocs(ctx, q, perm.Policies, prefix, g.ManagedPolicies); err != nil {
 				return err
 			}
 		}
-		perm.Boundary, err = boundaryDoc(ctx, tx, u.PermissionsBoundary)
+		perm.Boundary, err = boundaryDoc(ctx, q, u.PermissionsBoundary)
 		return err
 	})
 	return u, perm, err
@@ -123,9 +123,9 @@ func (s *SQLite) readRolePermissions(ctx context.Context, roleARN string) (Role,
 	if err != nil {
 		return Role{}, Permissions{}, newError(CodeNoSuchEntity, "The role with name %s cannot be found.", roleARN)
 	}
-	err = s.read(ctx, func(tx *sql.Tx) error {
+	err = s.read(ctx, func(q querier) error {
 		var err error
-		r, err = getRole(ctx, tx, `r.account_id = ? AND r.name = ?`, account, name)
+		r, err = getRole(ctx, q, roleByName, account, name)
 		if err == nil && r.Path != path {
 			err = sql.ErrNoRows
 		}
@@ -133,10 +133,10 @@ func (s *SQLite) readRolePermissions(ctx context.Context, roleARN string) (Role,
 			return err
 		}
 		perm.Policies = inlineDocs(perm.Policies, "", PolicyInlineRole, r.Policies)
-		if perm.Policies, err = managedDocs(ctx, tx, perm.Policies, "", r.ManagedPolicies); err != nil {
+		if perm.Policies, err = managedDocs(ctx, q, perm.Policies, "", r.ManagedPolicies); err != nil {
 			return err
 		}
-		perm.Boundary, err = boundaryDoc(ctx, tx, r.PermissionsBoundary)
+		perm.Boundary, err = boundaryDoc(ctx, q, r.PermissionsBoundary)
 		return err
 	})
 	return r, perm, err
@@ -179,14 +179,14 @@ func boundaryDoc(ctx context.Context, q querier, arn string) (*PolicyDocument, e
 }
 
 // read runs fn in one read-only transaction, so that its reads see one
-// state of the database.
-func (s *SQLite) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
+// state of the database; q runs the prepared statements in it.
+func (s *SQLite) read(ctx context.Context, fn func(q querier) error) error {
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("rolestore: read: %w", err)
 	}
 	defer tx.Rollback()
-	return fn(tx)
+	return fn(s.inTx(tx))
 }
 
 func jsonList(v []string) string {

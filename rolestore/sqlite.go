@@ -191,6 +191,9 @@ type SQLite struct {
 
 	rev   revocations // the revocations table in memory, for RevokedBefore
 	perms permCache   // effective permissions in memory, for UserPermissions and RolePermissions
+
+	stmts   prepared        // the hot reads' statements (prepared.go)
+	readerQ preparedQuerier // runs them on db, for reads outside a transaction
 }
 
 // busyTimeout is how long a connection waits for another process's write lock.
@@ -250,7 +253,12 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error)
 		db.Close()
 		return nil, fmt.Errorf("rolestore: open sqlite %s: %w", path, err)
 	}
-	s := &SQLite{db: db, now: opts.Now, rand: opts.Rand, checkPolicy: opts.CheckPolicy}
+	stmts, err := prepare(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("rolestore: open sqlite %s: %w", path, err)
+	}
+	s := &SQLite{db: db, now: opts.Now, rand: opts.Rand, checkPolicy: opts.CheckPolicy, stmts: stmts, readerQ: preparedQuerier{q: db, p: stmts}}
 	s.rev.path = path
 	if s.now == nil {
 		s.now = time.Now
@@ -261,8 +269,8 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error)
 	return s, nil
 }
 
-// Close closes the database.
-func (s *SQLite) Close() error { return s.rev.close(s.db) }
+// Close closes the prepared statements and the database.
+func (s *SQLite) Close() error { return errors.Join(s.stmts.close(), s.rev.close(s.db)) }
 
 // querier is what reads need from *sql.DB and *sql.Tx.
 type querier interface {
@@ -379,7 +387,7 @@ RETURNING pk`,
 	if err := setAttached(ctx, tx, roleEntity(), pk, r.ManagedPolicies); err != nil {
 		return Role{}, err
 	}
-	return getRole(ctx, tx, `r.pk = ?`, pk)
+	return getRole(ctx, tx, selectRole+`r.pk = ?`, pk)
 }
 
 func (s *SQLite) createdAt(given time.Time) int64 {
@@ -488,8 +496,9 @@ func scanRole(row scanner) (int64, Role, error) {
 	return pk, r, nil
 }
 
-func getRole(ctx context.Context, q querier, where string, args ...any) (Role, error) {
-	pk, r, err := scanRole(q.QueryRowContext(ctx, `SELECT `+roleColumns+` FROM roles r WHERE `+where, args...))
+// getRole reads one role with query, selectRole and a condition.
+func getRole(ctx context.Context, q querier, query string, args ...any) (Role, error) {
+	pk, r, err := scanRole(q.QueryRowContext(ctx, query, args...))
 	if err != nil {
 		return Role{}, err
 	}
@@ -510,7 +519,7 @@ func lookupRole(r Role, err error, what string) (Role, error) {
 
 // Role returns a role by account and name.
 func (s *SQLite) Role(ctx context.Context, accountID, name string) (Role, error) {
-	r, err := getRole(ctx, s.db, `r.account_id = ? AND r.name = ?`, accountID, name)
+	r, err := getRole(ctx, s.reader(), roleByName, accountID, name)
 	return lookupRole(r, err, name)
 }
 
@@ -520,7 +529,7 @@ func (s *SQLite) RoleByARN(ctx context.Context, arn string) (Role, error) {
 	if err != nil {
 		return Role{}, fmt.Errorf("role %q: malformed ARN: %w", arn, ErrNotFound)
 	}
-	r, err := getRole(ctx, s.db, `r.account_id = ? AND r.name = ?`, account, name)
+	r, err := getRole(ctx, s.reader(), roleByName, account, name)
 	if err == nil && r.Path != path {
 		err = sql.ErrNoRows
 	}
@@ -529,14 +538,14 @@ func (s *SQLite) RoleByARN(ctx context.Context, arn string) (Role, error) {
 
 // RoleByID returns a role by its unique ID.
 func (s *SQLite) RoleByID(ctx context.Context, id string) (Role, error) {
-	r, err := getRole(ctx, s.db, `r.role_id = ?`, id)
+	r, err := getRole(ctx, s.reader(), roleByID, id)
 	return lookupRole(r, err, id)
 }
 
 // Roles lists roles; see Store.
 func (s *SQLite) Roles(ctx context.Context, accountID string) ([]Role, error) {
-	out, pks, err := scanRows(ctx, s.db, "roles", scanRole, `SELECT `+roleColumns+` FROM roles r
-WHERE ? = '' OR r.account_id = ? ORDER BY r.account_id, r.name`, accountID, accountID)
+	out, pks, err := scanRows(ctx, s.db, "roles", scanRole, selectRole+`? = '' OR r.account_id = ? ORDER BY r.account_id, r.name`,
+		accountID, accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -636,7 +645,7 @@ RETURNING pk`, p.AccountID, p.Name, pathOrRoot(p.Path), id, createdAt).Scan(&pk)
 			return InstanceProfile{}, fmt.Errorf("rolestore: put instance profile %s: %w", p.Name, err)
 		}
 	}
-	out, err := s.listInstanceProfiles(ctx, tx, `p.pk = ?`, pk)
+	out, err := s.listInstanceProfiles(ctx, tx, selectProfiles+`p.pk = ?`+profilesOrder, pk)
 	if err != nil {
 		return InstanceProfile{}, err
 	}
@@ -645,7 +654,7 @@ RETURNING pk`, p.AccountID, p.Name, pathOrRoot(p.Path), id, createdAt).Scan(&pk)
 
 // InstanceProfile returns a profile by account and name.
 func (s *SQLite) InstanceProfile(ctx context.Context, accountID, name string) (InstanceProfile, error) {
-	out, err := s.listInstanceProfiles(ctx, s.db, `p.account_id = ? AND p.name = ?`, accountID, name)
+	out, err := s.listInstanceProfiles(ctx, s.reader(), profileByName, accountID, name)
 	if err != nil {
 		return InstanceProfile{}, err
 	}
@@ -657,16 +666,12 @@ func (s *SQLite) InstanceProfile(ctx context.Context, accountID, name string) (I
 
 // InstanceProfiles lists profiles; see Store.
 func (s *SQLite) InstanceProfiles(ctx context.Context, accountID string) ([]InstanceProfile, error) {
-	return s.listInstanceProfiles(ctx, s.db, `? = '' OR p.account_id = ?`, accountID, accountID)
+	return s.listInstanceProfiles(ctx, s.db, selectProfiles+`? = '' OR p.account_id = ?`+profilesOrder, accountID, accountID)
 }
 
-func (s *SQLite) listInstanceProfiles(ctx context.Context, q querier, where string, args ...any) ([]InstanceProfile, error) {
-	rows, err := q.QueryContext(ctx, `SELECT p.account_id, p.name, p.path, p.profile_id, p.created_at, r.name
-FROM instance_profiles p
-LEFT JOIN instance_profile_roles pr ON pr.profile_pk = p.pk
-LEFT JOIN roles r ON r.pk = pr.role_pk
-WHERE `+where+`
-ORDER BY p.account_id, p.name, p.pk, r.name`, args...)
+// listInstanceProfiles reads profiles: selectProfiles+condition+profilesOrder.
+func (s *SQLite) listInstanceProfiles(ctx context.Context, q querier, query string, args ...any) ([]InstanceProfile, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("rolestore: list instance profiles: %w", err)
 	}

@@ -163,7 +163,7 @@ RETURNING pk`,
 	if err := setAttached(ctx, tx, userEntity(), pk, u.ManagedPolicies); err != nil {
 		return User{}, err
 	}
-	out, err := getUser(ctx, tx, `u.pk = ?`, pk)
+	out, err := getUser(ctx, tx, selectUser+`u.pk = ?`, pk)
 	return lookupUser(out, err, u.Name)
 }
 
@@ -194,8 +194,9 @@ func scanUser(row scanner) (int64, User, error) {
 	return pk, u, nil
 }
 
-func getUser(ctx context.Context, q querier, where string, args ...any) (User, error) {
-	pk, u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u WHERE `+where, args...))
+// getUser reads one user with query, selectUser and a condition.
+func getUser(ctx context.Context, q querier, query string, args ...any) (User, error) {
+	pk, u, err := scanUser(q.QueryRowContext(ctx, query, args...))
 	if err != nil {
 		return User{}, err
 	}
@@ -224,13 +225,13 @@ func lookupUser(u User, err error, what string) (User, error) {
 
 // User returns a user by account and name (case-insensitive).
 func (s *SQLite) User(ctx context.Context, accountID, name string) (User, error) {
-	u, err := getUser(ctx, s.db, `u.account_id = ? AND u.name = ?`, accountID, name)
+	u, err := getUser(ctx, s.reader(), userByName, accountID, name)
 	return lookupUser(u, err, name)
 }
 
 // UserByID returns a user by its unique ID (AIDA...).
 func (s *SQLite) UserByID(ctx context.Context, id string) (User, error) {
-	u, err := getUser(ctx, s.db, `u.user_id = ?`, id)
+	u, err := getUser(ctx, s.reader(), userByID, id)
 	return lookupUser(u, err, id)
 }
 
@@ -241,7 +242,7 @@ func (s *SQLite) Users(ctx context.Context, accountID string) ([]User, error) {
 }
 
 func (s *SQLite) listUsers(ctx context.Context, q querier, where string, args ...any) ([]User, error) {
-	out, pks, err := scanRows(ctx, q, "users", scanUser, `SELECT `+userColumns+` FROM users u WHERE `+where+` ORDER BY u.account_id, u.name`, args...)
+	out, pks, err := scanRows(ctx, q, "users", scanUser, selectUser+where+` ORDER BY u.account_id, u.name`, args...)
 	if err != nil {
 		return nil, err
 	}
