@@ -192,8 +192,13 @@ func scanAccessKey(row scanner) (AccessKey, error) {
 }
 
 // AccessKey returns the access key with the given ID, or an error wrapping
-// ErrNotFound.
+// ErrNotFound. STS asks on every request signed with a long-term key, so
+// the answers are kept in memory while nothing is committed (see caches).
 func (s *SQLite) AccessKey(ctx context.Context, id string) (AccessKey, error) {
+	return cachedRead(ctx, s, &s.cache.keys, id, func() (AccessKey, error) { return s.readAccessKey(ctx, id) })
+}
+
+func (s *SQLite) readAccessKey(ctx context.Context, id string) (AccessKey, error) {
 	k, err := scanAccessKey(s.reader().QueryRowContext(ctx, accessKeyByID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return AccessKey{}, fmt.Errorf("access key %s: %w", id, ErrNotFound)

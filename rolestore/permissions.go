@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 )
 
 // Kinds of PolicyDocument.Kind: where an identity-based policy comes from.
@@ -45,22 +44,14 @@ type Permissions struct {
 // policy dropped from the catalogue) is left out.
 //
 // STS asks on every request of an IAM user, so the answers are kept in
-// memory for as long as nothing is committed (see permCache): callers must
-// not modify what they get.
+// memory for as long as nothing is committed (see commitCache): callers
+// must not modify what they get.
 func (s *SQLite) UserPermissions(ctx context.Context, accountID, name string) (User, Permissions, error) {
-	key := permKey{user: lowerKey(accountID, name)}
-	if hit, ok := s.perms.get(ctx, s, key); ok {
-		return hit.user, hit.perm, nil
-	}
-	at, cacheable, err := s.rev.now(ctx, s.db)
-	if err != nil {
-		return User{}, Permissions{}, fmt.Errorf("rolestore: user %s: %w", name, err)
-	}
-	u, perm, err := s.readUserPermissions(ctx, accountID, name)
-	if err == nil && cacheable {
-		s.perms.put(at, key, permEntry{user: u, perm: perm})
-	}
-	return u, perm, err
+	e, err := cachedRead(ctx, s, &s.cache.perms, permKey{user: lowerKey(accountID, name)}, func() (permEntry, error) {
+		u, perm, err := s.readUserPermissions(ctx, accountID, name)
+		return permEntry{user: u, perm: perm}, err
+	})
+	return e.user, e.perm, err
 }
 
 func (s *SQLite) readUserPermissions(ctx context.Context, accountID, name string) (User, Permissions, error) {
@@ -99,19 +90,11 @@ func (s *SQLite) readUserPermissions(ctx context.Context, accountID, name string
 // identity-based policies.
 // Its answers are kept in memory as UserPermissions' are.
 func (s *SQLite) RolePermissions(ctx context.Context, roleARN string) (Role, Permissions, error) {
-	key := permKey{role: roleARN}
-	if hit, ok := s.perms.get(ctx, s, key); ok {
-		return hit.role, hit.perm, nil
-	}
-	at, cacheable, err := s.rev.now(ctx, s.db)
-	if err != nil {
-		return Role{}, Permissions{}, fmt.Errorf("rolestore: role %s: %w", roleARN, err)
-	}
-	r, perm, err := s.readRolePermissions(ctx, roleARN)
-	if err == nil && cacheable {
-		s.perms.put(at, key, permEntry{role: r, perm: perm})
-	}
-	return r, perm, err
+	e, err := cachedRead(ctx, s, &s.cache.perms, permKey{role: roleARN}, func() (permEntry, error) {
+		r, perm, err := s.readRolePermissions(ctx, roleARN)
+		return permEntry{role: r, perm: perm}, err
+	})
+	return e.role, e.perm, err
 }
 
 func (s *SQLite) readRolePermissions(ctx context.Context, roleARN string) (Role, Permissions, error) {
@@ -192,59 +175,4 @@ func (s *SQLite) read(ctx context.Context, fn func(q querier) error) error {
 func jsonList(v []string) string {
 	b, _ := json.Marshal(nonNilStrings(v))
 	return string(b)
-}
-
-// permCache keeps the effective permissions read for users and roles while
-// the database's committed state stays the same: any commit, through this
-// store or by another process (`imdsemu user create` while serve runs),
-// moves the state that revocations.now reports and empties the cache, so an
-// answer is never staler than the last commit. The state is taken before
-// the read, so a commit racing with the read only makes the entry
-// short-lived. It is bounded: when full it starts over.
-type permCache struct {
-	mu sync.Mutex
-	at committed
-	m  map[permKey]permEntry
-}
-
-type permKey struct {
-	user roleKey // account and lower-case name, for a user
-	role string  // the role ARN, for a role
-}
-
-type permEntry struct {
-	user User
-	role Role
-	perm Permissions
-}
-
-const permCacheSize = 4096
-
-// get returns the entry for key if it was read in the committed state of now.
-func (c *permCache) get(ctx context.Context, s *SQLite, key permKey) (permEntry, bool) {
-	at, ok, err := s.rev.now(ctx, s.db)
-	if err != nil || !ok {
-		return permEntry{}, false
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.at != at {
-		c.at, c.m = at, nil
-		return permEntry{}, false
-	}
-	e, hit := c.m[key]
-	return e, hit
-}
-
-// put keeps an entry read in state at, unless the state has moved since.
-func (c *permCache) put(at committed, key permKey, e permEntry) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.at != at && c.m != nil {
-		return
-	}
-	if c.m == nil || len(c.m) >= permCacheSize {
-		c.at, c.m = at, make(map[permKey]permEntry)
-	}
-	c.m[key] = e
 }

@@ -190,7 +190,7 @@ type SQLite struct {
 	mu sync.Mutex
 
 	rev   revocations // the revocations table in memory, for RevokedBefore
-	perms permCache   // effective permissions in memory, for UserPermissions and RolePermissions
+	cache caches      // reads kept in memory while nothing is committed (cache.go)
 
 	stmts   prepared        // the hot reads' statements (prepared.go)
 	readerQ preparedQuerier // runs them on db, for reads outside a transaction

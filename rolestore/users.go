@@ -223,16 +223,24 @@ func lookupUser(u User, err error, what string) (User, error) {
 	return u, nil
 }
 
-// User returns a user by account and name (case-insensitive).
+// User returns a user by account and name (case-insensitive). STS asks on
+// every request signed with a user's long-term key, so the answers are
+// kept in memory while nothing is committed (see caches).
 func (s *SQLite) User(ctx context.Context, accountID, name string) (User, error) {
-	u, err := getUser(ctx, s.reader(), userByName, accountID, name)
-	return lookupUser(u, err, name)
+	u, err := cachedRead(ctx, s, &s.cache.users, userKey{account: accountID, name: name}, func() (User, error) {
+		u, err := getUser(ctx, s.reader(), userByName, accountID, name)
+		return lookupUser(u, err, name)
+	})
+	return u.clone(), err
 }
 
-// UserByID returns a user by its unique ID (AIDA...).
+// UserByID returns a user by its unique ID (AIDA...), from memory as User.
 func (s *SQLite) UserByID(ctx context.Context, id string) (User, error) {
-	u, err := getUser(ctx, s.reader(), userByID, id)
-	return lookupUser(u, err, id)
+	u, err := cachedRead(ctx, s, &s.cache.users, userKey{id: id}, func() (User, error) {
+		u, err := getUser(ctx, s.reader(), userByID, id)
+		return lookupUser(u, err, id)
+	})
+	return u.clone(), err
 }
 
 // Users lists the users of one account, or of all when accountID is "",

@@ -6,8 +6,12 @@
 # for an hour); wrk (-t1, CONNS connections, pinned to CPU 1) replays it,
 # so every request is verified in full: SigV4, the session token opened,
 # the role's revocation looked up. Loopback only.
+# CREDS=key signs with a long-term access key instead: a user and its key
+# are created in the running server's store (imdsemu user create, key
+# create --credentials-file), so every request also reads the key and its
+# user from SQLite.
 #
-# Usage: scripts/bench-sts.sh   (DURATION=10s CONNS=32 ROUNDS=3 to change)
+# Usage: scripts/bench-sts.sh   (DURATION=10s CONNS=32 ROUNDS=3 CREDS=key to change)
 # OLD_BIN=path/to/imdsemu interleaves another build (say, of main) with
 # this one, round by round, so that the two are compared in the same
 # minutes of a shared machine: `make build BIN=/tmp/old/imdsemu` on main.
@@ -17,6 +21,8 @@ dur=${DURATION:-10s}
 conns=${CONNS:-32}
 rounds=${ROUNDS:-3}
 old=${OLD_BIN:-}
+creds=${CREDS:-role}
+case $creds in role | key) ;; *) echo "bench-sts: CREDS=$creds is neither role nor key" >&2; exit 2 ;; esac
 command -v wrk >/dev/null || { echo "bench-sts: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
 command -v taskset >/dev/null || { echo "bench-sts: taskset is not installed (apt-get install util-linux)" >&2; exit 2; }
 [ "$(nproc)" -ge 2 ] || { echo "bench-sts: needs 2 CPUs (server on one, wrk on the other)" >&2; exit 2; }
@@ -28,7 +34,7 @@ cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; 
 trap cleanup EXIT
 CGO_ENABLED=0 go build -o "$work/imdsemu" ./cmd/imdsemu
 go build -o "$work/stspresign" ./bench/stspresign
-echo "bench-sts: load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "bench-sts: load average $(cut -d' ' -f1-3 /proc/loadavg), credentials: $creds"
 
 # cpu_ticks PID: the process's user + system CPU time, in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -41,7 +47,14 @@ run() {
 		--admin-addr "127.0.0.1:$((port + 1))" --sts-addr "127.0.0.1:$((port + 2))" >"$work/out" 2>&1 &
 	pid=$!
 	for _ in $(seq 200); do grep -q 'imdsemu: ready' "$work/out" && break; sleep 0.05; done
-	url=$("$work/stspresign" -imds "http://127.0.0.1:$port" -sts "http://127.0.0.1:$((port + 2))")
+	if [ "$creds" = key ]; then
+		rm -f "$work/credentials"
+		"$bin" user create bench --data-dir "$work/data" >/dev/null
+		"$bin" key create bench --data-dir "$work/data" --credentials-file "$work/credentials" --profile bench >/dev/null
+		url=$("$work/stspresign" -credentials-file "$work/credentials" -profile bench -sts "http://127.0.0.1:$((port + 2))")
+	else
+		url=$("$work/stspresign" -imds "http://127.0.0.1:$port" -sts "http://127.0.0.1:$((port + 2))")
+	fi
 	curl -fsS -o /dev/null "$url" || { echo "bench-sts: the presigned URL was refused ($label)" >&2; exit 1; }
 	local cpu0 cpu1
 	cpu0=$(cpu_ticks "$pid")
