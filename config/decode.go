@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/agnivade/levenshtein"
 	"github.com/imdsemu/imdsemu/fault"
+	"github.com/imdsemu/imdsemu/internal/pattern"
 	"github.com/imdsemu/imdsemu/rolestore"
 )
 
@@ -33,7 +33,7 @@ const maxErrors = 20
 
 // Immutable after package initialisation and safe for concurrent use.
 var (
-	yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	yamlLineRe = pattern.Lazy(`^yaml: line (\d+): (.*)$`)
 
 	durationType      = reflect.TypeFor[time.Duration]()
 	faultDurationType = reflect.TypeFor[fault.Duration]()

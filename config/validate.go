@@ -25,11 +25,11 @@ const MaxUserData = 16 << 10
 // counted repetitions here: each costs its compiled size in every process
 // (internal/pattern).
 var (
-	zoneSuffixRe = regexp.MustCompile(`^(-[a-z0-9-]+)?[a-z]$`)
+	zoneSuffixRe = pattern.Lazy(`^(-[a-z0-9-]+)?[a-z]$`)
 	tagKeyRe     = pattern.MustCompile(`^[A-Za-z0-9+\-=.,_:@]+$`, 1, 128)
 	// Label lengths are checked apart: {0,61} twice compiled to 0.2 MB
 	// at every start (internal/pattern says why).
-	hostNameRe = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$`)
+	hostNameRe = pattern.Lazy(`^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$`)
 )
 
 // Validate checks the settings and returns every problem as a *Error whose

@@ -6,12 +6,12 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/imdsemu/imdsemu/imds"
+	"github.com/imdsemu/imdsemu/internal/pattern"
 )
 
 // headerToken is the IMDSv2 token header.
@@ -257,9 +257,9 @@ func resetConn(c net.Conn) {
 
 // Credential document fields the rewrites touch.
 var (
-	expirationRe  = regexp.MustCompile(`("Expiration"\s*:\s*)"[^"]*"`)
-	accessKeyIDRe = regexp.MustCompile(`("AccessKeyId"\s*:\s*)"[^"]*"`)
-	codeRe        = regexp.MustCompile(`"Code"\s*:\s*"[^"]*"\s*,\s*`)
+	expirationRe  = pattern.Lazy(`("Expiration"\s*:\s*)"[^"]*"`)
+	accessKeyIDRe = pattern.Lazy(`("AccessKeyId"\s*:\s*)"[^"]*"`)
+	codeRe        = pattern.Lazy(`"Code"\s*:\s*"[^"]*"\s*,\s*`)
 )
 
 // timestampLayout is how IMDS writes times.
@@ -297,16 +297,16 @@ func (in *Injector) transform(doc []byte, fr *rule) []byte {
 	now := in.now().UTC()
 	switch fr.Action {
 	case ActionExpired:
-		return expirationRe.ReplaceAll(doc, []byte(`${1}"`+now.Add(-time.Minute).Format(timestampLayout)+`"`))
+		return expirationRe.Regexp().ReplaceAll(doc, []byte(`${1}"`+now.Add(-time.Minute).Format(timestampLayout)+`"`))
 	case ActionExpiring:
-		return expirationRe.ReplaceAll(doc, []byte(`${1}"`+now.Add(time.Duration(fr.ExpiresIn)).Format(timestampLayout)+`"`))
+		return expirationRe.Regexp().ReplaceAll(doc, []byte(`${1}"`+now.Add(time.Duration(fr.ExpiresIn)).Format(timestampLayout)+`"`))
 	}
 	switch fr.Body {
 	case BodyWrongTypes:
-		doc = expirationRe.ReplaceAll(doc, []byte(`${1}`+strconv.FormatInt(now.Add(time.Hour).Unix(), 10)))
-		return accessKeyIDRe.ReplaceAll(doc, []byte(`${1}12345`))
+		doc = expirationRe.Regexp().ReplaceAll(doc, []byte(`${1}`+strconv.FormatInt(now.Add(time.Hour).Unix(), 10)))
+		return accessKeyIDRe.Regexp().ReplaceAll(doc, []byte(`${1}12345`))
 	case BodyMissingCode:
-		return codeRe.ReplaceAll(doc, nil)
+		return codeRe.Regexp().ReplaceAll(doc, nil)
 	case BodyNotJSON:
 		return imds.ErrorPage(http.StatusOK)
 	}

@@ -7,10 +7,11 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/imdsemu/imdsemu/internal/pattern"
 )
 
 // Action is what a rule does to the requests (or connections) it matches.
@@ -87,7 +88,7 @@ var credentialPrefixes = []string{
 // documents.
 const CredentialsPath = "/latest/meta-data/iam/security-credentials/"
 
-var nameRe = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+var nameRe = pattern.Lazy(`^[A-Za-z0-9._-]{1,64}$`)
 
 // Rule is one fault: which requests it matches, what it does, how often and
 // for how long. The zero value of every matcher matches everything. The

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,10 +61,10 @@ const nameIDFormatPrefix = "urn:oasis:names:tc:SAML:2.0:nameid-format:"
 
 var (
 	sessionNameRE = pattern.MustCompile(`^[\w+=,.@-]+$`, 2, 64)
-	roleARNRE     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/([\w+=,.@/-]+)$`)
-	providerARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(\d{12}):saml-provider/([\w.-]+)$`)
-	recipientRE   = regexp.MustCompile(`^https://([a-z0-9-]+\.)?signin\.(aws\.amazon\.com|amazonaws\.cn|amazonaws-us-gov\.com)/saml$`)
-	audienceURNRE = regexp.MustCompile(`^urn:amazon:webservices(:[a-z0-9-]+)?$`)
+	roleARNRE     = pattern.Lazy(`^arn:aws[a-z-]*:iam::\d{12}:role/([\w+=,.@/-]+)$`)
+	providerARNRE = pattern.Lazy(`^arn:aws[a-z-]*:iam::(\d{12}):saml-provider/([\w.-]+)$`)
+	recipientRE   = pattern.Lazy(`^https://([a-z0-9-]+\.)?signin\.(aws\.amazon\.com|amazonaws\.cn|amazonaws-us-gov\.com)/saml$`)
+	audienceURNRE = pattern.Lazy(`^urn:amazon:webservices(:[a-z0-9-]+)?$`)
 	tagKeyRE      = pattern.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$`, 1, 128)
 	tagValueRE    = pattern.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`, 0, 256)
 	errUnsigned   = errors.New("no signature")

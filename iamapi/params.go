@@ -4,11 +4,11 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/imdsemu/imdsemu/internal/pattern"
 	"github.com/imdsemu/imdsemu/internal/sigv4"
 	"github.com/imdsemu/imdsemu/rolestore"
 )
@@ -140,29 +140,29 @@ func (p params) tags(v *validation) []rolestore.Tag {
 // A shape is a string parameter's constraints from botocore's IAM model.
 type shape struct {
 	min, max int
-	re       *regexp.Regexp // nil: any characters
-	pattern  string         // re as the model writes it, for messages
+	re       *pattern.Regexp // nil: any characters
+	pattern  string          // re as the model writes it, for messages
 }
 
 // The shapes of IAM's string parameters. Immutable after package
 // initialisation and safe for concurrent use.
 var (
-	nameRe       = regexp.MustCompile(`^[\w+=,.@-]+$`)
+	nameRe       = pattern.Lazy(`^[\w+=,.@-]+$`)
 	userName     = shape{1, 64, nameRe, `[\w+=,.@-]+`}
 	groupName    = shape{1, 128, nameRe, `[\w+=,.@-]+`}
 	roleName     = shape{1, 64, nameRe, `[\w+=,.@-]+`}
 	profileName  = shape{1, 128, nameRe, `[\w+=,.@-]+`}
 	policyName   = shape{1, 128, nameRe, `[\w+=,.@-]+`}
-	pathShape    = shape{1, 512, regexp.MustCompile(`^(/|/[\x21-\x7E]+/)$`), `(\u002F)|(\u002F[\u0021-\u007E]+\u002F)`}
-	pathPrefix   = shape{1, 512, regexp.MustCompile(`^/[\x21-\x7F]*$`), `\u002F[\u0021-\u007F]*`}
-	document     = shape{1, 131072, regexp.MustCompile(`^[\t\n\r\x{20}-\x{FF}]+$`), `[\u0009\u000A\u000D\u0020-\u00FF]+`}
-	accessKeyID  = shape{16, 128, regexp.MustCompile(`^\w+$`), `[\w]+`}
+	pathShape    = shape{1, 512, pattern.Lazy(`^(/|/[\x21-\x7E]+/)$`), `(\u002F)|(\u002F[\u0021-\u007E]+\u002F)`}
+	pathPrefix   = shape{1, 512, pattern.Lazy(`^/[\x21-\x7F]*$`), `\u002F[\u0021-\u007F]*`}
+	document     = shape{1, 131072, pattern.Lazy(`^[\t\n\r\x{20}-\x{FF}]+$`), `[\u0009\u000A\u000D\u0020-\u00FF]+`}
+	accessKeyID  = shape{16, 128, pattern.Lazy(`^\w+$`), `[\w]+`}
 	arnShape     = shape{20, 2048, nil, ""}
-	description  = shape{0, 1000, regexp.MustCompile(`^[\p{L}\p{M}\p{Z}\p{S}\p{N}\p{P}\t\n\r]*$`), `[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*`}
+	description  = shape{0, 1000, pattern.Lazy(`^[\p{L}\p{M}\p{Z}\p{S}\p{N}\p{P}\t\n\r]*$`), `[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*`}
 	markerShape  = shape{1, 320, nil, ""}
-	versionShape = shape{1, 128, regexp.MustCompile(`^v[1-9][0-9]*(\.[A-Za-z0-9-]*)?$`), `v[1-9][0-9]*(\.[A-Za-z0-9-]*)?`}
-	serialShape  = shape{9, 256, regexp.MustCompile(`^[\w+=/:,.@-]+$`), `[\w+=/:,.@-]+`}
-	authCode     = shape{6, 6, regexp.MustCompile(`^[\d]+$`), `[\d]+`}
+	versionShape = shape{1, 128, pattern.Lazy(`^v[1-9][0-9]*(\.[A-Za-z0-9-]*)?$`), `v[1-9][0-9]*(\.[A-Za-z0-9-]*)?`}
+	serialShape  = shape{9, 256, pattern.Lazy(`^[\w+=/:,.@-]+$`), `[\w+=/:,.@-]+`}
+	authCode     = shape{6, 6, pattern.Lazy(`^[\d]+$`), `[\d]+`}
 	mfaName      = shape{1, 226, nameRe, `[\w+=,.@-]+`}
 )
 

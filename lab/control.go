@@ -11,9 +11,10 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/imdsemu/imdsemu/internal/pattern"
 )
 
 // Control is what a scenario does to the server. The lab's implementation
@@ -137,7 +138,7 @@ func (c *adminControl) Revoke(ctx context.Context) error {
 	return err
 }
 
-var keyIDLine = regexp.MustCompile(`(?m)^AccessKeyId\s+(\S+)`)
+var keyIDLine = pattern.Lazy(`(?m)^AccessKeyId\s+(\S+)`)
 
 func (c *adminControl) NewKey(ctx context.Context, file, profile string) (string, error) {
 	if !c.user {

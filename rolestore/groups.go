@@ -6,9 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/imdsemu/imdsemu/internal/pattern"
 )
 
 // EntityGroup names groups in ValidationError.Entity.
@@ -25,7 +26,7 @@ const (
 )
 
 // Immutable after package initialisation and safe for concurrent use.
-var groupIDRe = regexp.MustCompile(`^AGPA[A-Z0-9]{17}$`)
+var groupIDRe = pattern.Lazy(`^AGPA[A-Z0-9]{17}$`)
 
 // Group is an IAM group: a set of users that receive the group's inline
 // policies and its attached managed policies.

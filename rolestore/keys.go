@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"strings"
 	"time"
 
@@ -40,9 +39,9 @@ const (
 
 // Immutable after package initialisation and safe for concurrent use.
 var (
-	accessKeyIDRe = regexp.MustCompile(`^AKIA[A-Z2-7]{16}$`)
-	secretKeyRe   = regexp.MustCompile(`^[A-Za-z0-9+/]{40}$`)
-	mfaSerialRe   = regexp.MustCompile(`^arn:aws:iam::([0-9]{12}):mfa/([\x21-\x7E]*/)?([\w+=,.@-]+)$`)
+	accessKeyIDRe = pattern.Lazy(`^AKIA[A-Z2-7]{16}$`)
+	secretKeyRe   = pattern.Lazy(`^[A-Za-z0-9+/]{40}$`)
+	mfaSerialRe   = pattern.Lazy(`^arn:aws:iam::([0-9]{12}):mfa/([\x21-\x7E]*/)?([\w+=,.@-]+)$`)
 	totpSecretRe  = pattern.MustCompile(`^[A-Z2-7]+$`, 16, 128) // before any = padding
 )
 

@@ -8,13 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	awsarn "github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/imdsemu/imdsemu/internal/pattern"
 )
 
 // ErrNotFound is returned, wrapped with context, when an account, role or
@@ -240,13 +240,12 @@ func (e *ValidationError) fieldLabel() string {
 
 var (
 	// Immutable after package initialisation and safe for concurrent use.
-	accountIDRe    = regexp.MustCompile(`^[0-9]{12}$`)
-	accountAliasRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9]|-[a-z0-9])*$`)
-	nameRe         = regexp.MustCompile(`^[\w+=,.@-]+$`)
-	pathRe         = regexp.MustCompile(`^/([\x21-\x7E]+/)?$`)
-	roleIDRe       = regexp.MustCompile(`^AROA[A-Z0-9]{17}$`)
-	profileIDRe    = regexp.MustCompile(`^AIPA[A-Z0-9]{17}$`)
-	tagRe          = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+	accountIDRe    = pattern.Lazy(`^[0-9]{12}$`)
+	accountAliasRe = pattern.Lazy(`^[a-z0-9]([a-z0-9]|-[a-z0-9])*$`)
+	nameRe         = pattern.Lazy(`^[\w+=,.@-]+$`)
+	pathRe         = pattern.Lazy(`^/([\x21-\x7E]+/)?$`)
+	roleIDRe       = pattern.Lazy(`^AROA[A-Z0-9]{17}$`)
+	profileIDRe    = pattern.Lazy(`^AIPA[A-Z0-9]{17}$`)
 )
 
 // Validate checks the account ID (12 digits) and the alias (optional; 3 to 63
@@ -334,7 +333,7 @@ func checkTags(tags []Tag) (key, value, reason string) {
 	}
 	seen := make(map[string]string, len(tags))
 	for _, t := range tags {
-		if n := utf8.RuneCountInString(t.Key); n < 1 || n > 128 || !tagRe.MatchString(t.Key) {
+		if n := utf8.RuneCountInString(t.Key); n < 1 || n > 128 || !pattern.TagText(t.Key) {
 			return t.Key, short(t.Key), `key must be 1 to 128 characters of letters, digits, spaces and _.:/=+-@`
 		}
 		if strings.HasPrefix(strings.ToLower(t.Key), "aws:") {
@@ -344,7 +343,7 @@ func checkTags(tags []Tag) (key, value, reason string) {
 			return t.Key, t.Key, fmt.Sprintf("key duplicates %q (tag keys are case-insensitive)", prev)
 		}
 		seen[strings.ToLower(t.Key)] = t.Key
-		if n := utf8.RuneCountInString(t.Value); n > 256 || !tagRe.MatchString(t.Value) {
+		if n := utf8.RuneCountInString(t.Value); n > 256 || !pattern.TagText(t.Value) {
 			return t.Key, "", `value must be at most 256 characters of letters, digits, spaces and _.:/=+-@`
 		}
 	}
@@ -355,7 +354,7 @@ func checkTags(tags []Tag) (key, value, reason string) {
 // share, in this order: the account, the name (at most maxName
 // characters), the path, and the unique ID, which idRe matches ("PREFIX"
 // and 17 uppercase letters or digits).
-func checkIdentity(bad func(field, key, value, reason string) error, accountID, name string, maxName int, path, id string, idRe *regexp.Regexp, prefix string) error {
+func checkIdentity(bad func(field, key, value, reason string) error, accountID, name string, maxName int, path, id string, idRe *pattern.Regexp, prefix string) error {
 	if !accountIDRe.MatchString(accountID) {
 		return bad("AccountID", "", accountID, "must be 12 digits")
 	}

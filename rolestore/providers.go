@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
@@ -30,7 +29,7 @@ const (
 
 // Immutable after package initialisation and safe for concurrent use.
 var (
-	thumbprintRe   = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
+	thumbprintRe   = pattern.Lazy(`^[0-9a-fA-F]{40}$`)
 	samlProviderRe = pattern.MustCompile(`^[\w._-]+$`, 1, 128)
 )
 

@@ -6,9 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/imdsemu/imdsemu/internal/pattern"
 )
 
 // EntityUser names users in ValidationError.Entity.
@@ -24,7 +25,7 @@ const (
 )
 
 // Immutable after package initialisation and safe for concurrent use.
-var userIDRe = regexp.MustCompile(`^AIDA[A-Z0-9]{17}$`)
+var userIDRe = pattern.Lazy(`^AIDA[A-Z0-9]{17}$`)
 
 // User is an IAM user: a long-term identity in one account, with inline
 // permission policies, attached managed policies, a permissions boundary,

@@ -7,12 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/imdsemu/imdsemu/internal/pattern"
 	"github.com/imdsemu/imdsemu/policy"
 )
 
@@ -22,14 +22,13 @@ import (
 
 // Immutable after package initialisation and safe for concurrent use.
 var (
-	sessionNameRe  = regexp.MustCompile(`^[\w+=,.@-]*$`)
-	externalIDRe   = regexp.MustCompile(`^[\w+=,.@:/-]*$`)
-	serialNumberRe = regexp.MustCompile(`^[\w+=/:,.@-]*$`)
-	tokenCodeRe    = regexp.MustCompile(`^[\d]*$`)
-	tagRe          = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
-	policyTextRe   = regexp.MustCompile(`^[\x{0009}\x{000A}\x{000D}\x{0020}-\x{00FF}]+$`)
-	accessKeyIDRe  = regexp.MustCompile(`^[\w]*$`)
-	arnTextRe      = regexp.MustCompile(`^[\x{0009}\x{000A}\x{000D}\x{0020}-\x{007E}\x{0085}\x{00A0}-\x{D7FF}\x{E000}-\x{FFFD}\x{10000}-\x{10FFFF}]+$`)
+	sessionNameRe  = pattern.Lazy(`^[\w+=,.@-]*$`)
+	externalIDRe   = pattern.Lazy(`^[\w+=,.@:/-]*$`)
+	serialNumberRe = pattern.Lazy(`^[\w+=/:,.@-]*$`)
+	tokenCodeRe    = pattern.Lazy(`^[\d]*$`)
+	policyTextRe   = pattern.Lazy(`^[\x{0009}\x{000A}\x{000D}\x{0020}-\x{00FF}]+$`)
+	accessKeyIDRe  = pattern.Lazy(`^[\w]*$`)
+	arnTextRe      = pattern.Lazy(`^[\x{0009}\x{000A}\x{000D}\x{0020}-\x{007E}\x{0085}\x{00A0}-\x{D7FF}\x{E000}-\x{FFFD}\x{10000}-\x{10FFFF}]+$`)
 )
 
 // field is one string parameter and its constraints.
@@ -37,7 +36,7 @@ type field struct {
 	param, member string
 	min, max      int // characters; max 0 = none
 	pattern       string
-	re            *regexp.Regexp
+	re            *pattern.Regexp
 	// hidden parameters (tokens, assertions, policies) are not echoed in
 	// messages.
 	hidden bool
@@ -166,12 +165,12 @@ func readSessionParams(p params, v *validation, withTags bool, policyMax int) (s
 		prefix := fmt.Sprintf("tags.%d.member.", i+1)
 		if n := utf8.RuneCountInString(t.Key); n < 1 || n > 128 {
 			v.Fail(prefix+"key", truncate(t.Key, 256), "Member must have length between 1 and 128")
-		} else if !tagRe.MatchString(t.Key) {
+		} else if !pattern.TagText(t.Key) {
 			v.Fail(prefix+"key", truncate(t.Key, 256), `Member must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]+`)
 		}
 		if n := utf8.RuneCountInString(t.Value); n > 256 {
 			v.Fail(prefix+"value", truncate(t.Value, 256), "Member must have length less than or equal to 256")
-		} else if !tagRe.MatchString(t.Value) {
+		} else if !pattern.TagText(t.Value) {
 			v.Fail(prefix+"value", truncate(t.Value, 256), `Member must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]*`)
 		}
 	}
@@ -184,7 +183,7 @@ func readSessionParams(p params, v *validation, withTags bool, policyMax int) (s
 		v.Add(fmt.Sprintf("Value '[...%d keys]' at 'transitiveTagKeys' failed to satisfy constraint: Member must have length less than or equal to %d", len(keys), maxSessionTags))
 	}
 	for i, k := range keys {
-		if n := utf8.RuneCountInString(k); n < 1 || n > 128 || !tagRe.MatchString(k) {
+		if n := utf8.RuneCountInString(k); n < 1 || n > 128 || !pattern.TagText(k) {
 			v.Fail(fmt.Sprintf("transitiveTagKeys.%d.member", i+1), truncate(k, 256), "Member must have length between 1 and 128 and satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+")
 		}
 	}

@@ -10,21 +10,21 @@
 package pattern
 
 import (
-	"regexp"
 	"unicode/utf8"
 )
 
 // Bounded is a compiled pattern with a length range, counted in characters
 // (runes). It is safe for concurrent use.
 type Bounded struct {
-	re       *regexp.Regexp
+	re       *Regexp
 	min, max int
 }
 
-// MustCompile compiles expr, which should use an unbounded repetition (+ or *)
-// where the original had {min,max}, and panics if it does not compile.
+// MustCompile returns expr, which should use an unbounded repetition (+ or *)
+// where the original had {min,max}, with its length range. The expression is
+// compiled on first use (see Regexp) and panics then if it does not compile.
 func MustCompile(expr string, min, max int) Bounded {
-	return Bounded{re: regexp.MustCompile(expr), min: min, max: max}
+	return Bounded{re: Lazy(expr), min: min, max: max}
 }
 
 // MatchString reports whether s has min to max characters and matches the

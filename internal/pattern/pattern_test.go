@@ -39,3 +39,17 @@ func trunc(s string) string {
 	}
 	return s
 }
+
+func TestTagTextMatchesTheTagPattern(t *testing.T) {
+	re := regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+	inputs := []string{"", "a", "aws:cloudformation:stack-name", "Name", "x=y+z@w/v.u_t", "ключ", "日本語のタグ",
+		"a b", "a\u00a0b", "a\u2028b", "a\tb", "a\nb", "a!b", "a#b", "a*b", "½", "Ⅻ", "٣", "a\x00b", "\xff", "é", "e\u0301"}
+	for r := rune(0); r < 0x3000; r += 7 {
+		inputs = append(inputs, "k"+string(r))
+	}
+	for _, in := range inputs {
+		if w, g := re.MatchString(in), TagText(in); w != g {
+			t.Errorf("%q: pattern %v, TagText %v", in, w, g)
+		}
+	}
+}
