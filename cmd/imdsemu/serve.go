@@ -62,6 +62,10 @@ the same name.`,
 			if err != nil {
 				return err
 			}
+			// A serving process never runs another command: the rest of
+			// the command tree and its flags (about 200 KB) would stay
+			// live, and be marked at every collection, for its whole life.
+			cmd.Root().ResetCommands()
 			return linkLocal.around(cmd.Flags(), &settings, cmd.OutOrStdout(), func() error {
 				return serve(cmd.Context(), cmd.OutOrStdout(), e.Stderr, settings, seed)
 			})
