@@ -46,6 +46,13 @@ type Scheduler interface {
 	Frozen(key string) bool
 }
 
+// handles is a Scheduler that hands out an entry to read without a
+// lookup, as *refresher.Scheduler does. Current uses it when the
+// Scheduler is one.
+type handles interface {
+	Handle(key string) refresher.Handle
+}
+
 // Options configure an Instance.
 type Options struct {
 	// Metadata describes the instance. ID and AccountID are required.
@@ -84,7 +91,11 @@ type Instance struct {
 	// att is the attached profile and its role as imds serves it;
 	// Attach and Detach swap it.
 	att atomic.Pointer[imds.Attachment]
-	mu  sync.Mutex // serialises Attach and Detach
+	// entry is the scheduler's entry of att's profile, found by the
+	// first Current of each attachment (when sched is a handles).
+	entry   atomic.Pointer[profileEntry]
+	handles handles
+	mu      sync.Mutex // serialises Attach and Detach
 
 	rolesMu sync.Mutex
 	roles   map[string]string // scheduler key -> role ARN
@@ -121,6 +132,7 @@ func New(ctx context.Context, opts Options) (*Instance, error) {
 		roles:   map[string]string{},
 		ready:   make(chan struct{}),
 	}
+	in.handles, _ = opts.Scheduler.(handles)
 	var att imds.Attachment
 	if opts.Profile != "" {
 		p, err := opts.Store.InstanceProfile(ctx, opts.Metadata.AccountID, opts.Profile)
@@ -261,19 +273,47 @@ func (in *Instance) issueIdentityRole(ctx context.Context, _ string, lifetime ti
 // when no role is attached or none has been minted yet. It implements
 // imds.CredentialSource and does no I/O.
 func (in *Instance) Current() (imds.Attachment, bool) {
-	att := *in.att.Load()
+	att := in.att.Load()
 	if att.Role == "" {
 		return imds.Attachment{}, false
 	}
 	if a, ok := in.trust.attachment(att); ok {
 		return a, true
 	}
-	g := in.sched.Current(att.ProfileARN)
+	g := in.generation(att)
 	if g == nil {
 		return imds.Attachment{}, false
 	}
-	att.Credentials = g.Credentials
-	return att, true
+	a := *att
+	a.Credentials = g.Credentials
+	return a, true
+}
+
+// profileEntry is the scheduler's entry of an attachment's profile.
+type profileEntry struct {
+	att *imds.Attachment
+	h   refresher.Handle
+}
+
+// generation is the current generation of att's profile: through the
+// entry found before for att, while the scheduler still has it (one load,
+// where the scheduler's Current looks the key up among every instance's),
+// else looked up.
+func (in *Instance) generation(att *imds.Attachment) *refresher.Generation {
+	if in.handles == nil {
+		return in.sched.Current(att.ProfileARN)
+	}
+	if p := in.entry.Load(); p != nil && p.att == att {
+		if g, ok := p.h.Current(); ok {
+			return g
+		}
+	}
+	h := in.handles.Handle(att.ProfileARN)
+	g, ok := h.Current()
+	if ok { // an unknown key is looked up again next time
+		in.entry.Store(&profileEntry{att: att, h: h})
+	}
+	return g
 }
 
 // identityMintTimeout bounds the first mint of the identity role

@@ -17,8 +17,10 @@ import (
 // which it does not, so that the metadata server can serve EC2's error
 // document in place of credentials. Reads are lock-free.
 type trustGate struct {
-	now     func() time.Time
-	mu      sync.Mutex // serialises writers
+	now func() time.Time
+	mu  sync.Mutex // serialises writers
+	// denials is nil while there are none, so that the request path
+	// reads no map.
 	denials atomic.Pointer[map[string]denial]
 }
 
@@ -31,9 +33,7 @@ type denial struct {
 const rolesTroubleshootingURL = "http://docs.amazonwebservices.com/IAM/latest/UserGuide/RolesTroubleshooting.html"
 
 func newTrustGate(now func() time.Time) *trustGate {
-	g := &trustGate{now: now}
-	g.denials.Store(&map[string]denial{})
-	return g
+	return &trustGate{now: now}
 }
 
 // TrustError is the error of a mint refused because the role's trust policy
@@ -65,11 +65,17 @@ func (g *trustGate) check(profileARN string, role rolestore.Role) error {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	old := *g.denials.Load()
+	var old map[string]denial
+	if p := g.denials.Load(); p != nil {
+		old = *p
+	}
 	if _, was := old[profileARN]; was == (why != "") {
 		// Unchanged; a standing denial keeps the time it began.
 	} else {
 		m := maps.Clone(old)
+		if m == nil {
+			m = map[string]denial{}
+		}
 		if why == "" {
 			delete(m, profileARN)
 		} else {
@@ -80,7 +86,11 @@ func (g *trustGate) check(profileARN string, role rolestore.Role) error {
 				since:   g.now().UTC().Truncate(time.Second),
 			}
 		}
-		g.denials.Store(&m)
+		if len(m) == 0 {
+			g.denials.Store(nil)
+		} else {
+			g.denials.Store(&m)
+		}
 	}
 	if why != "" {
 		return &TrustError{ProfileARN: profileARN, RoleARN: role.ARN(), Why: why}
@@ -91,20 +101,26 @@ func (g *trustGate) check(profileARN string, role rolestore.Role) error {
 // denied reports whether the last mint for profileARN was refused by the
 // role's trust policy.
 func (g *trustGate) denied(profileARN string) bool {
-	_, ok := (*g.denials.Load())[profileARN]
+	p := g.denials.Load()
+	if p == nil {
+		return false
+	}
+	_, ok := (*p)[profileARN]
 	return ok
 }
 
 // attachment returns att with EC2's error document as its credentials when
 // the role's trust policy refuses EC2.
-func (g *trustGate) attachment(att imds.Attachment) (imds.Attachment, bool) {
-	if att.Role == "" {
+func (g *trustGate) attachment(att *imds.Attachment) (imds.Attachment, bool) {
+	p := g.denials.Load()
+	if p == nil || att.Role == "" {
 		return imds.Attachment{}, false
 	}
-	d, ok := (*g.denials.Load())[att.ProfileARN]
+	d, ok := (*p)[att.ProfileARN]
 	if !ok {
 		return imds.Attachment{}, false
 	}
-	att.Error = &imds.ErrorDocument{Code: d.code, Message: d.message, Since: d.since}
-	return att, true
+	a := *att
+	a.Error = &imds.ErrorDocument{Code: d.code, Message: d.message, Since: d.since}
+	return a, true
 }

@@ -22,7 +22,7 @@ func TestTrustGate(t *testing.T) {
 	if err := g.check(profile, role); err != nil {
 		t.Fatalf("EC2-trusted role: check = %v", err)
 	}
-	if _, ok := g.attachment(att); ok || g.denied(profile) {
+	if _, ok := g.attachment(&att); ok || g.denied(profile) {
 		t.Fatal("EC2-trusted role is denied")
 	}
 
@@ -41,7 +41,7 @@ func TestTrustGate(t *testing.T) {
 			if !errors.As(err, &te) || te.ProfileARN != profile || te.RoleARN != "arn:aws:iam::123456789012:role/web" {
 				t.Fatalf("check = %v, want a *TrustError", err)
 			}
-			a, ok := g.attachment(att)
+			a, ok := g.attachment(&att)
 			want := imds.ErrorDocument{
 				Code:    "AssumeRoleUnauthorizedAccess",
 				Message: "EC2 cannot assume the role web. Please see documentation at http://docs.amazonwebservices.com/IAM/latest/UserGuide/RolesTroubleshooting.html.",
@@ -54,14 +54,14 @@ func TestTrustGate(t *testing.T) {
 				t.Error("denied() does not follow the profile")
 			}
 			// No role attached: no document at all.
-			if _, ok := g.attachment(imds.Attachment{ProfileARN: profile}); ok {
+			if _, ok := g.attachment(&imds.Attachment{ProfileARN: profile}); ok {
 				t.Error("error document for a profile with no role")
 			}
 			// A standing denial keeps its time; fixing the policy clears it.
 			later := now.Add(time.Hour)
 			g.now = func() time.Time { return later }
 			_ = g.check(profile, bad)
-			if a, _ := g.attachment(att); !a.Error.Since.Equal(now) {
+			if a, _ := g.attachment(&att); !a.Error.Since.Equal(now) {
 				t.Errorf("LastUpdated moved to %v on a repeated denial", a.Error.Since)
 			}
 			if err := g.check(profile, role); err != nil || g.denied(profile) {

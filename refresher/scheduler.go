@@ -112,6 +112,7 @@ type entry struct {
 	key      string
 	issuer   Issuer
 	cur      atomic.Pointer[Generation]
+	gone     atomic.Bool   // removed, for Handle.Current
 	old      []*Generation // superseded, still valid, oldest first
 	nextMint time.Time
 	failures int
@@ -240,6 +241,7 @@ func (s *Scheduler) Remove(key string) {
 	}
 	e := v.(*entry)
 	e.removed = true
+	e.gone.Store(true)
 	if e.index >= 0 {
 		heap.Remove(&s.queue, e.index)
 	}
@@ -253,6 +255,32 @@ func (s *Scheduler) Current(key string) *Generation {
 		return nil
 	}
 	return v.(*entry).cur.Load()
+}
+
+// Handle is one key's entry, for a caller that asks for its generation
+// on every request: Handle.Current is one atomic load, where
+// Scheduler.Current looks the key up among every entry. The zero Handle
+// is of no entry.
+type Handle struct{ e *entry }
+
+// Handle returns key's entry, or the zero Handle for an unknown key.
+func (s *Scheduler) Handle(key string) Handle {
+	v, ok := s.entries.Load(key)
+	if !ok {
+		return Handle{}
+	}
+	return Handle{v.(*entry)}
+}
+
+// Current returns the entry's newest generation, nil before the first
+// mint. ok is false for the zero Handle and once the key has been removed;
+// it stays false if the key is added again, which makes a new entry: take
+// a new Handle then.
+func (h Handle) Current() (g *Generation, ok bool) {
+	if h.e == nil || h.e.gone.Load() {
+		return nil, false
+	}
+	return h.e.cur.Load(), true
 }
 
 // Generations returns every still-valid generation of key, newest first.
