@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"net/netip"
 	"sort"
 	"sync"
 	"time"
@@ -80,9 +81,53 @@ type ClientInfo struct {
 	Last     time.Time         `json:"last"`
 }
 
+// generation is one generation as tracked. What a served document
+// updates comes first and inline, so that recording one (on the request
+// path, for one of thousands of instances whose memory is cold) touches
+// few cache lines: no map per client or per version.
 type generation struct {
-	info    GenerationInfo
-	clients map[string]*ClientInfo
+	served      uint64
+	firstServed time.Time // zero until served
+	omitted     uint64    // clients beyond the bound
+	clients     []clientRecord
+	info        GenerationInfo // the rest; snapshot fills in the above
+}
+
+// clientRecord is one client of a generation.
+type clientRecord struct {
+	ip          netip.Addr // the client's address, when it is one
+	client      string     // as the event gave it
+	first, last time.Time
+	versions    [len(servedVersions)]uint64
+	other       map[string]uint64 // versions not in servedVersions
+}
+
+// servedVersions are the IMDS versions counted inline, per client.
+var servedVersions = [...]string{"v1", "v2", "ecs"}
+
+// client is g's record of client (ip, when valid, is its parsed
+// address), or nil.
+func (g *generation) client(ip netip.Addr, client string) *clientRecord {
+	for i := range g.clients {
+		c := &g.clients[i]
+		if ip.IsValid() && c.ip == ip || !ip.IsValid() && !c.ip.IsValid() && c.client == client {
+			return c
+		}
+	}
+	return nil
+}
+
+func (c *clientRecord) count(version string) {
+	for i, v := range servedVersions {
+		if v == version {
+			c.versions[i]++
+			return
+		}
+	}
+	if c.other == nil {
+		c.other = map[string]uint64{}
+	}
+	c.other[version]++
 }
 
 // NewTracker returns an empty Tracker.
@@ -111,7 +156,7 @@ func (t *Tracker) Record(ev Event) {
 		g := &generation{info: GenerationInfo{
 			Profile: ev.Profile, Role: ev.Role, Seq: ev.Seq, AccessKeyID: ev.AccessKeyID,
 			Status: StatusCurrent, Issued: ev.At, Expires: ev.Expires, Clients: []ClientInfo{},
-		}, clients: map[string]*ClientInfo{}}
+		}}
 		gens := t.profiles[ev.Profile]
 		// A profile removed and added again (a new role attached) starts
 		// over at 1; whatever was current before is no longer.
@@ -152,22 +197,22 @@ func (t *Tracker) Record(ev Event) {
 		if g == nil {
 			return
 		}
-		g.info.Served++
-		if g.info.FirstServed == nil {
-			at := ev.At
-			g.info.FirstServed = &at
+		g.served++
+		if g.firstServed.IsZero() {
+			g.firstServed = ev.At
 		}
-		c := g.clients[ev.Client]
+		ip, _ := netip.ParseAddr(ev.Client) // the zero Addr if it is not one
+		c := g.client(ip, ev.Client)
 		if c == nil {
 			if len(g.clients) >= t.maxClients {
-				g.info.ClientsOmitted++
+				g.omitted++
 				return
 			}
-			c = &ClientInfo{Address: ev.Client, Versions: map[string]uint64{}, First: ev.At}
-			g.clients[ev.Client] = c
+			g.clients = append(g.clients, clientRecord{ip: ip, client: ev.Client, first: ev.At})
+			c = &g.clients[len(g.clients)-1]
 		}
-		c.Versions[ev.Version]++
-		c.Last = ev.At
+		c.count(ev.Version)
+		c.last = ev.At
 	}
 }
 
@@ -229,15 +274,24 @@ func (t *Tracker) Generations(ctx context.Context, profile string, now time.Time
 
 func (g *generation) snapshot() GenerationInfo {
 	info := g.info
+	info.Served, info.ClientsOmitted = g.served, g.omitted
+	if !g.firstServed.IsZero() {
+		at := g.firstServed
+		info.FirstServed = &at
+	}
 	info.Clients = make([]ClientInfo, 0, len(g.clients))
 	for _, c := range g.clients {
-		cc := *c
-		cc.Versions = make(map[string]uint64, len(c.Versions))
-		for k, v := range c.Versions {
-			cc.Versions[k] = v
+		versions := make(map[string]uint64, len(servedVersions)+len(c.other))
+		for i, n := range c.versions {
+			if n > 0 {
+				versions[servedVersions[i]] = n
+			}
 		}
-		info.Clients = append(info.Clients, cc)
+		for v, n := range c.other {
+			versions[v] = n
+		}
+		info.Clients = append(info.Clients, ClientInfo{Address: c.client, Versions: versions, First: c.first, Last: c.last})
 	}
-	sort.Slice(info.Clients, func(i, j int) bool { return info.Clients[i].First.Before(info.Clients[j].First) })
+	sort.SliceStable(info.Clients, func(i, j int) bool { return info.Clients[i].First.Before(info.Clients[j].First) })
 	return info
 }
