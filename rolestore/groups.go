@@ -174,16 +174,24 @@ RETURNING pk`, g.AccountID, g.Name, pathOrRoot(g.Path), id, string(policies), cr
 	return getGroup(ctx, tx, selectGroups+`g.pk = ?`+groupsOrder, pk)
 }
 
-const groupColumns = `g.pk, g.account_id, g.name, g.path, g.group_id, g.policies, g.created_at`
+// groupColumns include the attached policies' ARNs, sorted, as a JSON
+// array, so that a group is one query.
+const groupColumns = `g.pk, g.account_id, g.name, g.path, g.group_id, g.policies, g.created_at,
+	(SELECT json_group_array(a.policy_arn ORDER BY a.policy_arn) FROM group_attached_policies a WHERE a.group_pk = g.pk)`
 
 func scanGroup(row scanner) (int64, Group, error) {
 	var (
 		g          Group
 		pk, create int64
 		policies   string
+		attached   string
 	)
-	if err := row.Scan(&pk, &g.AccountID, &g.Name, &g.Path, &g.ID, &policies, &create); err != nil {
+	err := row.Scan(&pk, &g.AccountID, &g.Name, &g.Path, &g.ID, &policies, &create, &attached)
+	if err != nil {
 		return 0, Group{}, err
+	}
+	if g.ManagedPolicies, err = decodeList(attached); err != nil {
+		return 0, Group{}, fmt.Errorf("rolestore: group %s: decode attached policies: %w", g.Name, err)
 	}
 	if err := json.Unmarshal([]byte(policies), &g.Policies); err != nil {
 		return 0, Group{}, fmt.Errorf("rolestore: group %s: decode policies: %w", g.Name, err)
@@ -216,16 +224,8 @@ const (
 // listGroups reads groups with query: selectGroups, a condition and
 // groupsOrder.
 func listGroups(ctx context.Context, q querier, query string, args ...any) ([]Group, error) {
-	out, pks, err := scanRows(ctx, q, "groups", scanGroup, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	for i := range out {
-		if out[i].ManagedPolicies, err = attachedARNs(ctx, q, groupEntity(), pks[i]); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	out, _, err := scanRows(ctx, q, "groups", scanGroup, query, args...)
+	return out, err
 }
 
 // scanRows runs a query and scans every row with scan, returning the
@@ -444,22 +444,4 @@ func (s *SQLite) setMembership(ctx context.Context, tx *sql.Tx, u User, upk int6
 		}
 	}
 	return nil
-}
-
-// groupNames returns the names of the user's groups, sorted.
-func groupNames(ctx context.Context, q querier, upk int64) ([]string, error) {
-	rows, err := q.QueryContext(ctx, userGroups, upk)
-	if err != nil {
-		return nil, fmt.Errorf("rolestore: groups of user: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, fmt.Errorf("rolestore: groups of user: %w", err)
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
 }

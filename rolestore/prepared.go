@@ -24,7 +24,6 @@ const (
 	selectUser  = `SELECT ` + userColumns + ` FROM users u WHERE `
 	userByName  = selectUser + `u.account_id = ? AND u.name = ?`
 	userByID    = selectUser + `u.user_id = ?`
-	userGroups  = `SELECT g.name FROM group_members m JOIN groups g ON g.pk = m.group_pk WHERE m.user_pk = ? ORDER BY g.name`
 	groupsNamed = selectGroups + `g.account_id = ? AND g.name IN (SELECT value FROM json_each(?))` + groupsOrder
 
 	selectProfiles = `SELECT p.account_id, p.name, p.path, p.profile_id, p.created_at, r.name
@@ -47,9 +46,8 @@ JOIN policy_versions v ON v.policy_pk = mp.pk AND v.version = mp.default_version
 // hotQueries lists the queries that OpenSQLite prepares.
 func hotQueries() []string {
 	return []string{
-		roleByName, roleByID, userByName, userByID, userGroups, groupsNamed, profileByName, accessKeyByID,
+		roleByName, roleByID, userByName, userByID, groupsNamed, profileByName, accessKeyByID,
 		customerPolicyByName, defaultDocument,
-		roleEntity().attached, userEntity().attached, groupEntity().attached,
 	}
 }
 

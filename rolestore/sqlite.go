@@ -464,8 +464,20 @@ func nonNilTags(t []Tag) []Tag {
 	return t
 }
 
+// roleColumns include the attached policies' ARNs, sorted, as a JSON
+// array, so that a role is one query.
 const roleColumns = `r.pk, r.account_id, r.name, r.path, r.role_id, r.description, r.trust_policy,
-	r.policies, r.max_session_seconds, r.tags, r.created_at, r.permissions_boundary`
+	r.policies, r.max_session_seconds, r.tags, r.created_at, r.permissions_boundary,
+	(SELECT json_group_array(a.policy_arn ORDER BY a.policy_arn) FROM role_attached_policies a WHERE a.role_pk = r.pk)`
+
+// decodeList decodes a JSON array of strings, nil when empty.
+func decodeList(s string) ([]string, error) {
+	var out []string
+	if err := json.Unmarshal([]byte(s), &out); err != nil || len(out) == 0 {
+		return nil, err
+	}
+	return out, nil
+}
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -474,10 +486,15 @@ func scanRole(row scanner) (int64, Role, error) {
 		r                  Role
 		pk, maxSec, create int64
 		policies, tags     string
+		attached           string
 	)
-	if err := row.Scan(&pk, &r.AccountID, &r.Name, &r.Path, &r.ID, &r.Description, &r.TrustPolicy,
-		&policies, &maxSec, &tags, &create, &r.PermissionsBoundary); err != nil {
+	err := row.Scan(&pk, &r.AccountID, &r.Name, &r.Path, &r.ID, &r.Description, &r.TrustPolicy,
+		&policies, &maxSec, &tags, &create, &r.PermissionsBoundary, &attached)
+	if err != nil {
 		return 0, Role{}, err
+	}
+	if r.ManagedPolicies, err = decodeList(attached); err != nil {
+		return 0, Role{}, fmt.Errorf("rolestore: role %s: decode attached policies: %w", r.Name, err)
 	}
 	if err := json.Unmarshal([]byte(policies), &r.Policies); err != nil {
 		return 0, Role{}, fmt.Errorf("rolestore: role %s: decode policies: %w", r.Name, err)
@@ -498,11 +515,7 @@ func scanRole(row scanner) (int64, Role, error) {
 
 // getRole reads one role with query, selectRole and a condition.
 func getRole(ctx context.Context, q querier, query string, args ...any) (Role, error) {
-	pk, r, err := scanRole(q.QueryRowContext(ctx, query, args...))
-	if err != nil {
-		return Role{}, err
-	}
-	r.ManagedPolicies, err = attachedARNs(ctx, q, roleEntity(), pk)
+	_, r, err := scanRole(q.QueryRowContext(ctx, query, args...))
 	return r, err
 }
 
@@ -544,17 +557,9 @@ func (s *SQLite) RoleByID(ctx context.Context, id string) (Role, error) {
 
 // Roles lists roles; see Store.
 func (s *SQLite) Roles(ctx context.Context, accountID string) ([]Role, error) {
-	out, pks, err := scanRows(ctx, s.db, "roles", scanRole, selectRole+`? = '' OR r.account_id = ? ORDER BY r.account_id, r.name`,
+	out, _, err := scanRows(ctx, s.db, "roles", scanRole, selectRole+`? = '' OR r.account_id = ? ORDER BY r.account_id, r.name`,
 		accountID, accountID)
-	if err != nil {
-		return nil, err
-	}
-	for i := range out {
-		if out[i].ManagedPolicies, err = attachedARNs(ctx, s.db, roleEntity(), pks[i]); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return out, err
 }
 
 // DeleteRole deletes a role that is in no instance profile.

@@ -168,16 +168,28 @@ RETURNING pk`,
 	return lookupUser(out, err, u.Name)
 }
 
-const userColumns = `u.pk, u.account_id, u.name, u.path, u.user_id, u.policies, u.permissions_boundary, u.tags, u.created_at`
+// userColumns include the names of the user's groups and the attached
+// policies' ARNs, each sorted, as JSON arrays, so that a user is one query.
+const userColumns = `u.pk, u.account_id, u.name, u.path, u.user_id, u.policies, u.permissions_boundary, u.tags, u.created_at,
+	(SELECT json_group_array(g.name ORDER BY g.name) FROM group_members m JOIN groups g ON g.pk = m.group_pk WHERE m.user_pk = u.pk),
+	(SELECT json_group_array(a.policy_arn ORDER BY a.policy_arn) FROM user_attached_policies a WHERE a.user_pk = u.pk)`
 
 func scanUser(row scanner) (int64, User, error) {
 	var (
 		u              User
 		pk, create     int64
 		policies, tags string
+		groups, attach string
 	)
-	if err := row.Scan(&pk, &u.AccountID, &u.Name, &u.Path, &u.ID, &policies, &u.PermissionsBoundary, &tags, &create); err != nil {
+	err := row.Scan(&pk, &u.AccountID, &u.Name, &u.Path, &u.ID, &policies, &u.PermissionsBoundary, &tags, &create, &groups, &attach)
+	if err != nil {
 		return 0, User{}, err
+	}
+	if u.Groups, err = decodeList(groups); err != nil {
+		return 0, User{}, fmt.Errorf("rolestore: user %s: decode groups: %w", u.Name, err)
+	}
+	if u.ManagedPolicies, err = decodeList(attach); err != nil {
+		return 0, User{}, fmt.Errorf("rolestore: user %s: decode attached policies: %w", u.Name, err)
 	}
 	if err := json.Unmarshal([]byte(policies), &u.Policies); err != nil {
 		return 0, User{}, fmt.Errorf("rolestore: user %s: decode policies: %w", u.Name, err)
@@ -197,21 +209,8 @@ func scanUser(row scanner) (int64, User, error) {
 
 // getUser reads one user with query, selectUser and a condition.
 func getUser(ctx context.Context, q querier, query string, args ...any) (User, error) {
-	pk, u, err := scanUser(q.QueryRowContext(ctx, query, args...))
-	if err != nil {
-		return User{}, err
-	}
-	return u, fillUser(ctx, q, pk, &u)
-}
-
-// fillUser reads a user's groups and attached policies.
-func fillUser(ctx context.Context, q querier, pk int64, u *User) error {
-	var err error
-	if u.Groups, err = groupNames(ctx, q, pk); err != nil {
-		return err
-	}
-	u.ManagedPolicies, err = attachedARNs(ctx, q, userEntity(), pk)
-	return err
+	_, u, err := scanUser(q.QueryRowContext(ctx, query, args...))
+	return u, err
 }
 
 func lookupUser(u User, err error, what string) (User, error) {
@@ -251,14 +250,6 @@ func (s *SQLite) Users(ctx context.Context, accountID string) ([]User, error) {
 }
 
 func (s *SQLite) listUsers(ctx context.Context, q querier, where string, args ...any) ([]User, error) {
-	out, pks, err := scanRows(ctx, q, "users", scanUser, selectUser+where+` ORDER BY u.account_id, u.name`, args...)
-	if err != nil {
-		return nil, err
-	}
-	for i := range out {
-		if err := fillUser(ctx, q, pks[i], &out[i]); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	out, _, err := scanRows(ctx, q, "users", scanUser, selectUser+where+` ORDER BY u.account_id, u.name`, args...)
+	return out, err
 }

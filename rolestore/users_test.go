@@ -422,3 +422,50 @@ func TestSQLite_DeleteUserAndProfile(t *testing.T) {
 		t.Errorf("second DeleteMFADevice = %v", err)
 	}
 }
+
+// The attached policies of users, groups and roles and the groups of a
+// user come sorted (case-insensitively for names, as IAM's lists), in
+// whatever order they were attached or joined, from every read.
+func TestSQLite_ListsComeSorted(t *testing.T) {
+	ctx := t.Context()
+	s := iamStore(t)
+	var arns []string
+	for _, n := range []string{"c", "a", "B"} {
+		p := must(s.CreatePolicy(ctx, rolestore.ManagedPolicy{AccountID: iamAcct, Name: n, Document: allowS3}))(t)
+		arns = append(arns, p.ARN())
+	}
+	arns = append(arns, adminARN)
+	// ARNs byte by byte: "B" before "a", and the account's before "aws".
+	wantARNs := []string{arns[2], arns[1], arns[0], adminARN}
+	must(s.PutRole(ctx, rolestore.Role{AccountID: iamAcct, Name: "app", TrustPolicy: allowAll}))(t)
+	must(s.PutGroup(ctx, rolestore.Group{AccountID: iamAcct, Name: "g"}))(t)
+	must(s.PutUser(ctx, rolestore.User{AccountID: iamAcct, Name: "u", Groups: []string{"b", "A", "c"}}))(t)
+	for _, arn := range arns {
+		for what, err := range map[string]error{
+			"role":  s.AttachRolePolicy(ctx, iamAcct, "app", arn),
+			"group": s.AttachGroupPolicy(ctx, iamAcct, "g", arn),
+			"user":  s.AttachUserPolicy(ctx, iamAcct, "u", arn),
+		} {
+			if err != nil {
+				t.Fatalf("attach %s to the %s: %v", arn, what, err)
+			}
+		}
+	}
+	check := func(what string, got []string, want []string) {
+		t.Helper()
+		if !cmp.Equal(got, want) {
+			t.Errorf("%s = %q, want %q", what, got, want)
+		}
+	}
+	r := must(s.Role(ctx, iamAcct, "app"))(t)
+	check("Role().ManagedPolicies", r.ManagedPolicies, wantARNs)
+	check("RoleByID().ManagedPolicies", must(s.RoleByID(ctx, r.ID))(t).ManagedPolicies, wantARNs)
+	check("Roles()[0].ManagedPolicies", must(s.Roles(ctx, iamAcct))(t)[0].ManagedPolicies, wantARNs)
+	check("Group().ManagedPolicies", must(s.Group(ctx, iamAcct, "g"))(t).ManagedPolicies, wantARNs)
+	u := must(s.User(ctx, iamAcct, "u"))(t)
+	check("User().ManagedPolicies", u.ManagedPolicies, wantARNs)
+	check("User().Groups", u.Groups, []string{"A", "b", "c"})
+	for _, g := range must(s.Users(ctx, iamAcct))(t) {
+		check("Users()[0].Groups", g.Groups, []string{"A", "b", "c"})
+	}
+}
