@@ -67,6 +67,15 @@ func TestTrustGate(t *testing.T) {
 			if err := g.check(profile, role); err != nil || g.denied(profile) {
 				t.Errorf("after fixing the trust policy: check = %v, denied = %t", err, g.denied(profile))
 			}
+			// The outcome remembered for the last policy follows each change.
+			if err := g.check(profile, bad); err == nil || !g.denied(profile) {
+				t.Errorf("the bad policy again: check = %v, denied = %t", err, g.denied(profile))
+			}
+			moved := role
+			moved.Path = "/moved/"
+			if err := g.check(profile, moved); err != nil || g.denied(profile) {
+				t.Errorf("a trusted role at another path: check = %v, denied = %t", err, g.denied(profile))
+			}
 		})
 	}
 }
