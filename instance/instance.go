@@ -98,7 +98,7 @@ type Instance struct {
 	mu      sync.Mutex // serialises Attach and Detach
 
 	rolesMu sync.Mutex
-	roles   map[string]string // scheduler key -> role ARN
+	roles   roleMap // scheduler key -> role ARN
 	// index, when the instance is in a Fleet, learns which keys it keeps.
 	index atomic.Pointer[keyIndex]
 
@@ -129,7 +129,6 @@ func New(ctx context.Context, opts Options) (*Instance, error) {
 		store: opts.Store, sts: opts.STS, sched: opts.Scheduler,
 		trust:   newTrustGate(opts.Now),
 		notices: imds.NewNotices(opts.Metadata, opts.Now, nil),
-		roles:   map[string]string{},
 		ready:   make(chan struct{}),
 	}
 	in.handles, _ = opts.Scheduler.(handles)
@@ -346,7 +345,7 @@ func (in *Instance) IdentityCredentials(ctx context.Context) (credential.Value, 
 func (in *Instance) RoleARN(key string) string {
 	in.rolesMu.Lock()
 	defer in.rolesMu.Unlock()
-	return in.roles[key]
+	return in.roles.get(key)
 }
 
 // setRole records roleARN as the role of profileARN; "" forgets it. The
@@ -354,11 +353,7 @@ func (in *Instance) RoleARN(key string) string {
 func (in *Instance) setRole(profileARN, roleARN string) {
 	in.rolesMu.Lock() // then the index's: the two agree
 	defer in.rolesMu.Unlock()
-	if roleARN == "" {
-		delete(in.roles, profileARN)
-	} else {
-		in.roles[profileARN] = roleARN
-	}
+	in.roles.set(profileARN, roleARN)
 	if x := in.index.Load(); x != nil {
 		if roleARN == "" {
 			x.drop(profileARN, in)

@@ -47,7 +47,7 @@ func (x *keyIndex) join(in *Instance) {
 	in.rolesMu.Lock() // as setRole does
 	defer in.rolesMu.Unlock()
 	in.index.Store(x)
-	for k := range in.roles {
+	for k := range in.roles.keys() {
 		x.keep(k, in)
 	}
 }
@@ -80,7 +80,7 @@ func (x *keyIndex) forget(in *Instance) {
 	in.index.Store(nil)
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	for k := range in.roles {
+	for k := range in.roles.keys() {
 		x.dropLocked(k, in)
 	}
 }

@@ -67,7 +67,12 @@ the same name.`,
 			// live, and be marked at every collection, for its whole life.
 			cmd.Root().ResetCommands()
 			return linkLocal.around(cmd.Flags(), &settings, cmd.OutOrStdout(), func() error {
-				return serve(cmd.Context(), cmd.OutOrStdout(), e.Stderr, settings, seed)
+				// serve owns them from here: with many instances, the
+				// parsed entries a copy left here would keep are a
+				// large part of each instance's memory.
+				s, sd := settings, seed
+				settings, seed = config.Settings{}, rolestore.Seed{}
+				return serve(cmd.Context(), cmd.OutOrStdout(), e.Stderr, s, sd)
 			})
 		},
 	}
@@ -96,6 +101,11 @@ func redact(_ []string, a slog.Attr) slog.Attr {
 
 func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, seed rolestore.Seed) error {
 	log := newLogger(stderr, s.LogFormat)
+	// The fleet takes the instances' entries; nothing else of serve keeps
+	// them (nor the seed, once applied), so they are garbage after start.
+	entries, defaultID := s.ServedInstances()
+	multi := len(s.Instances) > 0
+	s.Instances = nil
 	if err := os.MkdirAll(s.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
@@ -140,7 +150,7 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 	if err != nil {
 		return err
 	}
-	fl, err := newFleet(ctx, s, ix, fleetDeps{store: store, issuer: issuer, sched: sched, reg: reg, log: log, tokenKey: tokenKey, ctl: ctl}) // serve_instances.go
+	fl, err := newFleet(ctx, s, entries, defaultID, multi, ix, fleetDeps{store: store, issuer: issuer, sched: sched, reg: reg, log: log, tokenKey: tokenKey, ctl: ctl}) // serve_instances.go
 	if err != nil {
 		return err
 	}
@@ -222,7 +232,7 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 	fmt.Fprintf(stdout, "imdsemu: metadata service on %s (http-tokens %s, endpoint %s)\n", metaURL, s.HTTPTokens, s.HTTPEndpoint)
 	fmt.Fprintln(stdout, adminLine(httpserve.DialAddr(adm.ln.Addr())))
 	ctl.print(stdout)
-	for _, line := range fleetLines(fl, len(s.Instances) > 0) {
+	for _, line := range fleetLines(fl, multi) {
 		fmt.Fprintln(stdout, line)
 	}
 	ix.print(stdout, extra)

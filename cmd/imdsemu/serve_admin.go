@@ -26,6 +26,7 @@ import (
 type controlPlane struct {
 	s            config.Settings
 	log          *slog.Logger
+	adminLog     *slog.Logger // the control APIs', one for every instance's
 	hub          *admin.Hub
 	tracker      *admin.Tracker
 	faults       *fault.Injector
@@ -52,7 +53,7 @@ func newControlPlane(s config.Settings, log *slog.Logger, reg prometheus.Registe
 		return nil, err
 	}
 	c := &controlPlane{
-		s: s, log: log, token: token, tokenCreated: created,
+		s: s, log: log, adminLog: log.With("component", "admin"), token: token, tokenCreated: created,
 		hub:     admin.NewHub(0, nil),
 		tracker: admin.NewTracker(admin.TrackerOptions{}),
 	}
@@ -145,7 +146,7 @@ func (c *controlPlane) adminServer(inst *instance.Instance, metadata *imds.Serve
 		Auditor:     c.auditor,
 		Metrics:     open,
 		Health:      open,
-		Logger:      c.log.With("component", "admin"),
+		Logger:      c.adminLog,
 	})
 }
 

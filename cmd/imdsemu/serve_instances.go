@@ -48,13 +48,13 @@ type fleetDeps struct {
 	ctl      *controlPlane
 }
 
-// newFleet builds every instance of s and its metadata server, and the
-// fleet that routes to them; instances added while serving are built the
-// same way (without metrics: those are registered once, for the config's
-// instances) after the config file's checks.
-func newFleet(ctx context.Context, s config.Settings, ix *imdsSetup, d fleetDeps) (*instance.Fleet, error) {
-	entries, defaultID := s.ServedInstances()
-	b := &fleetBuilder{s: s, ix: ix, d: d, multi: len(s.Instances) > 0, routes: imds.NewRoutes(),
+// newFleet builds every instance of entries (s.ServedInstances, multi for
+// the instances: form) and its metadata server, and the fleet that routes
+// to them; instances added while serving are built the same way (without
+// metrics: those are registered once, for the config's instances) after
+// the config file's checks. It keeps no entry.
+func newFleet(ctx context.Context, s config.Settings, entries []config.InstanceEntry, defaultID string, multi bool, ix *imdsSetup, d fleetDeps) (*instance.Fleet, error) {
+	b := &fleetBuilder{s: s, ix: ix, d: d, multi: multi, routes: imds.NewRoutes(),
 		log: d.log.With("component", "imds")}
 	primary := entries[0]
 	for _, e := range entries {
