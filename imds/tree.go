@@ -56,7 +56,7 @@ func (s *Server) docs() *docs {
 	if d := s.rendered.Load(); d != nil {
 		return d
 	}
-	s.rendered.CompareAndSwap(nil, renderDocs(s.inst))
+	s.rendered.CompareAndSwap(nil, renderDocs(&s.inst))
 	return s.rendered.Load()
 }
 

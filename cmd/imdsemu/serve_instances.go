@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -167,10 +168,35 @@ func (b *fleetBuilder) member(ctx context.Context, e config.InstanceEntry, metri
 			return nil, err
 		}
 	}
-	if m.Control, err = b.d.ctl.adminServer(m.Instance, m.Metadata, b.d.store, nil); err != nil {
-		return nil, err
-	}
+	inst, metadata := m.Instance, m.Metadata
+	m.Control = &lazyControl{build: func() (http.Handler, error) {
+		return b.d.ctl.adminServer(inst, metadata, b.d.store, nil)
+	}}
 	return m, nil
+}
+
+// lazyControl is an instance's control API, made on its first request:
+// most instances of a large fleet are never asked, and an admin.Server is
+// some 300 bytes. admin.New fails only for options every instance shares
+// (the token, the tracker, the hub), and serve makes the default
+// instance's at start, so a failure shows there first.
+type lazyControl struct {
+	once  sync.Once
+	build func() (http.Handler, error)
+	h     http.Handler
+	err   error
+}
+
+func (l *lazyControl) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	l.once.Do(func() {
+		l.h, l.err = l.build()
+		l.build = nil
+	})
+	if l.err != nil {
+		http.Error(w, "control API: "+l.err.Error(), http.StatusInternalServerError)
+		return
+	}
+	l.h.ServeHTTP(w, r)
 }
 
 // listenOwn opens the listener of every member with its own (match.listen),

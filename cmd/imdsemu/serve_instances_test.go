@@ -2,7 +2,11 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -30,5 +34,33 @@ func TestLazyAttrs_WritesWhatWithWrites(t *testing.T) {
 	}
 	if got.String() != want.String() {
 		t.Errorf("lazy logger wrote\n%s\nwant\n%s", got.String(), want.String())
+	}
+}
+
+// An instance's control API is made on its first request, once.
+func TestLazyControl_BuildsOnFirstRequest(t *testing.T) {
+	builds := 0
+	l := &lazyControl{build: func() (http.Handler, error) {
+		builds++
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) }), nil
+	}}
+	if builds != 0 {
+		t.Fatal("built before any request")
+	}
+	for range 2 {
+		w := httptest.NewRecorder()
+		l.ServeHTTP(w, httptest.NewRequest("GET", "/v1/attachment", nil))
+		if w.Code != http.StatusTeapot {
+			t.Errorf("status %d, want the control API's", w.Code)
+		}
+	}
+	if builds != 1 {
+		t.Errorf("built %d times, want once", builds)
+	}
+	failed := &lazyControl{build: func() (http.Handler, error) { return nil, errors.New("no tracker") }}
+	w := httptest.NewRecorder()
+	failed.ServeHTTP(w, httptest.NewRequest("GET", "/v1/attachment", nil))
+	if w.Code != http.StatusInternalServerError || !strings.Contains(w.Body.String(), "no tracker") {
+		t.Errorf("failed build: %d %q, want 500 with the reason", w.Code, w.Body.String())
 	}
 }
