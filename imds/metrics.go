@@ -74,17 +74,38 @@ func (m *Metrics) join(id string, src CredentialSource, now func() time.Time, en
 	if err := m.creds.add(credentialsMember{values: values, src: src, now: now}, m.label != ""); err != nil {
 		return nil, err
 	}
-	return &metrics{requests: requests, tokensIssued: m.tokens.WithLabelValues(values...), endpoints: endpoints}, nil
+	sm := &metrics{requests: requests, tokens: m.tokens, id: values, endpoints: endpoints}
+	if m.label == "" {
+		// One server: its series is there, at 0, from the start.
+		sm.tokensIssued.Store(&counterBox{m.tokens.WithLabelValues()})
+	}
+	return sm, nil
 }
 
 // metrics are one server's view of its Metrics.
 type metrics struct {
-	requests     *prometheus.CounterVec // curried with the instance label
-	tokensIssued prometheus.Counter
+	requests *prometheus.CounterVec // curried with the instance label
+	// tokensIssued is the server's series of tokens, made on its first
+	// token when the series are labelled by instance (as the request
+	// counters are): some 400 bytes for each instance of a large fleet,
+	// most of which are never asked for a token.
+	tokens       *prometheus.CounterVec
+	id           []string // the instance label's value; nil: none
+	tokensIssued atomic.Pointer[counterBox]
 	// counters are the request counters of each endpoint of the server's
 	// Routes, by endpoint id, allocated on the first request counted.
 	counters  atomic.Pointer[[]counterSet]
 	endpoints int
+}
+
+// tokenIssued counts a token issued.
+func (m *metrics) tokenIssued() {
+	c := m.tokensIssued.Load()
+	if c == nil {
+		c = &counterBox{m.tokens.WithLabelValues(m.id...)}
+		m.tokensIssued.Store(c) // a racing first token stores the same counter
+	}
+	c.Inc()
 }
 
 // counterSet returns the counters of the endpoint with the given id.

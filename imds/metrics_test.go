@@ -230,3 +230,33 @@ func TestMetrics_Shared(t *testing.T) {
 		t.Error("Registerer and Metrics both given: nil error")
 	}
 }
+
+// With an instance label, a server's token series is made with its first
+// token (an instance of a large fleet never asked for one has none); a
+// server of its own has its series at 0 from the start.
+func TestMetrics_TokenSeriesOnFirstToken(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := imds.NewMetrics(reg, "instance_id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, func(o *imds.Options) { o.Metrics = m })
+	if n, err := testutil.GatherAndCount(reg, "imdsemu_imds_tokens_issued_total"); err != nil || n != 0 {
+		t.Errorf("token series before any token: %d, %v; want none", n, err)
+	}
+	f.token(t, "60")
+	f.token(t, "60")
+	want := `
+# HELP imdsemu_imds_tokens_issued_total IMDSv2 session tokens issued.
+# TYPE imdsemu_imds_tokens_issued_total counter
+imdsemu_imds_tokens_issued_total{instance_id="i-0123456789abcdef0"} 2
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "imdsemu_imds_tokens_issued_total"); err != nil {
+		t.Error(err)
+	}
+	one := prometheus.NewRegistry()
+	newFixture(t, func(o *imds.Options) { o.Registerer = one })
+	if n, err := testutil.GatherAndCount(one, "imdsemu_imds_tokens_issued_total"); err != nil || n != 1 {
+		t.Errorf("one server's token series before any token: %d, %v; want it at 0", n, err)
+	}
+}
