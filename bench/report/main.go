@@ -69,12 +69,13 @@ func main() {
 			fmt.Fprintf(w, "| %s | %s | %.0f | %.2f |\n", wl, names[s], med(k, rps), med(k, p99))
 		}
 	}
-	fmt.Fprintf(w, "\n| server | idle RSS (MB) | RSS under load (MB) | Go heap after start (MB) |\n|---|---:|---:|---:|\n")
+	fmt.Fprintf(w, "\nMemory in MiB: /proc reports resident memory in KiB, divided here by 1024.\n")
+	fmt.Fprintf(w, "\n| server | idle RSS (MiB) | RSS under load (MiB) | Go heap after start (MiB) |\n|---|---:|---:|---:|\n")
 	for _, s := range servers {
 		k := key{s, "v2-get"}
 		heap := "n/a"
 		if h := med(k, func(f *figures) []float64 { return f.heap }); h > 0 {
-			heap = fmt.Sprintf("%.1f", h/1e6)
+			heap = fmt.Sprintf("%.1f", h/(1<<20))
 		}
 		fmt.Fprintf(w, "| %s | %.1f | %.1f | %s |\n", names[s],
 			med(k, func(f *figures) []float64 { return f.idleRSS })/1024,
@@ -101,9 +102,9 @@ func main() {
 		{"IMDSv1 GET p99 vs bare", ratio(med(im("v1-get"), p99), med(ba("v1-get"), p99)), 1.3, true, "×"},
 		{"token PUT req/s vs bare", ratio(med(im("token-put"), rps), med(ba("token-put"), rps)), 0.8, false, "×"},
 		{"IMDSv2 GET req/s vs the mock", ratio(med(im("v2-get"), rps), med(mo("v2-get"), rps)), 2, false, "×"},
-		{"idle RSS", med(im("v2-get"), func(f *figures) []float64 { return f.idleRSS }) / 1024, 20, true, " MB"},
-		{"RSS under load", med(im("v2-get"), func(f *figures) []float64 { return f.loadRSS }) / 1024, 28, true, " MB"},
-		{"Go heap after start", med(im("v2-get"), func(f *figures) []float64 { return f.heap }) / 1e6, 4, true, " MB"},
+		{"idle RSS", med(im("v2-get"), func(f *figures) []float64 { return f.idleRSS }) / 1024, 20, true, " MiB"},
+		{"RSS under load", med(im("v2-get"), func(f *figures) []float64 { return f.loadRSS }) / 1024, 28, true, " MiB"},
+		{"Go heap after start", med(im("v2-get"), func(f *figures) []float64 { return f.heap }) / (1 << 20), 4, true, " MiB"},
 	}
 	fmt.Fprintf(w, "\n| target | result | goal | met |\n|---|---:|---:|---|\n")
 	for _, t := range targets {
