@@ -7,6 +7,11 @@
 // initialisation, those programs cost every imdsemu process about 16 MB and a
 // quarter of a second before main ran. An unbounded pattern with the length
 // checked first accepts exactly the same strings for almost nothing.
+//
+// Every pattern here is also compiled on its first use (Lazy), not at
+// package initialisation: a process links some sixty of them and uses few,
+// and compiled up front they were 40 % of an idle server's heap. TagText
+// checks AWS's tag character class without a regular expression at all.
 package pattern
 
 import (
