@@ -112,11 +112,10 @@ type entry struct {
 	key      string
 	issuer   Issuer
 	cur      atomic.Pointer[Generation]
-	gone     atomic.Bool   // removed, for Handle.Current
+	removed  atomic.Bool   // set by Remove (under mu); read lock-free by Handle.Current
 	old      []*Generation // superseded, still valid, oldest first
 	nextMint time.Time
 	failures int
-	removed  bool
 	frozen   bool      // no mints; the current generation stays current
 	due      time.Time // min(nextMint, earliest old expiry)
 	index    int       // in queue
@@ -240,8 +239,7 @@ func (s *Scheduler) Remove(key string) {
 		return
 	}
 	e := v.(*entry)
-	e.removed = true
-	e.gone.Store(true)
+	e.removed.Store(true)
 	if e.index >= 0 {
 		heap.Remove(&s.queue, e.index)
 	}
@@ -277,7 +275,7 @@ func (s *Scheduler) Handle(key string) Handle {
 // it stays false if the key is added again, which makes a new entry: take
 // a new Handle then.
 func (h Handle) Current() (g *Generation, ok bool) {
-	if h.e == nil || h.e.gone.Load() {
+	if h.e == nil || h.e.removed.Load() {
 		return nil, false
 	}
 	return h.e.cur.Load(), true
@@ -442,7 +440,7 @@ func (s *Scheduler) mint(ctx context.Context, e *entry, due time.Time) error {
 	creds, err := e.issuer.Issue(ctx, e.key, s.opts.Lifetime)
 	now := s.opts.Now()
 	s.mu.Lock()
-	if e.removed {
+	if e.removed.Load() {
 		s.mu.Unlock()
 		return err
 	}
@@ -506,7 +504,7 @@ func (s *Scheduler) reschedule(e *entry) {
 	if len(e.old) > 0 && e.old[0].Credentials.Expires.Before(e.due) {
 		e.due = e.old[0].Credentials.Expires
 	}
-	if e.index >= 0 && !e.removed {
+	if e.index >= 0 && !e.removed.Load() {
 		heap.Fix(&s.queue, e.index)
 	}
 }
