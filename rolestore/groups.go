@@ -224,34 +224,30 @@ const (
 // listGroups reads groups with query: selectGroups, a condition and
 // groupsOrder.
 func listGroups(ctx context.Context, q querier, query string, args ...any) ([]Group, error) {
-	out, _, err := scanRows(ctx, q, "groups", scanGroup, query, args...)
-	return out, err
+	return scanRows(ctx, q, "groups", scanGroup, query, args...)
 }
 
 // scanRows runs a query and scans every row with scan, returning the
-// entities and their rows' primary keys. The rows are closed before it
+// entities. The rows are closed before it
 // returns, so that the caller may query again on the same connection.
-func scanRows[T any](ctx context.Context, q querier, what string, scan func(scanner) (int64, T, error), query string, args ...any) ([]T, []int64, error) {
+func scanRows[T any](ctx context.Context, q querier, what string, scan func(scanner) (int64, T, error), query string, args ...any) ([]T, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("rolestore: list %s: %w", what, err)
+		return nil, fmt.Errorf("rolestore: list %s: %w", what, err)
 	}
 	defer rows.Close()
-	var (
-		out []T
-		pks []int64
-	)
+	var out []T
 	for rows.Next() {
-		pk, v, err := scan(rows)
+		_, v, err := scan(rows)
 		if err != nil {
-			return nil, nil, fmt.Errorf("rolestore: list %s: %w", what, err)
+			return nil, fmt.Errorf("rolestore: list %s: %w", what, err)
 		}
-		out, pks = append(out, v), append(pks, pk)
+		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("rolestore: list %s: %w", what, err)
+		return nil, fmt.Errorf("rolestore: list %s: %w", what, err)
 	}
-	return out, pks, rows.Close()
+	return out, rows.Close()
 }
 
 func noSuchGroup(name string) error {

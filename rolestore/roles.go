@@ -148,9 +148,8 @@ func (s *SQLite) RoleByID(ctx context.Context, id string) (Role, error) {
 
 // Roles lists roles; see Store.
 func (s *SQLite) Roles(ctx context.Context, accountID string) ([]Role, error) {
-	out, _, err := scanRows(ctx, s.db, "roles", scanRole, selectRole+`? = '' OR r.account_id = ? ORDER BY r.account_id, r.name`,
+	return scanRows(ctx, s.db, "roles", scanRole, selectRole+`? = '' OR r.account_id = ? ORDER BY r.account_id, r.name`,
 		accountID, accountID)
-	return out, err
 }
 
 // DeleteRole deletes a role that is in no instance profile.

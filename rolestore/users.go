@@ -250,6 +250,5 @@ func (s *SQLite) Users(ctx context.Context, accountID string) ([]User, error) {
 }
 
 func (s *SQLite) listUsers(ctx context.Context, q querier, where string, args ...any) ([]User, error) {
-	out, _, err := scanRows(ctx, q, "users", scanUser, selectUser+where+` ORDER BY u.account_id, u.name`, args...)
-	return out, err
+	return scanRows(ctx, q, "users", scanUser, selectUser+where+` ORDER BY u.account_id, u.name`, args...)
 }
