@@ -4,7 +4,7 @@ BIN     := bin/imdsemu
 PKGS    := ./...
 FUZZTIME ?= 30s
 
-.PHONY: all build run test vet unit e2e bench bench-http bench-sts load fuzz fuzz-ci clean image
+.PHONY: all build run test vet unit e2e bench bench-http bench-instances bench-sts load fuzz fuzz-ci clean image
 
 all: build
 
@@ -38,6 +38,11 @@ bench:
 # docs/performance-http.md and docs/bench/http.svg. Takes about 5 minutes.
 bench-http:
 	scripts/bench-http.sh
+
+# bench-instances: memory per instance with 1, 1,000 and 10,000 instances in
+# one process; writes docs/bench/instances.csv and docs/bench/instances.svg.
+bench-instances:
+	scripts/bench-instances.sh
 
 # bench-sts: signed GetCallerIdentity over HTTP, server on one core (wrk).
 bench-sts:

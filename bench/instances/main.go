@@ -33,6 +33,10 @@
 //	go build -o /tmp/imdsemu ./cmd/imdsemu
 //	go run ./bench/instances -bin /tmp/imdsemu -n 1,1000,10000
 //	go run ./bench/instances -bin /tmp/imdsemu -n 1,10000 -keepalive-rounds 6 -rotate 60s
+//
+// With -svg it also draws resident memory by instance count (idle, after
+// the GETs, the Go heap and the target of 4 KiB per instance);
+// `make bench-instances` writes docs/bench/instances.csv and .svg.
 package main
 
 import (
@@ -71,6 +75,8 @@ func main() {
 	conns := flag.Int("conns", 256, "keep-alive connections, each from a random instance's address")
 	rotate := flag.Duration("rotate", 0, "follow rotations of the last count's server for this long, idle and then under keep-alive load (0: not)")
 	rate := flag.Int("rotate-rate", 1000, "rotations per second the rotation interval is chosen for")
+	svg := flag.String("svg", "", "write a chart of resident memory by instance count to this file (with -memory)")
+	machine := flag.String("machine", "", "the machine, for the chart's subtitle")
 	flag.Parse()
 	var ns []int
 	for _, s := range strings.Split(*counts, ",") {
@@ -81,6 +87,7 @@ func main() {
 		ns = append(ns, n)
 	}
 	var base *result
+	var all []result
 	fmt.Println("instances,ready_s,rss_kb,rss_anon_kb,heap_kb,rss_kb_after_gets,rss_anon_kb_after_gets,heap_kb_after_gets,gets_per_s")
 	for _, n := range ns {
 		if !*memory {
@@ -92,6 +99,7 @@ func main() {
 		}
 		fmt.Printf("%d,%.1f,%d,%d,%d,%d,%d,%d,%.0f\n", n, r.ready.Seconds(), r.idle.rss, r.idle.anon, r.idle.heap/1024,
 			r.served.rss, r.served.anon, r.served.heap/1024, r.getsPerSec)
+		all = append(all, r)
 		if base == nil {
 			base = &r
 			continue
@@ -100,6 +108,11 @@ func main() {
 		fmt.Fprintf(os.Stderr, "%d instances: per instance beyond %d: idle RSS %.1f KB (anonymous %.1f KB), heap %.1f KB; after GETs RSS %.1f KB, heap %.1f KB; routed GETs %.0f/s (%.2f× %d instance(s))\n",
 			n, base.n, per(r.idle.rss, base.idle.rss), per(r.idle.anon, base.idle.anon), per(r.idle.heap, base.idle.heap)/1024,
 			per(r.served.rss, base.served.rss), per(r.served.heap, base.served.heap)/1024, r.getsPerSec, r.getsPerSec/base.getsPerSec, base.n)
+	}
+	if *svg != "" && len(all) > 0 {
+		if err := writeSVG(*svg, all, *machine, time.Now()); err != nil {
+			log.Fatalf("-svg: %v", err)
+		}
 	}
 	last := ns[len(ns)-1]
 	if *rounds > 0 {
