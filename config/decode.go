@@ -60,6 +60,7 @@ type decoder struct {
 	keys map[string]*yaml.Node // YAML path -> key node
 
 	mergeDepth int // guards against merge keys that refer to themselves
+	fields     fieldCache
 }
 
 func newDecoder(file string) *decoder {
@@ -347,6 +348,25 @@ type field struct {
 	what     string // what one item of a []string is, for errors
 }
 
+// fieldCache is fields by type, for one walk of a config: with
+// thousands of instances, listing the same struct's fields again for each
+// value was most of what parsing and validating allocated.
+type fieldCache map[reflect.Type][]field
+
+// of is fields(t), listed once per cache. The slice is shared: callers
+// do not change it.
+func (c *fieldCache) of(t reflect.Type) []field {
+	if *c == nil {
+		*c = map[reflect.Type][]field{}
+	}
+	fs, ok := (*c)[t]
+	if !ok {
+		fs = fields(t)
+		(*c)[t] = fs
+	}
+	return fs
+}
+
 // fields lists t's fields by their yaml tag (json for types without yaml
 // tags), flattening embedded structs and fields tagged ",inline".
 func fields(t reflect.Type) []field {
@@ -483,7 +503,7 @@ func noun(t reflect.Type) string {
 
 // decodeStruct decodes the mapping at n into the fields of v.
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
-	fs := fields(v.Type())
+	fs := d.fields.of(v.Type())
 	known := make([]string, len(fs))
 	for i, f := range fs {
 		known[i] = f.key

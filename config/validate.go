@@ -117,17 +117,18 @@ func (in Instance) ReadUserData() ([]byte, error) {
 // of the sibling Region's zones). A whole number: min and max bound it,
 // and must says what is allowed.
 //
-// A tagChecker compiles each match pattern once per Validate, not once per
-// value: a config of thousands of instances checks the same few patterns
-// thousands of times.
+// A tagChecker compiles each match pattern, and lists each struct type's
+// fields, once per Validate, not once per value: a config of thousands of
+// instances checks the same few patterns and structs thousands of times.
 type tagChecker struct {
 	add      func(field, msg string)
 	patterns map[string]*regexp.Regexp
+	fields   fieldCache
 }
 
 func (c *tagChecker) check(v reflect.Value, prefix string) {
 	add := c.add
-	for _, fd := range fields(v.Type()) {
+	for _, fd := range c.fields.of(v.Type()) {
 		sf, f, path := v.Type().FieldByIndex(fd.index), v.FieldByIndex(fd.index), join(prefix, fd.key)
 		switch {
 		case f.Kind() == reflect.Struct:
