@@ -150,6 +150,8 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 	if err != nil {
 		return err
 	}
+	restoreGC := fleetGC(len(entries)) // serve_instances.go: until ready
+	defer restoreGC()
 	fl, err := newFleet(ctx, s, entries, defaultID, multi, ix, fleetDeps{store: store, issuer: issuer, sched: sched, reg: reg, log: log, tokenKey: tokenKey, ctl: ctl}) // serve_instances.go
 	if err != nil {
 		return err
@@ -246,6 +248,7 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 	select {
 	case <-ready:
 		fmt.Fprintln(stdout, "imdsemu: ready")
+		restoreGC()
 		// Start-up leaves garbage (store migrations, key and certificate
 		// loading, the first mint) that the scavenger would return to the
 		// OS only over minutes: a sidecar's idle RSS is about 1 MB smaller
@@ -254,6 +257,7 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 	case <-gctx.Done():
 	case <-time.After(firstMintTimeout):
 		log.Error("no credentials minted yet; serving anyway", "profile", inst.Attachment().Profile)
+		restoreGC()
 	}
 	return g.Wait()
 }

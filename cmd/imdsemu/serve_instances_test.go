@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -63,4 +64,45 @@ func TestLazyControl_BuildsOnFirstRequest(t *testing.T) {
 	if w.Code != http.StatusInternalServerError || !strings.Contains(w.Body.String(), "no tracker") {
 		t.Errorf("failed build: %d %q, want 500 with the reason", w.Code, w.Body.String())
 	}
+}
+
+// A fleet of several instances is built at the lower collector target and
+// the target the process had comes back at "ready"; one instance, or a
+// GOGC the user set, leaves it alone.
+func TestFleetGC_LowersUntilReady(t *testing.T) {
+	t.Setenv("GOGC", "")
+	before := debug.SetGCPercent(70)
+	defer debug.SetGCPercent(before)
+	current := func() int {
+		p := debug.SetGCPercent(-1)
+		debug.SetGCPercent(p)
+		return p
+	}
+
+	restore := fleetGC(1)
+	if got := current(); got != 70 {
+		t.Fatalf("one instance: GC percent %d, want 70 left alone", got)
+	}
+	restore()
+
+	restore = fleetGC(2)
+	if got := current(); got != fleetGCPercent {
+		t.Fatalf("building a fleet: GC percent %d, want %d", got, fleetGCPercent)
+	}
+	restore()
+	if got := current(); got != 70 {
+		t.Fatalf("after ready: GC percent %d, want 70 back", got)
+	}
+	debug.SetGCPercent(80)
+	restore() // again: harmless
+	if got := current(); got != 80 {
+		t.Fatalf("a second restore changed the GC percent to %d", got)
+	}
+
+	t.Setenv("GOGC", "200")
+	restore = fleetGC(10)
+	if got := current(); got != 80 {
+		t.Fatalf("GOGC set: GC percent %d, want 80 left alone", got)
+	}
+	restore()
 }
