@@ -135,7 +135,7 @@ func (h *handler) serveRules(w http.ResponseWriter, r *http.Request, rules []*ru
 	case ActionBlackhole:
 		in.blackhole(w, r, terminal)
 	case ActionReset:
-		reset(w)
+		in.reset(w)
 	case ActionMalformed, ActionExpired, ActionExpiring:
 		in.rewrite(w, r, terminal, h.next)
 	}
@@ -199,6 +199,7 @@ func (in *Injector) blackhole(w http.ResponseWriter, r *http.Request, fr *rule) 
 		in.holdRequest(ctx, fr)
 		panic(http.ErrAbortHandler)
 	}
+	defer in.forget(conn)
 	in.mu.Lock()
 	if in.closed || fr.release.Load() {
 		in.mu.Unlock()
@@ -240,12 +241,23 @@ func (in *Injector) holdRequest(ctx context.Context, fr *rule) {
 }
 
 // reset closes the connection with a TCP RST.
-func reset(w http.ResponseWriter) {
+func (in *Injector) reset(w http.ResponseWriter) {
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		panic(http.ErrAbortHandler)
 	}
 	resetConn(conn)
+	in.forget(conn)
+}
+
+// forget drops a connection a handler took over, now closed, from the
+// listeners (see Listener.ConnState).
+func (in *Injector) forget(c net.Conn) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for l := range in.listeners {
+		l.forget(c)
+	}
 }
 
 func resetConn(c net.Conn) {

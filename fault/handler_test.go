@@ -492,7 +492,7 @@ func startServer(t *testing.T, in *Injector, h http.Handler) (*Listener, *http.S
 		t.Fatal(err)
 	}
 	ln := in.Listener(raw)
-	srv := &http.Server{Handler: in.Handler(h)}
+	srv := &http.Server{Handler: in.Handler(h), ConnState: ln.ConnState}
 	srv.RegisterOnShutdown(in.Close)
 	done := make(chan struct{})
 	go func() {

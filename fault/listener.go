@@ -3,9 +3,9 @@ package fault
 import (
 	"errors"
 	"net"
+	"net/http"
 	"net/netip"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -20,16 +20,19 @@ const rebindRetry = 50 * time.Millisecond
 // ends, Accept binds the same address again. A refuse rule with a client
 // accepts matching connections and resets them at once (RST).
 //
-// Create it with Injector.Listener. Accept may be called from one goroutine
-// (http.Server's); the other methods from any.
+// Create it with Injector.Listener and set the server's ConnState to
+// Listener.ConnState, which forgets each connection when the server is done
+// with it (the connections are not wrapped, so their reads and writes cost
+// nothing more). Accept may be called from one goroutine (http.Server's);
+// the other methods from any.
 type Listener struct {
 	in      *Injector
 	network string
 	addr    net.Addr
 
 	mu      sync.Mutex
-	ln      net.Listener // nil during an outage
-	conns   map[*trackedConn]struct{}
+	ln      net.Listener          // nil during an outage
+	conns   map[net.Conn]struct{} // accepted and not yet closed by the server (or taken over and not yet closed)
 	closed  bool
 	closing chan struct{}
 }
@@ -44,7 +47,7 @@ func (in *Injector) Listener(ln net.Listener) *Listener {
 		network: ln.Addr().Network(),
 		addr:    ln.Addr(),
 		ln:      ln,
-		conns:   map[*trackedConn]struct{}{},
+		conns:   map[net.Conn]struct{}{},
 		closing: make(chan struct{}),
 	}
 	in.mu.Lock()
@@ -92,16 +95,15 @@ func (l *Listener) Accept() (net.Conn, error) {
 		if l.in.refuseClient(c) {
 			continue
 		}
-		tc := &trackedConn{Conn: c, l: l}
 		l.mu.Lock()
 		if l.ln != ln {
 			l.mu.Unlock()
 			c.Close()
 			continue
 		}
-		l.conns[tc] = struct{}{}
+		l.conns[c] = struct{}{}
 		l.mu.Unlock()
-		return tc, nil
+		return c, nil
 	}
 }
 
@@ -136,8 +138,27 @@ func (l *Listener) goDown() {
 	_ = l.ln.Close()
 	l.ln = nil
 	for c := range l.conns {
-		_ = c.Conn.Close()
+		_ = c.Close()
 	}
+	// The server forgets them as they close; connections taken over
+	// (blackhole) are forgotten here.
+	clear(l.conns)
+}
+
+// ConnState is the server's http.Server.ConnState hook: a connection the
+// server has closed is forgotten. One a handler took over (the blackhole)
+// stays until the injector closes it (Injector.forget), so that an outage
+// still closes it.
+func (l *Listener) ConnState(c net.Conn, s http.ConnState) {
+	if s == http.StateClosed {
+		l.forget(c)
+	}
+}
+
+func (l *Listener) forget(c net.Conn) {
+	l.mu.Lock()
+	delete(l.conns, c)
+	l.mu.Unlock()
 }
 
 // waitUp waits until no outage is active, then binds the address again.
@@ -221,41 +242,4 @@ func (in *Injector) refuseClient(c net.Conn) bool {
 		return true
 	}
 	return false
-}
-
-// trackedConn is an accepted connection the listener can close when an
-// outage starts. It forwards SyscallConn and SetLinger, so that
-// golang.org/x/net/ipv4.NewConn and a TCP reset still work through it.
-type trackedConn struct {
-	net.Conn
-	l    *Listener
-	once sync.Once
-}
-
-func (c *trackedConn) Close() error {
-	c.once.Do(func() {
-		c.l.mu.Lock()
-		delete(c.l.conns, c)
-		c.l.mu.Unlock()
-	})
-	return c.Conn.Close()
-}
-
-// NetConn returns the wrapped connection.
-func (c *trackedConn) NetConn() net.Conn { return c.Conn }
-
-// SyscallConn returns the raw connection of a TCP (or other syscall) connection.
-func (c *trackedConn) SyscallConn() (syscall.RawConn, error) {
-	if sc, ok := c.Conn.(syscall.Conn); ok {
-		return sc.SyscallConn()
-	}
-	return nil, errors.New("fault: connection has no file descriptor")
-}
-
-// SetLinger sets SO_LINGER on a TCP connection.
-func (c *trackedConn) SetLinger(sec int) error {
-	if l, ok := c.Conn.(interface{ SetLinger(int) error }); ok {
-		return l.SetLinger(sec)
-	}
-	return errors.New("fault: connection is not TCP")
 }

@@ -112,3 +112,51 @@ func TestListener_CloseDuringOutage(t *testing.T) {
 		t.Errorf("Accept after Close = %v, want net.ErrClosed", err)
 	}
 }
+
+// tracked is how many connections l would close in an outage.
+func (l *Listener) tracked() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.conns)
+}
+
+// TestListener_ForgetsConnections: connections the server closed, and one
+// the blackhole took over and closed, are no longer tracked.
+func TestListener_ForgetsConnections(t *testing.T) {
+	in := newInjector(t, Options{})
+	ln, _ := startServer(t, in, &backend{})
+	addr := ln.Addr().String()
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	for range 3 {
+		resp, err := client.Get("http://" + addr + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	waitFor(t, func() bool { return ln.tracked() == 0 })
+
+	mustAdd(t, in, Rule{Action: ActionBlackhole, Times: 1})
+	_, c := rawGET(t, addr, "/")
+	waitFor(t, func() bool { in.mu.Lock(); defer in.mu.Unlock(); return len(in.held) == 1 })
+	if n := ln.tracked(); n != 1 {
+		t.Errorf("tracked while blackholed = %d, want 1 (an outage must close it)", n)
+	}
+	c.Close()
+	waitFor(t, func() bool { return ln.tracked() == 0 })
+}
+
+// TestListener_OutageClosesBlackholed: a connection the blackhole holds is
+// closed by an outage, as the server's own are.
+func TestListener_OutageClosesBlackholed(t *testing.T) {
+	in := newInjector(t, Options{})
+	ln, _ := startServer(t, in, &backend{})
+	mustAdd(t, in, Rule{Action: ActionBlackhole})
+	br, _ := rawGET(t, ln.Addr().String(), "/")
+	waitFor(t, func() bool { in.mu.Lock(); defer in.mu.Unlock(); return len(in.held) == 1 })
+	mustAdd(t, in, Rule{Action: ActionRefuse})
+	if b, err := br.ReadByte(); err == nil {
+		t.Errorf("read = %q; want the connection closed by the outage", b)
+	}
+	waitFor(t, func() bool { return ln.tracked() == 0 })
+}

@@ -200,7 +200,8 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 		return err
 	}
 	meta.srv.ConnContext = metadata.ConnContext
-	meta.ln = ctl.faults.Listener(meta.ln) // outages close and re-bind it
+	fln := ctl.faults.Listener(meta.ln) // outages close and re-bind it
+	meta.ln, meta.srv.ConnState = fln, fln.ConnState
 	adm, err := ls.listen("admin", s.AdminAddr, adminHandler)
 	if err != nil {
 		return err
@@ -300,6 +301,10 @@ func (ls *listeners) listen(what, addr string, h http.Handler) (*listener, error
 		// SigV4 signature, which a page rebinding a name cannot make.
 		o.Hosts = ls.hosts
 	}
+	// Only STS, IAM and the admin API take request bodies; on the metadata
+	// listeners (IPv4, IPv6, ECS, instances' own) the read deadline of the
+	// rare request with a body is set by its handler.
+	o.BodyDeadline = name != "sts" && name != "iam" && name != "admin"
 	l := &listener{name: name, srv: httpserve.New(o), ln: ln}
 	ls.all = append(ls.all, l)
 	return l, nil
@@ -309,8 +314,9 @@ func (ls *listeners) listen(what, addr string, h http.Handler) (*listener, error
 func (ls *listeners) run(g *errgroup.Group) {
 	for _, l := range ls.all {
 		// The cap goes around whatever wraps the listener by now (the fault
-		// listener re-binds the socket under it during an outage).
-		ln := httpserve.Limit(l.ln, l.name, ls.maxConns, ls.metrics)
+		// listener re-binds the socket under it during an outage), its hook
+		// after the server's own (the fault listener's).
+		ln := httpserve.Limit(l.srv, l.ln, l.name, ls.maxConns, ls.metrics)
 		g.Go(func() error {
 			if err := l.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 				return err

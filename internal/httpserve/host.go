@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"time"
 )
 
 // Hosts is the set of Host names a listener answers to. IP literals (any
@@ -58,19 +59,38 @@ const maxEchoedHost = 64
 // 403 and are counted under listener. A request without Host reaches next
 // only over HTTP/1.0 (net/http answers 400 to an HTTP/1.1 one). m may be nil.
 func (h *Hosts) Handler(listener string, next http.Handler, m *Metrics) http.Handler {
+	return front(h, listener, next, m, 0)
+}
+
+// front is what a listener's requests pass before next, in one layer: when
+// bodyRead is set, the read deadline of a request with a body (see
+// Options.BodyDeadline); when hosts is not nil, the Host allowlist.
+func front(hosts *Hosts, listener string, next http.Handler, m *Metrics, bodyRead time.Duration) http.Handler {
 	var rejected counter
-	if m != nil {
+	if hosts != nil && m != nil {
 		rejected = m.hostRejected.WithLabelValues(listener)
 	}
-	// The refusal is a function of its own so that the allowed path, taken
-	// by every request, keeps a small stack frame (see refuseHost).
+	// The body deadline and the refusal are functions of their own so that
+	// the path every request takes keeps a small stack frame (see
+	// refuseHost).
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if h.Allowed(r.Host) {
+		if bodyRead > 0 && r.ContentLength != 0 { // -1: chunked or unknown
+			setBodyDeadline(w, bodyRead)
+		}
+		if hosts == nil || hosts.Allowed(r.Host) {
 			next.ServeHTTP(w, r)
 			return
 		}
 		refuseHost(w, r, rejected)
 	})
+}
+
+// setBodyDeadline sets the read deadline of a request with a body to d from
+// now, as http.Server's ReadTimeout would have from the start of the
+// request, before any handler (or net/http, which reads up to 256 KiB of a
+// body the handler left) reads the body.
+func setBodyDeadline(w http.ResponseWriter, d time.Duration) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
 }
 
 // refuseHost answers 403 to a request whose Host is not allowed. It is kept

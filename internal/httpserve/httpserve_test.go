@@ -3,10 +3,12 @@ package httpserve
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,37 +86,57 @@ func TestNew_DefaultTimeouts(t *testing.T) {
 }
 
 // TestNew_ClosesSlowAndIdleConnections: a connection that sends nothing,
-// one that drips its body, and an idle keep-alive connection are closed
-// by the server. (Short timeouts; the test waits for the server to act.)
+// one that drips its body (to a handler that reads it and to one that does
+// not, whose body net/http reads after it), and an idle keep-alive
+// connection are closed by the server, with the read deadline set by the
+// server or, with BodyDeadline, by the handler. (Short timeouts; the test
+// waits for the server to act.)
 func TestNew_ClosesSlowAndIdleConnections(t *testing.T) {
 	short := Timeouts{ReadHeader: 50 * time.Millisecond, Read: 100 * time.Millisecond, Write: time.Second, Idle: 100 * time.Millisecond}
-	addr := serve(t, New(Options{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := io.ReadAll(r.Body); err != nil {
-			return
-		}
-		io.WriteString(w, "ok\n")
-	}), Timeouts: short}), nil)
-	closedByServer := func(t *testing.T, c net.Conn) {
-		t.Helper()
-		if _, err := io.ReadAll(c); err != nil {
-			t.Errorf("the server did not close the connection: %v", err)
-		}
+	for _, bodyDeadline := range []bool{false, true} {
+		t.Run(fmt.Sprintf("BodyDeadline=%v", bodyDeadline), func(t *testing.T) {
+			srv := New(Options{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/unread" {
+					if _, err := io.ReadAll(r.Body); err != nil {
+						return
+					}
+				}
+				io.WriteString(w, "ok\n")
+			}), Timeouts: short, BodyDeadline: bodyDeadline, Hosts: NewHosts()})
+			if bodyDeadline && srv.ReadTimeout != 0 {
+				t.Errorf("ReadTimeout = %v with BodyDeadline, want 0 (the handler sets it)", srv.ReadTimeout)
+			}
+			addr := serve(t, srv, nil)
+			closedByServer := func(t *testing.T, c net.Conn) {
+				t.Helper()
+				if _, err := io.ReadAll(c); err != nil {
+					t.Errorf("the server did not close the connection: %v", err)
+				}
+			}
+			t.Run("Silent", func(t *testing.T) {
+				closedByServer(t, dial(t, addr))
+			})
+			for _, path := range []string{"/", "/unread"} {
+				t.Run("DrippedBody"+path, func(t *testing.T) {
+					c := dial(t, addr)
+					io.WriteString(c, "POST "+path+" HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\nx")
+					closedByServer(t, c)
+				})
+				t.Run("DrippedChunkedBody"+path, func(t *testing.T) {
+					c := dial(t, addr)
+					io.WriteString(c, "POST "+path+" HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n")
+					closedByServer(t, c)
+				})
+			}
+			t.Run("IdleKeepAlive", func(t *testing.T) {
+				c := dial(t, addr)
+				if r := raw(t, c, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"); r.StatusCode != 200 || r.Close {
+					t.Fatalf("GET = %d (close %v), want 200 kept alive", r.StatusCode, r.Close)
+				}
+				closedByServer(t, c)
+			})
+		})
 	}
-	t.Run("Silent", func(t *testing.T) {
-		closedByServer(t, dial(t, addr))
-	})
-	t.Run("DrippedBody", func(t *testing.T) {
-		c := dial(t, addr)
-		io.WriteString(c, "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\nx")
-		closedByServer(t, c)
-	})
-	t.Run("IdleKeepAlive", func(t *testing.T) {
-		c := dial(t, addr)
-		if r := raw(t, c, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"); r.StatusCode != 200 || r.Close {
-			t.Fatalf("GET = %d (close %v), want 200 kept alive", r.StatusCode, r.Close)
-		}
-		closedByServer(t, c)
-	})
 }
 
 func TestCapConns(t *testing.T) {
@@ -136,7 +158,8 @@ func TestCapConns(t *testing.T) {
 func TestLimit(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
-	addr := serve(t, New(Options{Handler: ok}), func(ln net.Listener) net.Listener { return Limit(ln, "metadata", 2, m) })
+	srv := New(Options{Handler: ok})
+	addr := serve(t, srv, func(ln net.Listener) net.Listener { return Limit(srv, ln, "metadata", 2, m) })
 	open := m.open.WithLabelValues("metadata")
 	a, b := dial(t, addr), dial(t, addr)
 	waitGauge(t, open, 2)
@@ -162,6 +185,39 @@ func TestLimit(t *testing.T) {
 	b.Close()
 	third.Close()
 	waitGauge(t, open, 0)
+}
+
+// TestLimit_Hijacked: a connection a handler takes over gives its place
+// back once, and a ConnState hook set before Limit still runs.
+func TestLimit_Hijacked(t *testing.T) {
+	m := NewMetrics(nil)
+	var news atomic.Int32
+	srv := New(Options{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, bw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Errorf("Hijack: %v", err)
+			return
+		}
+		bw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
+		bw.Flush()
+		c.Close()
+	})})
+	srv.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			news.Add(1)
+		}
+	}
+	addr := serve(t, srv, func(ln net.Listener) net.Listener { return Limit(srv, ln, "metadata", 1, m) })
+	open := m.open.WithLabelValues("metadata")
+	for i := range 3 { // with a cap of 1, each is served only if the one before gave its place back
+		if r := raw(t, dial(t, addr), "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"); r.StatusCode != 200 {
+			t.Fatalf("connection %d: GET = %d, want 200", i, r.StatusCode)
+		}
+	}
+	waitGauge(t, open, 0)
+	if n := news.Load(); n != 3 {
+		t.Errorf("the earlier ConnState hook saw %d new connections, want 3", n)
+	}
 }
 
 // waitGauge waits, within hangGuard, for g to read want.
@@ -255,5 +311,70 @@ func TestDialAddr(t *testing.T) {
 		if got := DialAddr(tc.addr); got != tc.want {
 			t.Errorf("DialAddr(%v) = %q, want %q", tc.addr, got, tc.want)
 		}
+	}
+}
+
+// deadlineCounter counts the deadlines set on its connections: to a time
+// to come (which arms or moves a runtime timer), to zero, and to a time long
+// past (net/http's way to end its background read, which arms nothing and
+// happens only when that read has started).
+type deadlineCounter struct {
+	net.Listener
+	armed, cleared, past atomic.Int64
+}
+
+func (l *deadlineCounter) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: c, l: l}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	l *deadlineCounter
+}
+
+func (c *countingConn) count(t time.Time) {
+	switch {
+	case t.IsZero():
+		c.l.cleared.Add(1)
+	case t.Before(time.Now()):
+		c.l.past.Add(1)
+	default:
+		c.l.armed.Add(1)
+	}
+}
+
+func (c *countingConn) SetReadDeadline(t time.Time) error {
+	c.count(t)
+	return c.Conn.SetReadDeadline(t)
+}
+func (c *countingConn) SetWriteDeadline(t time.Time) error {
+	c.count(t)
+	return c.Conn.SetWriteDeadline(t)
+}
+
+// TestNew_BodyDeadlineSavesADeadline: with BodyDeadline, a keep-alive GET
+// without a body arms one deadline less than with the server's ReadTimeout.
+func TestNew_BodyDeadlineSavesADeadline(t *testing.T) {
+	const n = 20
+	armed := map[bool]int64{}
+	for _, bodyDeadline := range []bool{false, true} {
+		srv := New(Options{Handler: ok, BodyDeadline: bodyDeadline, Hosts: NewHosts()})
+		var dc *deadlineCounter
+		addr := serve(t, srv, func(ln net.Listener) net.Listener { dc = &deadlineCounter{Listener: ln}; return dc })
+		c := dial(t, addr)
+		raw(t, c, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n") // the connection's first request
+		before := dc.armed.Load()
+		for range n {
+			raw(t, c, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+		}
+		armed[bodyDeadline] = dc.armed.Load() - before
+		t.Logf("BodyDeadline=%v: %.1f deadlines armed per keep-alive GET", bodyDeadline, float64(armed[bodyDeadline])/n)
+	}
+	if armed[true] != armed[false]-n {
+		t.Errorf("deadlines armed for %d GETs: %d with BodyDeadline, %d without; want one a request fewer", n, armed[true], armed[false])
 	}
 }

@@ -2,6 +2,7 @@ package httpserve
 
 import (
 	"net"
+	"net/http"
 	"sync"
 	"syscall"
 )
@@ -37,10 +38,14 @@ func capConns(nofile uint64) int {
 }
 
 // Limit caps the connections ln holds open at max (DefaultMaxConns when max
-// is 0 or less). Past the cap, Accept waits for a connection to close, so
-// new ones queue in the kernel and use no file descriptor of this process.
-// m may be nil.
-func Limit(ln net.Listener, listener string, max int, m *Metrics) net.Listener {
+// is 0 or less) for srv, which must serve ln. Past the cap, Accept waits for
+// a connection to close, so new ones queue in the kernel and use no file
+// descriptor of this process. A connection's place is given back when srv
+// is done with it: Limit chains a hook to srv.ConnState (set any other hook
+// first), so that the connections themselves are not wrapped and their
+// reads, writes and deadlines cost nothing more. A connection a handler
+// takes over (Hijack) leaves the count then. m may be nil.
+func Limit(srv *http.Server, ln net.Listener, listener string, max int, m *Metrics) net.Listener {
 	if max <= 0 {
 		max = DefaultMaxConns()
 	}
@@ -49,6 +54,15 @@ func Limit(ln net.Listener, listener string, max int, m *Metrics) net.Listener {
 		c.open = m.open.WithLabelValues(listener)
 		c.reached = m.atLimit.WithLabelValues(listener)
 		m.limit.WithLabelValues(listener).Set(float64(max))
+	}
+	prev := srv.ConnState
+	srv.ConnState = func(nc net.Conn, s http.ConnState) {
+		if prev != nil {
+			prev(nc, s)
+		}
+		if s == http.StateClosed || s == http.StateHijacked { // each connection ends in one of them, once
+			c.closed()
+		}
 	}
 	return c
 }
@@ -60,10 +74,9 @@ type gauge interface {
 
 type counter interface{ Inc() }
 
-// countingListener holds at most max connections open and counts them. Its
-// connections forward NetConn and SetLinger, so the hop limit (imds) and a
-// reset (fault) still reach the socket; netutil.LimitListener's wrapper hid
-// both.
+// countingListener holds at most max connections open and counts them.
+// Its server's ConnState hook (see Limit) calls closed once for every
+// connection Accept returned.
 type countingListener struct {
 	net.Listener
 	max     int
@@ -92,7 +105,7 @@ func (l *countingListener) Accept() (net.Conn, error) {
 			l.reached.Inc()
 		}
 	}
-	return &countedConn{Conn: c, l: l}, nil
+	return c, nil
 }
 
 func (l *countingListener) closed() {
@@ -103,27 +116,4 @@ func (l *countingListener) closed() {
 	if l.open != nil {
 		l.open.Dec()
 	}
-}
-
-type countedConn struct {
-	net.Conn
-	l    *countingListener
-	once sync.Once
-}
-
-// NetConn returns the wrapped connection.
-func (c *countedConn) NetConn() net.Conn { return c.Conn }
-
-// SetLinger sets SO_LINGER when the wrapped connection is TCP.
-func (c *countedConn) SetLinger(sec int) error {
-	if l, ok := c.Conn.(interface{ SetLinger(int) error }); ok {
-		return l.SetLinger(sec)
-	}
-	return nil
-}
-
-func (c *countedConn) Close() error {
-	err := c.Conn.Close()
-	c.once.Do(c.l.closed)
-	return err
 }

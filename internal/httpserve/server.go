@@ -56,7 +56,14 @@ type Options struct {
 	// Timeouts; zero fields take the defaults.
 	Timeouts    Timeouts
 	ConnContext func(ctx context.Context, c net.Conn) context.Context
-	ErrorLog    *log.Logger
+	// BodyDeadline is for a listener whose requests seldom carry a body
+	// (the metadata service's): the server's ReadTimeout is left unset and
+	// the handler sets the read deadline itself, Timeouts.Read from the
+	// end of the headers, on a request that has one. A request without a
+	// body, whose read deadline net/http clears as soon as its headers are
+	// read, then costs one deadline change less.
+	BodyDeadline bool
+	ErrorLog     *log.Logger
 	// Metrics counts refused Host headers; nil counts nothing.
 	Metrics *Metrics
 }
@@ -65,15 +72,18 @@ type Options struct {
 // when o.Hosts is set, the Host allowlist in front of o.Handler.
 func New(o Options) *http.Server {
 	t := o.Timeouts.withDefaults()
-	h := o.Handler
-	if o.Hosts != nil {
-		h = o.Hosts.Handler(o.Listener, h, o.Metrics)
+	h, read := o.Handler, t.Read
+	if o.BodyDeadline {
+		read = 0
+	}
+	if o.Hosts != nil || o.BodyDeadline {
+		h = front(o.Hosts, o.Listener, h, o.Metrics, t.Read-read)
 	}
 	return &http.Server{
 		Handler:           h,
 		ConnContext:       o.ConnContext,
 		ReadHeaderTimeout: t.ReadHeader,
-		ReadTimeout:       t.Read,
+		ReadTimeout:       read,
 		WriteTimeout:      t.Write,
 		IdleTimeout:       t.Idle,
 		ErrorLog:          o.ErrorLog,
