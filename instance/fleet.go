@@ -29,6 +29,10 @@ type Member struct {
 	// Listen is its own metadata listener ("": none).
 	Sources []string
 	Listen  string
+
+	// prefixes are Sources parsed, as given to the router, which keeps
+	// them when they need no normalising (Fleet.mu guards them).
+	prefixes []netip.Prefix
 }
 
 // FleetOptions configure a Fleet.
@@ -68,11 +72,10 @@ type Fleet struct {
 	// keys are which members keep each scheduler key, for OnEvent.
 	keys *keyIndex
 
-	mu        sync.RWMutex // guards members, byID, byProfile and prefixes
+	mu        sync.RWMutex // guards members, byID, byProfile and the members' prefixes
 	members   []*Member    // in config order, then as added
 	byID      map[string]*Member
 	byProfile map[profileKey]*Member // by the profile it was started with
-	prefixes  map[*Member][]netip.Prefix
 }
 
 // profileKey names an instance profile: its account and its name, in
@@ -97,7 +100,7 @@ func NewFleet(ctx context.Context, opts FleetOptions, members []*Member, default
 		return nil, errors.New("instance: a fleet needs an instance")
 	}
 	f := &Fleet{opts: opts, router: NewRouter(), primary: members[0], keys: newKeyIndex(),
-		byID: map[string]*Member{}, byProfile: map[profileKey]*Member{}, prefixes: map[*Member][]netip.Prefix{}}
+		byID: map[string]*Member{}, byProfile: map[profileKey]*Member{}}
 	for _, m := range members {
 		if err := f.route(m); err != nil {
 			return nil, err
@@ -137,7 +140,7 @@ func (f *Fleet) route(m *Member) error {
 	if err := f.router.Set(Route{ID: m.Instance.ID(), Sources: ps, Handler: m.Metadata}); err != nil {
 		return err
 	}
-	f.prefixes[m] = ps
+	m.prefixes = ps
 	return nil
 }
 
@@ -254,7 +257,7 @@ func (f *Fleet) Instances() []admin.InstanceInfo {
 func (f *Fleet) info(m *Member) admin.InstanceInfo {
 	att := m.Instance.Attachment()
 	var sources []string
-	for _, p := range f.prefixes[m] {
+	for _, p := range m.prefixes {
 		if p.Bits() == p.Addr().BitLen() {
 			sources = append(sources, p.Addr().String())
 		} else {
@@ -316,7 +319,7 @@ func (f *Fleet) AddInstance(ctx context.Context, spec admin.InstanceSpec) (admin
 	f.keys.join(m.Instance)
 	if err := m.Instance.Keep(ctx); err != nil {
 		f.router.Remove(spec.ID)
-		delete(f.prefixes, m)
+		m.prefixes = nil
 		f.keys.forget(m.Instance)
 		f.opts.Scheduler.Remove(m.Instance.IdentityRoleKey())
 		return admin.InstanceInfo{}, errors.Join(err, f.primary.Instance.KeepAll(ctx))
@@ -374,7 +377,7 @@ func (f *Fleet) RemoveInstance(ctx context.Context, id string) (admin.InstanceIn
 	if f.byProfile[memberProfile(m)] == m {
 		delete(f.byProfile, memberProfile(m))
 	}
-	delete(f.prefixes, m)
+	m.prefixes = nil
 	for i, o := range f.members {
 		if o == m {
 			f.members = append(f.members[:i:i], f.members[i+1:]...)

@@ -40,20 +40,23 @@ type Route struct {
 // several moves them one by one. The zero value is not usable; call
 // NewRouter.
 type Router struct {
-	mu     sync.Mutex // serialises changes; guards routes, owner and count
-	routes map[string]Route
-	owner  map[netip.Prefix]string // prefix -> id of the route serving it
-	count  map[lengthKey]int       // prefixes of each length
+	mu     sync.Mutex         // serialises changes; guards routes and count
+	routes map[string]*target // by id
+	count  map[lengthKey]int  // prefixes of each length
 
-	served sync.Map // netip.Prefix -> *target; read without mu
+	// served is who serves each prefix: written under mu (so, there, also
+	// who owns it), read without.
+	served sync.Map // netip.Prefix -> *target
 	lens   atomic.Pointer[lengths]
 	def    atomic.Pointer[target]
 }
 
-// target is where a lookup sends a request.
+// target is where a lookup sends a request, and the route it came from:
+// one object per instance, shared by its prefixes.
 type target struct {
-	id string
-	h  http.Handler
+	id      string
+	h       http.Handler
+	sources []netip.Prefix // normalised; read under Router.mu
 }
 
 type lengthKey struct {
@@ -66,13 +69,14 @@ type lengths struct{ v4, v6 []int }
 
 // NewRouter returns a router with no instances.
 func NewRouter() *Router {
-	r := &Router{routes: map[string]Route{}, owner: map[netip.Prefix]string{}, count: map[lengthKey]int{}}
+	r := &Router{routes: map[string]*target{}, count: map[lengthKey]int{}}
 	r.lens.Store(&lengths{})
 	return r
 }
 
 // Set adds the instance rt.ID, or replaces its route. It fails, changing
-// nothing, if another instance already serves one of rt.Sources.
+// nothing, if another instance already serves one of rt.Sources. The
+// router may keep rt.Sources: do not change them after.
 func (r *Router) Set(rt Route) error {
 	if rt.ID == "" || rt.Handler == nil {
 		return fmt.Errorf("instance: a route needs an id and a handler")
@@ -81,27 +85,26 @@ func (r *Router) Set(rt Route) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, p := range rt.Sources {
-		if other, dup := r.owner[p]; dup && other != rt.ID {
-			a, b := min(other, rt.ID), max(other, rt.ID)
+		if other := r.owner(p); other != nil && other.id != rt.ID {
+			a, b := min(other.id, rt.ID), max(other.id, rt.ID)
 			return fmt.Errorf("instance: instances %s and %s both serve %s", a, b, p)
 		}
 	}
-	t := &target{id: rt.ID, h: rt.Handler}
-	keep := make(map[netip.Prefix]bool, len(rt.Sources))
+	t := &target{id: rt.ID, h: rt.Handler, sources: rt.Sources}
 	for _, p := range rt.Sources {
-		keep[p] = true
-		if _, ok := r.owner[p]; !ok {
-			r.owner[p] = rt.ID
+		if r.owner(p) == nil {
 			r.count[lengthOf(p)]++
 		}
 		r.served.Store(p, t)
 	}
-	for _, p := range r.routes[rt.ID].Sources {
-		if !keep[p] {
-			r.unserve(p)
+	if old := r.routes[rt.ID]; old != nil {
+		for _, p := range old.sources {
+			if !slices.Contains(rt.Sources, p) {
+				r.unserve(p)
+			}
 		}
 	}
-	r.routes[rt.ID] = rt
+	r.routes[rt.ID] = t
 	if d := r.def.Load(); d != nil && d.id == rt.ID {
 		r.def.Store(t)
 	}
@@ -109,10 +112,17 @@ func (r *Router) Set(rt Route) error {
 	return nil
 }
 
+// owner is the target serving p, nil for none. r.mu is held.
+func (r *Router) owner(p netip.Prefix) *target {
+	if v, ok := r.served.Load(p); ok {
+		return v.(*target)
+	}
+	return nil
+}
+
 // unserve stops serving p. r.mu is held.
 func (r *Router) unserve(p netip.Prefix) {
 	r.served.Delete(p)
-	delete(r.owner, p)
 	if k := lengthOf(p); r.count[k] <= 1 {
 		delete(r.count, k)
 	} else {
@@ -143,14 +153,14 @@ func lengthOf(p netip.Prefix) lengthKey { return lengthKey{v6: !p.Addr().Is4(), 
 func (r *Router) Remove(id string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rt, ok := r.routes[id]
+	t, ok := r.routes[id]
 	if !ok {
 		return false
 	}
 	if d := r.def.Load(); d != nil && d.id == id {
 		r.def.Store(nil)
 	}
-	for _, p := range rt.Sources {
+	for _, p := range t.sources {
 		r.unserve(p)
 	}
 	delete(r.routes, id)
@@ -167,11 +177,11 @@ func (r *Router) SetDefault(id string) error {
 		r.def.Store(nil)
 		return nil
 	}
-	rt, ok := r.routes[id]
+	t, ok := r.routes[id]
 	if !ok {
 		return fmt.Errorf("instance: no instance %s to make the default", id)
 	}
-	r.def.Store(&target{id: id, h: rt.Handler})
+	r.def.Store(t)
 	return nil
 }
 
@@ -188,8 +198,8 @@ func (r *Router) Routes() []Route {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make([]Route, 0, len(r.routes))
-	for _, rt := range r.routes {
-		out = append(out, rt)
+	for _, t := range r.routes {
+		out = append(out, Route{ID: t.id, Sources: slices.Clone(t.sources), Handler: t.h})
 	}
 	slices.SortFunc(out, func(a, b Route) int { return cmp.Compare(a.ID, b.ID) })
 	return out
@@ -235,14 +245,31 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-// normalise unmaps IPv4-mapped prefixes and masks every prefix.
+// normalise unmaps IPv4-mapped prefixes, masks every prefix and drops
+// repeats. Prefixes that need none of it are returned as they are, not
+// copied (with many instances the copy is an object per instance).
 func normalise(ps []netip.Prefix) []netip.Prefix {
+	if normal(ps) {
+		return ps
+	}
 	out := make([]netip.Prefix, 0, len(ps))
 	for _, p := range ps {
 		if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
 			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
 		}
-		out = append(out, p.Masked())
+		if p = p.Masked(); !slices.Contains(out, p) {
+			out = append(out, p)
+		}
 	}
 	return out
+}
+
+// normal reports whether normalise would return ps unchanged.
+func normal(ps []netip.Prefix) bool {
+	for i, p := range ps {
+		if p.Addr().Is4In6() && p.Bits() >= 96 || p.Masked() != p || slices.Contains(ps[:i], p) {
+			return false
+		}
+	}
+	return true
 }

@@ -164,3 +164,29 @@ func BenchmarkRouter_Lookup(b *testing.B) {
 		})
 	}
 }
+
+// A source given twice is served once: removing its instance leaves the
+// other instances with prefixes of the same length served.
+func TestRouter_RepeatedSource(t *testing.T) {
+	r := instance.NewRouter()
+	for _, rt := range []instance.Route{
+		{ID: "i-a", Sources: pfx("10.0.0.1/32", "10.0.0.1/32", "::ffff:10.0.0.1/128"), Handler: named("i-a")},
+		{ID: "i-b", Sources: pfx("10.0.0.2/32"), Handler: named("i-b")},
+	} {
+		if err := r.Set(rt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := r.Routes()[0].Sources; len(got) != 1 {
+		t.Errorf("i-a's sources %v, want the one", got)
+	}
+	if !r.Remove("i-a") {
+		t.Fatal("Remove(i-a) = false")
+	}
+	if code, body := get(t, r, "10.0.0.2:1"); code != 200 || body != "i-b" {
+		t.Errorf("after removing i-a: 10.0.0.2 -> %d %q, want i-b", code, body)
+	}
+	if code, _ := get(t, r, "10.0.0.1:1"); code != 404 {
+		t.Errorf("after removing i-a: 10.0.0.1 -> %d, want 404", code)
+	}
+}
