@@ -25,6 +25,7 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	tokens   *prometheus.CounterVec
 	creds    *credentialsCollector
+	reg      prometheus.Registerer // registered on, for a Server's Options()
 }
 
 // NewMetrics makes the collectors and registers them on reg.
@@ -36,7 +37,7 @@ func NewMetrics(reg prometheus.Registerer, instanceLabel string) (*Metrics, erro
 		labels = []string{instanceLabel}
 	}
 	m := &Metrics{
-		label: instanceLabel,
+		label: instanceLabel, reg: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imdsemu_imds_requests_total",
 			Help: "Metadata requests by route template, IMDS version (v1: no token, v2: valid token, none: token requests, bad tokens, endpoint disabled, throttled; ecs: the ECS container credentials endpoint, route ecs) and status code.",
@@ -74,7 +75,7 @@ func (m *Metrics) join(id string, src CredentialSource, now func() time.Time, en
 	if err := m.creds.add(credentialsMember{values: values, src: src, now: now}, m.label != ""); err != nil {
 		return nil, err
 	}
-	sm := &metrics{requests: requests, tokens: m.tokens, id: values, endpoints: endpoints}
+	sm := &metrics{requests: requests, shared: m, id: values, endpoints: int32(endpoints)}
 	if m.label == "" {
 		// One server: its series is there, at 0, from the start.
 		sm.tokensIssued.Store(&counterBox{m.tokens.WithLabelValues()})
@@ -89,20 +90,23 @@ type metrics struct {
 	// token when the series are labelled by instance (as the request
 	// counters are): some 400 bytes for each instance of a large fleet,
 	// most of which are never asked for a token.
-	tokens       *prometheus.CounterVec
+	shared       *Metrics
 	id           []string // the instance label's value; nil: none
 	tokensIssued atomic.Pointer[counterBox]
 	// counters are the request counters of each endpoint of the server's
 	// Routes, by endpoint id, allocated on the first request counted.
 	counters  atomic.Pointer[[]counterSet]
-	endpoints int
+	endpoints int32
+	// own: the server made shared from Options.Registerer, and did not
+	// get it as Options.Metrics.
+	own bool
 }
 
 // tokenIssued counts a token issued.
 func (m *metrics) tokenIssued() {
 	c := m.tokensIssued.Load()
 	if c == nil {
-		c = &counterBox{m.tokens.WithLabelValues(m.id...)}
+		c = &counterBox{m.shared.tokens.WithLabelValues(m.id...)}
 		m.tokensIssued.Store(c) // a racing first token stores the same counter
 	}
 	c.Inc()
