@@ -192,8 +192,12 @@ func (in *Instance) KeepAll(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		in.setRole(p.ARN(), r.ARN())
-		in.sched.Add(p.ARN(), in)
+		key, role := p.ARN(), r.ARN()
+		if x := in.index.Load(); x != nil {
+			key, role = x.shared(key, role)
+		}
+		in.setRole(key, role)
+		in.sched.Add(key, in)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"unsafe"
 
 	"github.com/imdsemu/imdsemu/admin"
 	"github.com/imdsemu/imdsemu/refresher"
@@ -226,5 +227,41 @@ func TestFleet_EventsWhileChanging(t *testing.T) {
 	wg.Wait()
 	if got := len(fl.Members()); got != 1+n/2 {
 		t.Errorf("%d members, want %d", got, 1+n/2)
+	}
+}
+
+// The primary records every profile's ARN and role ARN in the strings
+// the profile's own instance recorded, not in copies of its own.
+func TestFleet_PrimarySharesTheInstancesStrings(t *testing.T) {
+	f := newFixture(t)
+	const n = 8
+	f.seedProfiles(t, n, "")
+	members := []*Member{f.member(t, firstID, "", "10.0.0.1")}
+	for i := range n {
+		members = append(members, f.member(t, fmt.Sprintf("i-%017x", i+1), fmt.Sprintf("p%d", i), fmt.Sprintf("10.1.0.%d", i+1)))
+	}
+	fl, err := NewFleet(t.Context(), FleetOptions{Scheduler: f.sched, ParseSource: parseSource, Several: true}, members, firstID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	primary := fl.Primary().Instance
+	for _, m := range members[1:] {
+		own := m.Instance.roles.few
+		if len(own) != 1 {
+			t.Fatalf("%s records %d roles, want its own", m.Instance.ID(), len(own))
+		}
+		var key string
+		for k := range primary.roles.keys() {
+			if k == own[0].key {
+				key = k
+			}
+		}
+		role := primary.RoleARN(own[0].key)
+		if key == "" || role != own[0].role {
+			t.Fatalf("the primary records %q -> %q, want %s -> %s", key, role, own[0].key, own[0].role)
+		}
+		if unsafe.StringData(key) != unsafe.StringData(own[0].key) || unsafe.StringData(role) != unsafe.StringData(own[0].role) {
+			t.Errorf("the primary's record of %s is a copy of %s's strings, not the same", own[0].key, m.Instance.ID())
+		}
 	}
 }

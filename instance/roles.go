@@ -33,6 +33,21 @@ func (m *roleMap) get(key string) string {
 	return ""
 }
 
+// entry is the key recorded equal to key, and its role; ok is false when
+// there is none. With a map the key is key itself.
+func (m *roleMap) entry(key string) (k, role string, ok bool) {
+	if m.many != nil {
+		role, ok = m.many[key]
+		return key, role, ok
+	}
+	for _, kr := range m.few {
+		if kr.key == key {
+			return kr.key, kr.role, true
+		}
+	}
+	return "", "", false
+}
+
 // set records role for key; "" forgets key.
 func (m *roleMap) set(key, role string) {
 	switch {
