@@ -90,7 +90,7 @@ type Instance struct {
 
 	// att is the attached profile and its role as imds serves it;
 	// Attach and Detach swap it.
-	att atomic.Pointer[imds.Attachment]
+	att atomic.Pointer[attached]
 	// entry is the scheduler's entry of att's profile, found by the
 	// first Current of each attachment (when sched is a handles).
 	entry   atomic.Pointer[profileEntry]
@@ -132,13 +132,13 @@ func New(ctx context.Context, opts Options) (*Instance, error) {
 		ready:   make(chan struct{}),
 	}
 	in.handles, _ = opts.Scheduler.(handles)
-	var att imds.Attachment
+	var att attached
 	if opts.Profile != "" {
 		p, err := opts.Store.InstanceProfile(ctx, opts.Metadata.AccountID, opts.Profile)
 		if err != nil {
 			return nil, fmt.Errorf("instance profile %q in account %s: %w", opts.Profile, opts.Metadata.AccountID, err)
 		}
-		att = imds.Attachment{ProfileARN: p.ARN(), ProfileID: p.ID}
+		att = attached{ProfileARN: p.ARN(), ProfileID: p.ID}
 		if len(p.Roles) > 0 {
 			att.Role = p.Roles[0]
 		}
@@ -287,14 +287,23 @@ func (in *Instance) Current() (imds.Attachment, bool) {
 	if g == nil {
 		return imds.Attachment{}, false
 	}
-	a := *att
+	a := att.imds()
 	a.Credentials = g.Credentials
 	return a, true
 }
 
+// attached is the instance profile attached and its role: an
+// imds.Attachment without the credentials, which Current adds (48 bytes
+// for each instance, where an Attachment is 168).
+type attached struct{ ProfileARN, ProfileID, Role string }
+
+func (a *attached) imds() imds.Attachment {
+	return imds.Attachment{ProfileARN: a.ProfileARN, ProfileID: a.ProfileID, Role: a.Role}
+}
+
 // profileEntry is the scheduler's entry of an attachment's profile.
 type profileEntry struct {
-	att *imds.Attachment
+	att *attached
 	h   refresher.Handle
 }
 
@@ -302,7 +311,7 @@ type profileEntry struct {
 // entry found before for att, while the scheduler still has it (one load,
 // where the scheduler's Current looks the key up among every instance's),
 // else looked up.
-func (in *Instance) generation(att *imds.Attachment) *refresher.Generation {
+func (in *Instance) generation(att *attached) *refresher.Generation {
 	if in.handles == nil {
 		return in.sched.Current(att.ProfileARN)
 	}

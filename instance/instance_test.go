@@ -448,7 +448,7 @@ func TestInstance_Many(t *testing.T) {
 	if a, ok := two.Current(); !ok || a.Role != "lambda" || a.Error == nil || a.Error.Code != "AssumeRoleUnauthorizedAccess" {
 		t.Errorf("two: Current = %+v, %t; want the error document", a, ok)
 	}
-	if _, ok := one.trust.attachment(&imds.Attachment{ProfileARN: batchARN, Role: "lambda"}); ok {
+	if _, ok := one.trust.attachment(&attached{ProfileARN: batchARN, Role: "lambda"}); ok {
 		t.Error("two's trust decision leaked into one")
 	}
 }

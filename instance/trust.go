@@ -132,7 +132,7 @@ func (g *trustGate) denied(profileARN string) bool {
 
 // attachment returns att with EC2's error document as its credentials when
 // the role's trust policy refuses EC2.
-func (g *trustGate) attachment(att *imds.Attachment) (imds.Attachment, bool) {
+func (g *trustGate) attachment(att *attached) (imds.Attachment, bool) {
 	p := g.denials.Load()
 	if p == nil || att.Role == "" {
 		return imds.Attachment{}, false
@@ -141,7 +141,7 @@ func (g *trustGate) attachment(att *imds.Attachment) (imds.Attachment, bool) {
 	if !ok {
 		return imds.Attachment{}, false
 	}
-	a := *att
+	a := att.imds()
 	a.Error = &imds.ErrorDocument{Code: d.code, Message: d.message, Since: d.since}
 	return a, true
 }

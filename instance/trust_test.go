@@ -17,7 +17,7 @@ func TestTrustGate(t *testing.T) {
 	g := newTrustGate(func() time.Time { return now })
 	const profile = "arn:aws:iam::123456789012:instance-profile/web"
 	role := rolestore.Role{AccountID: "123456789012", Name: "web", Path: "/", TrustPolicy: ec2Trust}
-	att := imds.Attachment{ProfileARN: profile, Role: "web"}
+	att := attached{ProfileARN: profile, Role: "web"}
 
 	if err := g.check(profile, role); err != nil {
 		t.Fatalf("EC2-trusted role: check = %v", err)
@@ -54,7 +54,7 @@ func TestTrustGate(t *testing.T) {
 				t.Error("denied() does not follow the profile")
 			}
 			// No role attached: no document at all.
-			if _, ok := g.attachment(&imds.Attachment{ProfileARN: profile}); ok {
+			if _, ok := g.attachment(&attached{ProfileARN: profile}); ok {
 				t.Error("error document for a profile with no role")
 			}
 			// A standing denial keeps its time; fixing the policy clears it.
