@@ -436,7 +436,7 @@ func (s *Server) handle(e *endpoint, w http.ResponseWriter, r *http.Request) (co
 			return writeEmpty(w, r, http.StatusForbidden), versionNone, "token path not under /latest"
 		}
 	}
-	version, expires, ok, reason := s.authenticate(r)
+	version, left, ok, reason := s.authenticate(r)
 	if e.kind == kindMetadata && r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header()["Allow"] = headerAllowMetadata
 		return writeEmpty(w, r, http.StatusMethodNotAllowed), version, "method not allowed"
@@ -447,7 +447,7 @@ func (s *Server) handle(e *endpoint, w http.ResponseWriter, r *http.Request) (co
 	if version == versionV2 {
 		// Real IMDS tells a token-bearing request how long its token has
 		// left (seen in captures; no SDK reads it).
-		w.Header()[headerTokenTTL] = s.tokens.key.getTTL.values(remainingSeconds(expires, s.now()))
+		w.Header()[headerTokenTTL] = s.tokens.key.getTTL.values(left)
 	}
 	if e.kind != kindMetadata {
 		return writeError(w, r, http.StatusNotFound), version, ""
@@ -463,23 +463,24 @@ func remainingSeconds(expires, now time.Time) int64 {
 }
 
 // authenticate classifies the request's token. ok reports whether the
-// request may be served in the current mode; expires is a valid token's
-// expiry.
-func (s *Server) authenticate(r *http.Request) (version string, expires time.Time, ok bool, reason string) {
+// request may be served in the current mode; left is the whole seconds a
+// valid token has left (remainingSeconds, from the time it was checked at).
+func (s *Server) authenticate(r *http.Request) (version string, left int64, ok bool, reason string) {
 	vals := r.Header[headerToken] // canonical, so no Values (which canonicalises)
 	if len(vals) == 0 {
 		if s.required.Load() {
-			return versionV1, time.Time{}, false, "token required"
+			return versionV1, 0, false, "token required"
 		}
-		return versionV1, time.Time{}, true, ""
+		return versionV1, 0, true, ""
 	}
 	// A token that is present but bad is refused in both modes: the SDKs
 	// count on a 401 to drop a cached token and fetch a new one.
-	exp, err := s.tokens.verify(vals[0], s.now())
+	now := s.now()
+	exp, err := s.tokens.verify(vals[0], now)
 	if err != nil {
-		return versionNone, time.Time{}, false, err.Error()
+		return versionNone, 0, false, err.Error()
 	}
-	return versionV2, exp, true, ""
+	return versionV2, remainingSeconds(exp, now), true, ""
 }
 
 // observe counts (in cs, if not nil) and logs one request of route.

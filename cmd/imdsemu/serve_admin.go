@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"path/filepath"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -106,7 +107,15 @@ func (c *controlPlane) onServed(ev imds.ServedEvent) {
 	c.hub.Publish(e)
 }
 
+// clientIP is the address of remote (http.Request.RemoteAddr, host:port),
+// without the port and IPv4-mapped IPv6 unmapped. An IPv4 host is already
+// written as netip.Addr would write it, so only a bracketed one is parsed.
 func clientIP(remote string) string {
+	if i := strings.LastIndexByte(remote, ':'); i > 0 && remote[0] != '[' && strings.IndexByte(remote[:i], ':') < 0 {
+		if _, err := netip.ParseAddr(remote[:i]); err == nil {
+			return remote[:i]
+		}
+	}
 	if ap, err := netip.ParseAddrPort(remote); err == nil {
 		return ap.Addr().Unmap().String()
 	}

@@ -69,3 +69,23 @@ func TestMetadataHandler_NoControlAPI(t *testing.T) {
 type noRole struct{}
 
 func (noRole) Current() (imds.Attachment, bool) { return imds.Attachment{}, false }
+
+func TestClientIP(t *testing.T) {
+	for remote, want := range map[string]string{
+		"127.0.0.1:54321":        "127.0.0.1",
+		"10.1.2.3:80":            "10.1.2.3",
+		"[::1]:54321":            "::1",
+		"[::ffff:192.0.2.1]:443": "192.0.2.1",
+		"[fe80::1%eth0]:80":      "fe80::1%eth0",
+		"[fd00:ec2::254]:80":     "fd00:ec2::254",
+		"not an address":         "not an address",
+		"name:80":                "name:80",
+		"":                       "",
+		"@":                      "@",
+		"01.2.3.4:80":            "01.2.3.4:80",
+	} {
+		if got := clientIP(remote); got != want {
+			t.Errorf("clientIP(%q) = %q, want %q", remote, got, want)
+		}
+	}
+}
