@@ -232,6 +232,14 @@ func (r *Router) Lookup(addr netip.Addr) (id string, h http.Handler, ok bool) {
 
 // ServeHTTP routes the request by its RemoteAddr.
 func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	// With no source prefixes (a single instance, say) every client gets
+	// the default: its address need not be parsed.
+	if ls := r.lens.Load(); len(ls.v4) == 0 && len(ls.v6) == 0 {
+		if d := r.def.Load(); d != nil {
+			d.h.ServeHTTP(w, req)
+			return
+		}
+	}
 	if ap, err := netip.ParseAddrPort(req.RemoteAddr); err == nil {
 		if _, h, ok := r.Lookup(ap.Addr()); ok {
 			h.ServeHTTP(w, req)

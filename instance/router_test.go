@@ -190,3 +190,36 @@ func TestRouter_RepeatedSource(t *testing.T) {
 		t.Errorf("after removing i-a: 10.0.0.1 -> %d, want 404", code)
 	}
 }
+
+// TestRouter_DefaultWithoutSources: with no source prefixes every client
+// gets the default; once an instance has sources, clients are routed by
+// them again, and the default serves the rest.
+func TestRouter_DefaultWithoutSources(t *testing.T) {
+	r := instance.NewRouter()
+	if code, _ := get(t, r, "10.0.0.1:1"); code != 404 {
+		t.Errorf("no instance -> %d, want 404", code)
+	}
+	if err := r.Set(instance.Route{ID: "i-a", Handler: named("i-a")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.SetDefault("i-a"); err != nil {
+		t.Fatal(err)
+	}
+	for _, remote := range []string{"127.0.0.1:1", "[::1]:1", "[fd00:ec2::254]:80"} {
+		if _, body := get(t, r, remote); body != "i-a" {
+			t.Errorf("%s -> %q, want the default i-a", remote, body)
+		}
+	}
+	if err := r.Set(instance.Route{ID: "i-b", Sources: pfx("10.0.0.2/32"), Handler: named("i-b")}); err != nil {
+		t.Fatal(err)
+	}
+	for remote, want := range map[string]string{"10.0.0.2:1": "i-b", "10.0.0.3:1": "i-a"} {
+		if _, body := get(t, r, remote); body != want {
+			t.Errorf("%s -> %q, want %s", remote, body, want)
+		}
+	}
+	r.Remove("i-b")
+	if _, body := get(t, r, "10.0.0.2:1"); body != "i-a" {
+		t.Errorf("10.0.0.2:1 after i-b left -> %q, want the default i-a", body)
+	}
+}
