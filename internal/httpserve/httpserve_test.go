@@ -367,12 +367,13 @@ func TestNew_BodyDeadlineSavesADeadline(t *testing.T) {
 		addr := serve(t, srv, func(ln net.Listener) net.Listener { dc = &deadlineCounter{Listener: ln}; return dc })
 		c := dial(t, addr)
 		raw(t, c, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n") // the connection's first request
-		before := dc.armed.Load()
+		before, cleared := dc.armed.Load(), dc.cleared.Load()
 		for range n {
 			raw(t, c, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
 		}
 		armed[bodyDeadline] = dc.armed.Load() - before
-		t.Logf("BodyDeadline=%v: %.1f deadlines armed per keep-alive GET", bodyDeadline, float64(armed[bodyDeadline])/n)
+		t.Logf("BodyDeadline=%v: per keep-alive GET, %.1f deadlines armed, %.1f cleared", bodyDeadline,
+			float64(armed[bodyDeadline])/n, float64(dc.cleared.Load()-cleared)/n)
 	}
 	if armed[true] != armed[false]-n {
 		t.Errorf("deadlines armed for %d GETs: %d with BodyDeadline, %d without; want one a request fewer", n, armed[true], armed[false])
