@@ -188,18 +188,35 @@ func (in *Instance) KeepAll(ctx context.Context) error {
 		if len(p.Roles) == 0 {
 			continue
 		}
-		r, err := in.store.Role(ctx, p.AccountID, p.Roles[0])
-		if err != nil {
-			return err
-		}
-		key, role := p.ARN(), r.ARN()
+		// The profile's own instance has read its role already: with
+		// many instances, reading each again was a store read per
+		// instance at start, and a second copy of each ARN.
+		key, role := p.ARN(), ""
 		if x := in.index.Load(); x != nil {
-			key, role = x.shared(key, role)
+			if k, r, ok := x.recorded(key); ok {
+				key = k
+				if isRoleARN(r, p.AccountID, p.Roles[0]) {
+					role = r
+				}
+			}
+		}
+		if role == "" {
+			r, err := in.store.Role(ctx, p.AccountID, p.Roles[0])
+			if err != nil {
+				return err
+			}
+			role = r.ARN()
 		}
 		in.setRole(key, role)
 		in.sched.Add(key, in)
 	}
 	return nil
+}
+
+// isRoleARN reports whether arn is the ARN of role name in account.
+func isRoleARN(arn, account, name string) bool {
+	rest, ok := strings.CutPrefix(arn, "arn:aws:iam::"+account+":role/")
+	return ok && (rest == name || strings.HasSuffix(rest, name) && rest[len(rest)-len(name)-1] == '/')
 }
 
 // ID is the instance id.

@@ -85,25 +85,21 @@ func (x *keyIndex) forget(in *Instance) {
 	}
 }
 
-// shared returns key and role as strings an instance keeping key has
-// recorded already, where it has: the primary records every profile's
-// ARN and role ARN, which their own instances hold already (about 190
-// bytes per instance of a large fleet for a copy of each). An instance
-// whose role differs keeps its key only.
-func (x *keyIndex) shared(key, role string) (string, string) {
-	for _, k := range x.keepers(key) {
-		k.rolesMu.Lock() // keepers let go of x.mu: setRole takes rolesMu first
-		kk, kr, ok := k.roles.entry(key)
-		k.rolesMu.Unlock()
-		if !ok {
-			continue
+// recorded is key and its role as an instance keeping key recorded
+// them, the latest first; ok is false when none has. The primary records
+// every profile's ARN and role ARN, which their own instances hold
+// already (about 190 bytes per instance of a large fleet for a copy of
+// each).
+func (x *keyIndex) recorded(key string) (k, role string, ok bool) {
+	for _, in := range x.keepers(key) {
+		in.rolesMu.Lock() // keepers let go of x.mu: setRole takes rolesMu first
+		k, role, ok = in.roles.entry(key)
+		in.rolesMu.Unlock()
+		if ok {
+			return k, role, true
 		}
-		if kr == role {
-			return kk, kr
-		}
-		return kk, role
 	}
-	return key, role
+	return "", "", false
 }
 
 // keepers are the instances keeping key, the latest first. The slice is

@@ -56,6 +56,23 @@ func (f *fixture) fleetOptions(t *testing.T) FleetOptions {
 	}
 }
 
+// profileFleet is a fleet of a primary without a profile and n
+// instances of profiles p0..p(n-1) (seedProfiles), primary first.
+func profileFleet(t *testing.T, n int, shared string) (*Fleet, []*Member) {
+	t.Helper()
+	f := newFixture(t)
+	f.seedProfiles(t, n, shared)
+	members := []*Member{f.member(t, firstID, "", "10.0.0.1")}
+	for i := range n {
+		members = append(members, f.member(t, fmt.Sprintf("i-%017x", i+1), fmt.Sprintf("p%d", i), fmt.Sprintf("10.1.0.%d", i+1)))
+	}
+	fl, err := NewFleet(t.Context(), FleetOptions{Scheduler: f.sched, ParseSource: parseSource, Several: true}, members, firstID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fl, members
+}
+
 func profileARN(name string) string { return "arn:aws:iam::123456789012:instance-profile/" + name }
 
 func TestFleet_EventsReachTheirKeepers(t *testing.T) {
@@ -150,17 +167,8 @@ func TestFleet_EventsReachTheirKeepers(t *testing.T) {
 func TestFleet_EventsAreIndexedWithManyInstances(t *testing.T) {
 	for _, shared := range []string{"", "web"} {
 		t.Run("shared role "+shared, func(t *testing.T) {
-			f := newFixture(t)
 			const n = 50
-			f.seedProfiles(t, n, shared)
-			members := []*Member{f.member(t, firstID, "", "10.0.0.1")}
-			for i := range n {
-				members = append(members, f.member(t, fmt.Sprintf("i-%017x", i+1), fmt.Sprintf("p%d", i), fmt.Sprintf("10.1.0.%d", i+1)))
-			}
-			fl, err := NewFleet(t.Context(), FleetOptions{Scheduler: f.sched, ParseSource: parseSource, Several: true}, members, firstID)
-			if err != nil {
-				t.Fatal(err)
-			}
+			fl, members := profileFleet(t, n, shared)
 			for i, m := range members[1:] {
 				want := fmt.Sprintf("arn:aws:iam::123456789012:role/p%d", i)
 				if shared != "" {
@@ -233,17 +241,7 @@ func TestFleet_EventsWhileChanging(t *testing.T) {
 // The primary records every profile's ARN and role ARN in the strings
 // the profile's own instance recorded, not in copies of its own.
 func TestFleet_PrimarySharesTheInstancesStrings(t *testing.T) {
-	f := newFixture(t)
-	const n = 8
-	f.seedProfiles(t, n, "")
-	members := []*Member{f.member(t, firstID, "", "10.0.0.1")}
-	for i := range n {
-		members = append(members, f.member(t, fmt.Sprintf("i-%017x", i+1), fmt.Sprintf("p%d", i), fmt.Sprintf("10.1.0.%d", i+1)))
-	}
-	fl, err := NewFleet(t.Context(), FleetOptions{Scheduler: f.sched, ParseSource: parseSource, Several: true}, members, firstID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fl, members := profileFleet(t, 8, "")
 	primary := fl.Primary().Instance
 	for _, m := range members[1:] {
 		own := m.Instance.roles.few
@@ -262,6 +260,25 @@ func TestFleet_PrimarySharesTheInstancesStrings(t *testing.T) {
 		}
 		if unsafe.StringData(key) != unsafe.StringData(own[0].key) || unsafe.StringData(role) != unsafe.StringData(own[0].role) {
 			t.Errorf("the primary's record of %s is a copy of %s's strings, not the same", own[0].key, m.Instance.ID())
+		}
+	}
+}
+
+func TestIsRoleARN(t *testing.T) {
+	for _, c := range []struct {
+		arn, account, name string
+		want               bool
+	}{
+		{"arn:aws:iam::123456789012:role/web", "123456789012", "web", true},
+		{"arn:aws:iam::123456789012:role/team/a/web", "123456789012", "web", true},
+		{"arn:aws:iam::123456789012:role/team/aweb", "123456789012", "web", false},
+		{"arn:aws:iam::123456789012:role/webx", "123456789012", "web", false},
+		{"arn:aws:iam::210987654321:role/web", "123456789012", "web", false},
+		{"arn:aws:iam::123456789012:instance-profile/web", "123456789012", "web", false},
+		{"", "123456789012", "web", false},
+	} {
+		if got := isRoleARN(c.arn, c.account, c.name); got != c.want {
+			t.Errorf("isRoleARN(%q, %s, %s) = %t, want %t", c.arn, c.account, c.name, got, c.want)
 		}
 	}
 }
