@@ -106,3 +106,22 @@ func TestFleetGC_LowersUntilReady(t *testing.T) {
 	}
 	restore()
 }
+
+func TestSingleGC(t *testing.T) {
+	prev := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(prev)
+	t.Setenv("GOGC", "")
+	singleGC(2)
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("a fleet of 2: GOGC %d, want 100 left alone", got)
+	}
+	singleGC(1)
+	if got := debug.SetGCPercent(100); got != singleGCPercent {
+		t.Errorf("one instance: GOGC %d, want %d", got, singleGCPercent)
+	}
+	t.Setenv("GOGC", "100")
+	singleGC(1)
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GOGC set by the user: %d, want 100 left alone", got)
+	}
+}
