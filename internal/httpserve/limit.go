@@ -108,12 +108,15 @@ func (l *countingListener) Accept() (net.Conn, error) {
 	return c, nil
 }
 
+// closed counts a connection out, then gives its place back: in the other
+// order, Accept could count the next connection in before this one is
+// counted out, and the gauge would read one over the cap.
 func (l *countingListener) closed() {
-	<-l.sem
 	l.mu.Lock()
 	l.n--
 	l.mu.Unlock()
 	if l.open != nil {
 		l.open.Dec()
 	}
+	<-l.sem
 }
