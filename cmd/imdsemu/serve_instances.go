@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -175,32 +173,6 @@ func (b *fleetBuilder) member(ctx context.Context, e config.InstanceEntry, metri
 		return b.d.ctl.adminServer(inst, metadata, b.d.store, nil)
 	}}
 	return m, nil
-}
-
-// fleetGCPercent is the collector's target (GOGC) while a fleet of
-// several instances is built and its first credentials minted.
-const fleetGCPercent = 25
-
-// fleetGC lowers the collector's target while serve builds a fleet of n
-// instances and mints their first credentials, and returns what puts it
-// back (call it once "ready"; again is harmless). Start-up makes some
-// 75 KB of garbage per instance (store writes and reads, mints) in among
-// the objects each instance keeps; at GOGC=100 the heap grows to twice
-// what is live between collections, and what an instance keeps ends up
-// spread over spans that stay part empty, resident, after the garbage
-// is gone: 10,000 instances kept about 52 MB of objects in 77 MB of
-// spans. At 25 freed slots are filled again before the heap grows much,
-// and the same objects sit in 61 MB, for about 0.8 s more CPU to ready
-// (10: 57 MB, 2.4 s more; docs/performance.md, "Many instances"). A single
-// instance's start-up makes a few megabytes of garbage, under the
-// collector's minimum heap, and is left alone; so is a GOGC the user set.
-func fleetGC(n int) (restore func()) {
-	if n < 2 || os.Getenv("GOGC") != "" {
-		return func() {}
-	}
-	prev := debug.SetGCPercent(fleetGCPercent)
-	var once sync.Once
-	return func() { once.Do(func() { debug.SetGCPercent(prev) }) }
 }
 
 // lazyControl is an instance's control API, made on its first request:

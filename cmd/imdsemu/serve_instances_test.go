@@ -67,9 +67,9 @@ func TestLazyControl_BuildsOnFirstRequest(t *testing.T) {
 }
 
 // A fleet of several instances is built at the lower collector target and
-// the target the process had comes back at "ready"; one instance, or a
-// GOGC the user set, leaves it alone.
-func TestFleetGC_LowersUntilReady(t *testing.T) {
+// the target the process had comes back at "ready"; one instance gets its
+// own target for good; a GOGC the user set leaves it alone.
+func TestStartGC(t *testing.T) {
 	t.Setenv("GOGC", "")
 	before := debug.SetGCPercent(70)
 	defer debug.SetGCPercent(before)
@@ -79,49 +79,39 @@ func TestFleetGC_LowersUntilReady(t *testing.T) {
 		return p
 	}
 
-	restore := fleetGC(1)
-	if got := current(); got != 70 {
-		t.Fatalf("one instance: GC percent %d, want 70 left alone", got)
+	ready := startGC(1)
+	if got := current(); got != singleGCPercent {
+		t.Fatalf("one instance: GC percent %d, want %d", got, singleGCPercent)
 	}
-	restore()
+	ready()
+	if got := current(); got != singleGCPercent {
+		t.Fatalf("one instance after ready: GC percent %d, want %d kept", got, singleGCPercent)
+	}
 
-	restore = fleetGC(2)
+	debug.SetGCPercent(70)
+	ready = startGC(2)
 	if got := current(); got != fleetGCPercent {
 		t.Fatalf("building a fleet: GC percent %d, want %d", got, fleetGCPercent)
 	}
-	restore()
+	ready()
 	if got := current(); got != 70 {
 		t.Fatalf("after ready: GC percent %d, want 70 back", got)
 	}
 	debug.SetGCPercent(80)
-	restore() // again: harmless
+	ready() // again: harmless
 	if got := current(); got != 80 {
-		t.Fatalf("a second restore changed the GC percent to %d", got)
+		t.Fatalf("a second ready changed the GC percent to %d", got)
 	}
 
 	t.Setenv("GOGC", "200")
-	restore = fleetGC(10)
-	if got := current(); got != 80 {
-		t.Fatalf("GOGC set: GC percent %d, want 80 left alone", got)
-	}
-	restore()
-}
-
-func TestSingleGC(t *testing.T) {
-	prev := debug.SetGCPercent(100)
-	defer debug.SetGCPercent(prev)
-	t.Setenv("GOGC", "")
-	singleGC(2)
-	if got := debug.SetGCPercent(100); got != 100 {
-		t.Errorf("a fleet of 2: GOGC %d, want 100 left alone", got)
-	}
-	singleGC(1)
-	if got := debug.SetGCPercent(100); got != singleGCPercent {
-		t.Errorf("one instance: GOGC %d, want %d", got, singleGCPercent)
-	}
-	t.Setenv("GOGC", "100")
-	singleGC(1)
-	if got := debug.SetGCPercent(100); got != 100 {
-		t.Errorf("GOGC set by the user: %d, want 100 left alone", got)
+	for _, n := range []int{1, 10} {
+		ready = startGC(n)
+		if got := current(); got != 80 {
+			t.Fatalf("GOGC set, %d instances: GC percent %d, want 80 left alone", n, got)
+		}
+		ready()
+		if got := current(); got != 80 {
+			t.Fatalf("GOGC set, %d instances, after ready: GC percent %d, want 80 left alone", n, got)
+		}
 	}
 }
