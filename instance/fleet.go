@@ -48,6 +48,11 @@ type FleetOptions struct {
 	// nor kept. Without them AddInstance fails.
 	Check func(admin.InstanceSpec) error
 	Build func(context.Context, admin.InstanceSpec) (*Member, error)
+	// Control makes the control API of a member that has none, on its
+	// first request (most members of a large fleet are never asked, and a
+	// handler waiting to be made would be an object per member). Without
+	// it a member's control API is its Control.
+	Control func(*Member) (http.Handler, error)
 	// Several is the instances: form of the config: each instance serves
 	// the clients it matches, and with no default instance the others get
 	// 404 (also at the ECS endpoint). Without it the one instance serves
@@ -72,7 +77,8 @@ type Fleet struct {
 	// keys are which members keep each scheduler key, for OnEvent.
 	keys *keyIndex
 
-	mu        sync.RWMutex // guards members, byID, byProfile and the members' prefixes
+	mu        sync.RWMutex // guards members, byID, byProfile and the members' prefixes and Control
+	controlMu sync.Mutex   // makes one control API at a time (FleetOptions.Control)
 	members   []*Member    // in config order, then as added
 	byID      map[string]*Member
 	byProfile map[profileKey]*Member // by the profile it was started with
@@ -211,6 +217,9 @@ func (f *Fleet) Ready(ctx context.Context) <-chan struct{} {
 	go func() { // ends when every instance is ready or ctx ends
 		defer close(done)
 		for _, m := range members {
+			if m.Instance.isReady() {
+				continue // asking for Ready would make its channel
+			}
 			select {
 			case <-m.Instance.Ready():
 			case <-ctx.Done():
@@ -270,15 +279,41 @@ func (f *Fleet) info(m *Member) admin.InstanceInfo {
 	}
 }
 
-// Control is the control API of instance id.
+// Control is the control API of instance id, made by
+// FleetOptions.Control on the first request if the member has none. A
+// control API that cannot be made answers 500 with the reason, and is
+// tried again on the next request.
 func (f *Fleet) Control(id string) (http.Handler, bool) {
+	m, h, ok := f.control(id)
+	if !ok || h != nil || f.opts.Control == nil {
+		return h, ok
+	}
+	f.controlMu.Lock()
+	defer f.controlMu.Unlock()
+	if _, h, _ = f.control(id); h != nil {
+		return h, true
+	}
+	h, err := f.opts.Control(m)
+	if err != nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "control API: "+err.Error(), http.StatusInternalServerError)
+		}), true
+	}
+	f.mu.Lock()
+	m.Control = h
+	f.mu.Unlock()
+	return h, true
+}
+
+// control is member id and its control API as it stands.
+func (f *Fleet) control(id string) (*Member, http.Handler, bool) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	m, ok := f.byID[id]
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
-	return m.Control, true
+	return m, m.Control, true
 }
 
 // AddInstance adds an instance while serving, routed by its sources, its

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
@@ -164,3 +166,51 @@ func TestFleet(t *testing.T) {
 }
 
 func second[T any](_ T, err error) error { return err }
+
+// A member without a control API gets one from FleetOptions.Control on its
+// first request, once; one that cannot be made answers 500 with the reason
+// and is tried again.
+func TestFleet_ControlMadeOnFirstRequest(t *testing.T) {
+	f := newFixture(t)
+	builds := map[string]int{}
+	fail := true
+	opts := FleetOptions{Scheduler: f.sched, ParseSource: parseSource, Several: true,
+		Control: func(m *Member) (http.Handler, error) {
+			builds[m.Instance.ID()]++
+			if m.Instance.ID() == secondID && fail {
+				return nil, errors.New("no tracker")
+			}
+			return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) }), nil
+		}}
+	fl, err := NewFleet(t.Context(), opts, []*Member{f.member(t, firstID, "web", "10.0.0.0/24"), f.member(t, secondID, "batch", "10.0.1.5")}, firstID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(builds) != 0 {
+		t.Fatalf("control APIs made before any request: %v", builds)
+	}
+	status := func(id string) (int, string) {
+		h, ok := fl.Control(id)
+		if !ok {
+			t.Fatalf("no control API for %s", id)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/v1/attachment", nil))
+		return w.Code, w.Body.String()
+	}
+	for range 2 {
+		if code, _ := status(firstID); code != http.StatusTeapot {
+			t.Errorf("%s: status %d, want the control API's", firstID, code)
+		}
+	}
+	if code, body := status(secondID); code != http.StatusInternalServerError || !strings.Contains(body, "no tracker") {
+		t.Errorf("failed control API: %d %q, want 500 with the reason", code, body)
+	}
+	fail = false
+	if code, _ := status(secondID); code != http.StatusTeapot {
+		t.Errorf("after the failure went away: status %d, want the control API's", code)
+	}
+	if builds[firstID] != 1 || builds[secondID] != 2 {
+		t.Errorf("made %v, want %s once and %s twice (once failed)", builds, firstID, secondID)
+	}
+}

@@ -102,8 +102,12 @@ type Instance struct {
 	// index, when the instance is in a Fleet, learns which keys it keeps.
 	index atomic.Pointer[keyIndex]
 
-	ready     chan struct{}
-	readyOnce sync.Once
+	// ready: see Ready. readyCh is made by the first Ready, which a
+	// fleet's waiter asks of an instance only while it is not ready yet
+	// (a channel is 96 bytes, most of a fleet's never needed).
+	readyMu sync.Mutex
+	ready   bool
+	readyCh chan struct{}
 	// startProfile is the profile whose first generation makes the
 	// instance ready.
 	startProfile string
@@ -129,7 +133,6 @@ func New(ctx context.Context, opts Options) (*Instance, error) {
 		store: opts.Store, sts: opts.STS, sched: opts.Scheduler,
 		trust:   newTrustGate(opts.Now),
 		notices: imds.NewNotices(opts.Metadata, opts.Now, nil),
-		ready:   make(chan struct{}),
 	}
 	in.handles, _ = opts.Scheduler.(handles)
 	var att attached
@@ -407,9 +410,35 @@ func (in *Instance) OnEvent(ev refresher.Event) {
 // Ready is closed once the instance serves what it will serve at start:
 // its profile's first credentials, EC2's error document when the role does
 // not trust EC2, or nothing when no role is attached.
-func (in *Instance) Ready() <-chan struct{} { return in.ready }
+func (in *Instance) Ready() <-chan struct{} {
+	in.readyMu.Lock()
+	defer in.readyMu.Unlock()
+	if in.readyCh == nil {
+		in.readyCh = make(chan struct{})
+		if in.ready {
+			close(in.readyCh)
+		}
+	}
+	return in.readyCh
+}
 
-func (in *Instance) setReady() { in.readyOnce.Do(func() { close(in.ready) }) }
+// isReady reports whether Ready is closed, without making it.
+func (in *Instance) isReady() bool {
+	in.readyMu.Lock()
+	defer in.readyMu.Unlock()
+	return in.ready
+}
+
+func (in *Instance) setReady() {
+	in.readyMu.Lock()
+	defer in.readyMu.Unlock()
+	if !in.ready {
+		in.ready = true
+		if in.readyCh != nil {
+			close(in.readyCh)
+		}
+	}
+}
 
 // splitProfileARN returns the account and name of
 // arn:aws:iam::ACCOUNT:instance-profile/PATH/NAME.

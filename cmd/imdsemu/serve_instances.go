@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -100,6 +99,15 @@ func newFleet(ctx context.Context, s config.Settings, entries []config.InstanceE
 		Build: func(ctx context.Context, spec admin.InstanceSpec) (*instance.Member, error) {
 			return b.member(ctx, entry(spec), nil)
 		},
+		// An instance's control API is made on its first request: most
+		// instances of a large fleet are never asked, and an admin.Server
+		// is some 300 bytes. admin.New fails only for options every
+		// instance shares (the token, the tracker, the hub), and serve
+		// makes the default instance's at start, so a failure shows there
+		// first.
+		Control: func(m *instance.Member) (http.Handler, error) {
+			return d.ctl.adminServer(m.Instance, m.Metadata, d.store, nil)
+		},
 	}, members, defaultID)
 }
 
@@ -143,7 +151,7 @@ func (b *fleetBuilder) member(ctx context.Context, e config.InstanceEntry, metri
 	}
 	logger := b.log
 	if b.multi {
-		logger = slog.New(&lazyAttrs{parent: logger.Handler(), attrs: []slog.Attr{slog.String("instance", e.ID)}})
+		logger = instanceLogger(logger.Handler(), e.ID)
 	}
 	m.Metadata, err = imds.New(mx.options(imds.Options{
 		Credentials:         m.Instance,
@@ -168,35 +176,7 @@ func (b *fleetBuilder) member(ctx context.Context, e config.InstanceEntry, metri
 			return nil, err
 		}
 	}
-	inst, metadata := m.Instance, m.Metadata
-	m.Control = &lazyControl{build: func() (http.Handler, error) {
-		return b.d.ctl.adminServer(inst, metadata, b.d.store, nil)
-	}}
-	return m, nil
-}
-
-// lazyControl is an instance's control API, made on its first request:
-// most instances of a large fleet are never asked, and an admin.Server is
-// some 300 bytes. admin.New fails only for options every instance shares
-// (the token, the tracker, the hub), and serve makes the default
-// instance's at start, so a failure shows there first.
-type lazyControl struct {
-	once  sync.Once
-	build func() (http.Handler, error)
-	h     http.Handler
-	err   error
-}
-
-func (l *lazyControl) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	l.once.Do(func() {
-		l.h, l.err = l.build()
-		l.build = nil
-	})
-	if l.err != nil {
-		http.Error(w, "control API: "+l.err.Error(), http.StatusInternalServerError)
-		return
-	}
-	l.h.ServeHTTP(w, r)
+	return m, nil // its control API is made on first use (FleetOptions.Control)
 }
 
 // listenOwn opens the listener of every member with its own (match.listen),
@@ -243,6 +223,38 @@ func fleetLines(fl *instance.Fleet, multi bool) []string {
 	}
 	return out
 }
+
+// instanceLogger is a logger whose lines carry instance=id, added only
+// when it writes one (lazyAttrs): the logger and its handler are one
+// object of 48 bytes, for each instance of a fleet.
+func instanceLogger(parent slog.Handler, id string) *slog.Logger {
+	l := &struct {
+		log slog.Logger
+		h   instanceAttr
+	}{h: instanceAttr{parent: parent, id: id}}
+	l.log = *slog.New(&l.h)
+	return &l.log
+}
+
+// instanceAttr is lazyAttrs of the one attribute instance=id, kept as the
+// id alone.
+type instanceAttr struct {
+	parent slog.Handler
+	id     string
+}
+
+func (h *instanceAttr) lazy() *lazyAttrs {
+	return &lazyAttrs{parent: h.parent, attrs: []slog.Attr{slog.String("instance", h.id)}}
+}
+
+func (h *instanceAttr) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.parent.Enabled(ctx, l)
+}
+func (h *instanceAttr) Handle(ctx context.Context, r slog.Record) error {
+	return h.lazy().Handle(ctx, r)
+}
+func (h *instanceAttr) WithAttrs(attrs []slog.Attr) slog.Handler { return h.lazy().WithAttrs(attrs) }
+func (h *instanceAttr) WithGroup(name string) slog.Handler       { return h.lazy().WithGroup(name) }
 
 // lazyAttrs is a slog.Handler that adds attrs to its parent's output only
 // when it handles a record. The parent's own WithAttrs formats them in

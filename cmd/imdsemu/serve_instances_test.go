@@ -2,12 +2,8 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"runtime/debug"
-	"strings"
 	"testing"
 )
 
@@ -26,8 +22,7 @@ func TestLazyAttrs_WritesWhatWithWrites(t *testing.T) {
 		log *slog.Logger
 	}{
 		{&want, slog.New(slog.NewTextHandler(&want, opts)).With("component", "imds").With("instance", "i-1")},
-		{&got, slog.New(&lazyAttrs{parent: slog.New(slog.NewTextHandler(&got, opts)).With("component", "imds").Handler(),
-			attrs: []slog.Attr{slog.String("instance", "i-1")}})},
+		{&got, instanceLogger(slog.New(slog.NewTextHandler(&got, opts)).With("component", "imds").Handler(), "i-1")},
 	} {
 		h.log.Warn("imds: hop limit not applied", "error", "x")
 		h.log.With("a", 1).WithGroup("g").Info("grouped", "b", 2)
@@ -35,34 +30,6 @@ func TestLazyAttrs_WritesWhatWithWrites(t *testing.T) {
 	}
 	if got.String() != want.String() {
 		t.Errorf("lazy logger wrote\n%s\nwant\n%s", got.String(), want.String())
-	}
-}
-
-// An instance's control API is made on its first request, once.
-func TestLazyControl_BuildsOnFirstRequest(t *testing.T) {
-	builds := 0
-	l := &lazyControl{build: func() (http.Handler, error) {
-		builds++
-		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) }), nil
-	}}
-	if builds != 0 {
-		t.Fatal("built before any request")
-	}
-	for range 2 {
-		w := httptest.NewRecorder()
-		l.ServeHTTP(w, httptest.NewRequest("GET", "/v1/attachment", nil))
-		if w.Code != http.StatusTeapot {
-			t.Errorf("status %d, want the control API's", w.Code)
-		}
-	}
-	if builds != 1 {
-		t.Errorf("built %d times, want once", builds)
-	}
-	failed := &lazyControl{build: func() (http.Handler, error) { return nil, errors.New("no tracker") }}
-	w := httptest.NewRecorder()
-	failed.ServeHTTP(w, httptest.NewRequest("GET", "/v1/attachment", nil))
-	if w.Code != http.StatusInternalServerError || !strings.Contains(w.Body.String(), "no tracker") {
-		t.Errorf("failed build: %d %q, want 500 with the reason", w.Code, w.Body.String())
 	}
 }
 
