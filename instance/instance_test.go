@@ -65,7 +65,7 @@ func (s *syncScheduler) mint(key string) {
 	if err != nil {
 		ev.Kind, ev.Err = refresher.EventMintFailed, err
 	} else {
-		g := &refresher.Generation{Key: key, Seq: 1, Credentials: c}
+		g := &refresher.Generation{Seq: 1, Credentials: c}
 		if prev := s.cur[key]; prev != nil {
 			g.Seq = prev.Seq + 1
 		}

@@ -66,3 +66,32 @@ func BenchmarkScheduler_Rotations(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "rotations/s")
 }
+
+// BenchmarkScheduler_Current is a lookup by key among 10,000 entries (the
+// identity role credentials' GET path, and a profile's first): keys in
+// turn, each entry with a generation.
+func BenchmarkScheduler_Current(b *testing.B) {
+	const entries = 10_000
+	s, err := refresher.New(refresher.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	iss := refresher.IssuerFunc(func(_ context.Context, key string, life time.Duration) (credential.Value, error) {
+		now := time.Now()
+		return credential.Value{AccessKeyID: "ASIAEXAMPLEEXAMPLE", Issued: now, Expires: now.Add(life)}, nil
+	})
+	keys := make([]string, entries)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("arn:aws:iam::123456789012:instance-profile/profile-%05d", i)
+		if _, err := s.Ensure(context.Background(), keys[i], iss); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if s.Current(keys[i%entries]) == nil {
+			b.Fatal("no generation")
+		}
+	}
+}

@@ -31,9 +31,10 @@ func (f IssuerFunc) Issue(ctx context.Context, key string, lifetime time.Duratio
 }
 
 // Generation is one set of credentials of one entry. Generations are
-// immutable once published.
+// immutable once published. The entry's key is not repeated in each
+// (events carry it): 104 bytes, the 112-byte size class, one kept per
+// instance (TestGeneration_SizeClass).
 type Generation struct {
-	Key         string
 	Seq         uint64 // 1 for the first generation of an entry
 	Credentials credential.Value
 }
@@ -101,27 +102,46 @@ type Scheduler struct {
 	log     *slog.Logger
 	metrics *metrics
 
-	entries sync.Map // key -> *entry; read lock-free by Current
+	// epoch is when the Scheduler was made: entries keep their times as
+	// offsets from it (8 bytes each, where a time.Time is 24).
+	epoch time.Time
 
-	mu    sync.Mutex // guards queue and every entry's fields but cur
-	queue queue
-	wake  chan struct{}
+	mu      sync.Mutex // guards entries, queue, firsts and every entry's fields but cur
+	entries map[string]*entry
+	queue   queue
+	// firsts holds a channel, closed when it is done, for each entry
+	// whose first mint Ensure is making in its caller.
+	firsts map[*entry]chan struct{}
+	wake   chan struct{}
 }
 
+// entry is one key's. The Scheduler keeps one per instance (and one more
+// for an instance whose identity role credentials were asked for), so it
+// is kept small: 96 bytes, a size class (TestEntry_SizeClass).
 type entry struct {
 	key      string
 	issuer   Issuer
 	cur      atomic.Pointer[Generation]
-	removed  atomic.Bool   // set by Remove (under mu); read lock-free by Handle.Current
 	old      []*Generation // superseded, still valid, oldest first
-	nextMint time.Time
-	failures int
-	frozen   bool      // no mints; the current generation stays current
-	due      time.Time // min(nextMint, earliest old expiry)
-	index    int       // in queue
-	// first is closed when the first mint Ensure made in its caller is
-	// done; nil for an entry Add made, or once it is closed.
-	first chan struct{}
+	nextMint time.Duration // since the Scheduler's epoch
+	due      time.Duration // since the epoch: min(nextMint, earliest old expiry)
+	index    int32         // in queue; -1 when not
+	failures int32
+	removed  atomic.Bool // set by Remove (under mu); read lock-free by Handle.Current
+	frozen   bool        // no mints; the current generation stays current
+}
+
+// since is t as an offset from the epoch (saturated, as time.Time.Sub).
+func (s *Scheduler) since(t time.Time) time.Duration { return t.Sub(s.epoch) }
+
+// at is the time of an offset from the epoch.
+func (s *Scheduler) at(d time.Duration) time.Time { return s.epoch.Add(d) }
+
+// get returns key's entry, or nil.
+func (s *Scheduler) get(key string) *entry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.entries[key]
 }
 
 // New returns a Scheduler. Call Run to start it.
@@ -147,7 +167,7 @@ func New(opts Options) (*Scheduler, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Scheduler{opts: opts, log: opts.Logger, wake: make(chan struct{}, 1)}
+	s := &Scheduler{opts: opts, log: opts.Logger, epoch: opts.Now(), entries: map[string]*entry{}, wake: make(chan struct{}, 1)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -164,12 +184,12 @@ func (s *Scheduler) Add(key string, iss Issuer) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.entries.Load(key); ok {
+	if _, ok := s.entries[key]; ok {
 		return
 	}
-	e := &entry{key: key, issuer: iss, nextMint: s.opts.Now()}
+	e := &entry{key: key, issuer: iss, nextMint: s.since(s.opts.Now())}
 	e.due = e.nextMint
-	s.entries.Store(key, e)
+	s.entries[key] = e
 	heap.Push(&s.queue, e)
 	s.poke()
 }
@@ -191,9 +211,8 @@ func (s *Scheduler) Ensure(ctx context.Context, key string, iss Issuer) (*Genera
 		return g, nil
 	}
 	s.mu.Lock()
-	if v, ok := s.entries.Load(key); ok {
-		e := v.(*entry)
-		first := e.first
+	if e := s.entries[key]; e != nil {
+		first := s.firsts[e]
 		s.mu.Unlock()
 		if first != nil {
 			select {
@@ -209,15 +228,20 @@ func (s *Scheduler) Ensure(ctx context.Context, key string, iss Issuer) (*Genera
 	}
 	now := s.opts.Now()
 	// Parked while the caller mints, as runDue parks an entry it mints.
-	e := &entry{key: key, issuer: iss, nextMint: now, due: now.Add(s.opts.MaxBackoff), first: make(chan struct{})}
-	s.entries.Store(key, e)
+	e := &entry{key: key, issuer: iss, nextMint: s.since(now), due: s.since(now.Add(s.opts.MaxBackoff))}
+	s.entries[key] = e
 	heap.Push(&s.queue, e)
+	first := make(chan struct{})
+	if s.firsts == nil {
+		s.firsts = map[*entry]chan struct{}{}
+	}
+	s.firsts[e] = first
 	s.mu.Unlock()
 
 	err := s.mint(ctx, e, now)
 	s.mu.Lock()
-	close(e.first)
-	e.first = nil
+	close(first)
+	delete(s.firsts, e)
 	s.mu.Unlock()
 	s.poke() // Run may be waiting for a time later than e's next mint
 	switch g := e.cur.Load(); {
@@ -234,25 +258,25 @@ func (s *Scheduler) Ensure(ctx context.Context, key string, iss Issuer) (*Genera
 func (s *Scheduler) Remove(key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v, ok := s.entries.LoadAndDelete(key)
-	if !ok {
+	e := s.entries[key]
+	if e == nil {
 		return
 	}
-	e := v.(*entry)
+	delete(s.entries, key)
 	e.removed.Store(true)
 	if e.index >= 0 {
-		heap.Remove(&s.queue, e.index)
+		heap.Remove(&s.queue, int(e.index))
 	}
 }
 
 // Current returns key's newest generation, or nil before the first mint or
-// for an unknown key. It does not block.
+// for an unknown key. It does not wait for a mint.
 func (s *Scheduler) Current(key string) *Generation {
-	v, ok := s.entries.Load(key)
-	if !ok {
+	e := s.get(key)
+	if e == nil {
 		return nil
 	}
-	return v.(*entry).cur.Load()
+	return e.cur.Load()
 }
 
 // Handle is one key's entry, for a caller that asks for its generation
@@ -263,11 +287,7 @@ type Handle struct{ e *entry }
 
 // Handle returns key's entry, or the zero Handle for an unknown key.
 func (s *Scheduler) Handle(key string) Handle {
-	v, ok := s.entries.Load(key)
-	if !ok {
-		return Handle{}
-	}
-	return Handle{v.(*entry)}
+	return Handle{s.get(key)}
 }
 
 // Current returns the entry's newest generation, nil before the first
@@ -283,13 +303,12 @@ func (h Handle) Current() (g *Generation, ok bool) {
 
 // Generations returns every still-valid generation of key, newest first.
 func (s *Scheduler) Generations(key string) []Generation {
-	v, ok := s.entries.Load(key)
-	if !ok {
-		return nil
-	}
-	e := v.(*entry)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	e := s.entries[key]
+	if e == nil {
+		return nil
+	}
 	var out []Generation
 	if g := e.cur.Load(); g != nil {
 		out = append(out, *g)
@@ -303,17 +322,16 @@ func (s *Scheduler) Generations(key string) []Generation {
 // RotateNow makes key's next generation due immediately. It fails with
 // ErrFrozen while the entry's rotation is frozen.
 func (s *Scheduler) RotateNow(key string) error {
-	v, ok := s.entries.Load(key)
-	if !ok {
-		return fmt.Errorf("%w %q", ErrUnknownKey, key)
-	}
-	e := v.(*entry)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	e := s.entries[key]
+	if e == nil {
+		return fmt.Errorf("%w %q", ErrUnknownKey, key)
+	}
 	if e.frozen {
 		return fmt.Errorf("%w for %q; unfreeze it first", ErrFrozen, key)
 	}
-	e.nextMint = s.opts.Now()
+	e.nextMint = s.since(s.opts.Now())
 	e.failures = 0
 	s.reschedule(e)
 	s.poke()
@@ -328,13 +346,12 @@ func (s *Scheduler) RotateNow(key string) error {
 // mints at once if the next generation fell due meanwhile. Freezing a
 // key that has no generation yet keeps it without one.
 func (s *Scheduler) Freeze(key string, frozen bool) error {
-	v, ok := s.entries.Load(key)
-	if !ok {
-		return fmt.Errorf("%w %q", ErrUnknownKey, key)
-	}
-	e := v.(*entry)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	e := s.entries[key]
+	if e == nil {
+		return fmt.Errorf("%w %q", ErrUnknownKey, key)
+	}
 	if e.frozen == frozen {
 		return nil
 	}
@@ -347,13 +364,10 @@ func (s *Scheduler) Freeze(key string, frozen bool) error {
 
 // Frozen reports whether key's rotation is frozen.
 func (s *Scheduler) Frozen(key string) bool {
-	v, ok := s.entries.Load(key)
-	if !ok {
-		return false
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return v.(*entry).frozen
+	e := s.entries[key]
+	return e != nil && e.frozen
 }
 
 // Run mints and retires generations until ctx is done, then returns nil.
@@ -365,7 +379,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		s.mu.Lock()
 		wait := time.Duration(-1)
 		if len(s.queue) > 0 {
-			wait = max(s.queue[0].due.Sub(s.opts.Now()), 0)
+			wait = max(s.queue[0].due-s.since(s.opts.Now()), 0)
 		}
 		s.mu.Unlock()
 		var tc <-chan time.Time
@@ -393,25 +407,26 @@ func (s *Scheduler) runDue(ctx context.Context) {
 	for ctx.Err() == nil {
 		s.mu.Lock()
 		now := s.opts.Now()
-		if len(s.queue) == 0 || s.queue[0].due.After(now) {
+		sinceNow := s.since(now)
+		if len(s.queue) == 0 || s.queue[0].due > sinceNow {
 			s.mu.Unlock()
 			return
 		}
 		e := s.queue[0]
-		due := e.nextMint
+		due := s.at(e.nextMint)
 		expired := s.retire(e, now)
-		mint := !e.nextMint.After(now) && !e.frozen
+		mint := e.nextMint <= sinceNow && !e.frozen
 		if !mint {
 			s.reschedule(e)
 		} else {
 			// Park the entry while minting so a slow Issuer cannot
 			// make Run spin on it.
-			e.due = now.Add(s.opts.MaxBackoff)
-			heap.Fix(&s.queue, e.index)
+			e.due = s.since(now.Add(s.opts.MaxBackoff))
+			heap.Fix(&s.queue, int(e.index))
 		}
 		s.mu.Unlock()
 		for _, g := range expired {
-			s.emit(Event{Kind: EventExpired, Key: g.Key, Seq: g.Seq, Credentials: g.Credentials.Public(), At: now})
+			s.emit(Event{Kind: EventExpired, Key: e.key, Seq: g.Seq, Credentials: g.Credentials.Public(), At: now})
 		}
 		if mint {
 			// No runtime.Gosched between mints: a yielding goroutine
@@ -450,7 +465,7 @@ func (s *Scheduler) mint(ctx context.Context, e *entry, due time.Time) error {
 		if backoff > s.opts.MaxBackoff || backoff <= 0 {
 			backoff = s.opts.MaxBackoff
 		}
-		e.nextMint = now.Add(backoff)
+		e.nextMint = s.since(now.Add(backoff))
 		s.reschedule(e)
 		s.mu.Unlock()
 		s.metrics.rotations.WithLabelValues("error").Inc()
@@ -459,14 +474,14 @@ func (s *Scheduler) mint(ctx context.Context, e *entry, due time.Time) error {
 		return err
 	}
 	prev := e.cur.Load()
-	g := &Generation{Key: e.key, Seq: 1, Credentials: creds}
+	g := &Generation{Seq: 1, Credentials: creds}
 	if prev != nil {
 		g.Seq = prev.Seq + 1
 		e.old = append(e.old, prev)
 	}
 	e.cur.Store(g)
 	e.failures = 0
-	e.nextMint = s.nextMint(creds, now)
+	e.nextMint = s.since(s.nextMint(creds, now))
 	s.reschedule(e)
 	s.mu.Unlock()
 	s.metrics.rotations.WithLabelValues("success").Inc()
@@ -499,13 +514,13 @@ const frozenDue = 100 * 365 * 24 * time.Hour
 func (s *Scheduler) reschedule(e *entry) {
 	e.due = e.nextMint
 	if e.frozen {
-		e.due = s.opts.Now().Add(frozenDue)
+		e.due = s.since(s.opts.Now().Add(frozenDue))
 	}
-	if len(e.old) > 0 && e.old[0].Credentials.Expires.Before(e.due) {
-		e.due = e.old[0].Credentials.Expires
+	if len(e.old) > 0 {
+		e.due = min(e.due, s.since(e.old[0].Credentials.Expires))
 	}
 	if e.index >= 0 && !e.removed.Load() {
-		heap.Fix(&s.queue, e.index)
+		heap.Fix(&s.queue, int(e.index))
 	}
 }
 
@@ -526,15 +541,15 @@ func (s *Scheduler) emit(ev Event) {
 type queue []*entry
 
 func (q queue) Len() int           { return len(q) }
-func (q queue) Less(i, j int) bool { return q[i].due.Before(q[j].due) }
+func (q queue) Less(i, j int) bool { return q[i].due < q[j].due }
 func (q queue) Swap(i, j int) {
 	q[i], q[j] = q[j], q[i]
-	q[i].index = i
-	q[j].index = j
+	q[i].index = int32(i)
+	q[j].index = int32(j)
 }
 func (q *queue) Push(x any) {
 	e := x.(*entry)
-	e.index = len(*q)
+	e.index = int32(len(*q))
 	*q = append(*q, e)
 }
 func (q *queue) Pop() any {
