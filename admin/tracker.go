@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"math"
 	"net/netip"
 	"sort"
 	"sync"
@@ -46,8 +47,8 @@ type Tracker struct {
 	maxGens, maxClients int
 
 	mu       sync.Mutex
-	profiles map[string][]*generation // oldest first
-	byKey    map[string]*generation   // access key id -> generation
+	profiles map[string]*generation // the newest; each links to the one before
+	byKey    map[string]*generation // access key id -> generation
 }
 
 // GenerationInfo is one generation as listed.
@@ -81,16 +82,81 @@ type ClientInfo struct {
 	Last     time.Time         `json:"last"`
 }
 
-// generation is one generation as tracked. What a served document
-// updates comes first and inline, so that recording one (on the request
-// path, for one of thousands of instances whose memory is cold) touches
-// few cache lines: no map per client or per version.
+// generation is one generation as tracked: one per instance of a fleet,
+// so it is kept in 160 bytes, a size class (TestGeneration_SizeClass),
+// where a GenerationInfo is 176 and each of its times 24 more. What a
+// served document updates comes first and inline, so that recording one
+// (on the request path, for one of thousands of instances whose memory is
+// cold) touches few cache lines: no map per client or per version. The
+// strings are the event's, shared, not copied.
 type generation struct {
 	served      uint64
-	firstServed time.Time // zero until served
-	omitted     uint64    // clients beyond the bound
+	firstServed stamp  // none until served
+	omitted     uint64 // clients beyond the bound
 	clients     []clientRecord
-	info        GenerationInfo // the rest; snapshot fills in the above
+
+	prev                       *generation // the profile's one before, nil for the oldest kept
+	profile, role, accessKeyID string
+	seq                        uint64
+	// loc is the location of the times, the issued event's: snapshot
+	// gives them back as they came.
+	loc                                  *time.Location
+	issued, expires, superseded, expired stamp
+	status                               status
+}
+
+// stamp is a time as Unix nanoseconds (8 bytes where a time.Time is 24),
+// or noStamp. Times before 1678 or after 2262 do not fit; the tracker's
+// come from the clock.
+type stamp int64
+
+const noStamp = stamp(math.MinInt64)
+
+// stampOf is t's stamp, noStamp for the zero time.
+func stampOf(t time.Time) stamp {
+	if t.IsZero() {
+		return noStamp
+	}
+	return stamp(t.UnixNano())
+}
+
+// time is the time of s in loc, the zero time for noStamp.
+func (s stamp) time(loc *time.Location) time.Time {
+	if s == noStamp {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(s)).In(loc)
+}
+
+// ptr is the time of s in loc, or nil for noStamp.
+func (s stamp) ptr(loc *time.Location) *time.Time {
+	if s == noStamp {
+		return nil
+	}
+	t := s.time(loc)
+	return &t
+}
+
+// status is a generation's status as tracked (revoked is found when
+// listed).
+type status uint8
+
+const (
+	current status = iota
+	superseded
+	expired
+)
+
+// String is the status as listed: StatusCurrent, ...
+func (s status) String() string {
+	switch s {
+	case superseded:
+		return StatusSuperseded
+	case expired:
+		return StatusExpired
+	default:
+		return StatusCurrent
+	}
 }
 
 // clientRecord is one client of a generation.
@@ -141,7 +207,7 @@ func NewTracker(opts TrackerOptions) *Tracker {
 	return &Tracker{
 		maxGens:    opts.MaxGenerations,
 		maxClients: opts.MaxClients,
-		profiles:   map[string][]*generation{},
+		profiles:   map[string]*generation{},
 		byKey:      map[string]*generation{},
 	}
 }
@@ -153,44 +219,46 @@ func (t *Tracker) Record(ev Event) {
 	defer t.mu.Unlock()
 	switch ev.Type {
 	case EventIssued:
-		g := &generation{info: GenerationInfo{
-			Profile: ev.Profile, Role: ev.Role, Seq: ev.Seq, AccessKeyID: ev.AccessKeyID,
-			Status: StatusCurrent, Issued: ev.At, Expires: ev.Expires, Clients: []ClientInfo{},
-		}}
-		gens := t.profiles[ev.Profile]
+		g := &generation{
+			firstServed: noStamp, prev: t.profiles[ev.Profile],
+			profile: ev.Profile, role: ev.Role, accessKeyID: ev.AccessKeyID, seq: ev.Seq,
+			loc: ev.At.Location(), issued: stampOf(ev.At), expires: noStamp, superseded: noStamp, expired: noStamp,
+		}
+		if ev.Expires != nil {
+			g.expires = stampOf(*ev.Expires)
+		}
 		// A profile removed and added again (a new role attached) starts
-		// over at 1; whatever was current before is no longer.
-		for _, old := range gens {
-			if old.info.Status == StatusCurrent {
-				old.info.Status = StatusSuperseded
-				at := ev.At
-				old.info.Superseded = &at
+		// over at 1; whatever was current before is no longer. Past the
+		// bound, the oldest are forgotten.
+		kept := 1
+		for old := g; old.prev != nil; old = old.prev {
+			if old.prev.status == current {
+				old.prev.status = superseded
+				old.prev.superseded = stampOf(ev.At)
+			}
+			if kept++; kept > t.maxGens {
+				for gone := old.prev; gone != nil; gone = gone.prev {
+					delete(t.byKey, gone.accessKeyID)
+				}
+				old.prev = nil
+				break
 			}
 		}
-		gens = append(gens, g)
-		if len(gens) > t.maxGens {
-			for _, old := range gens[:len(gens)-t.maxGens] {
-				delete(t.byKey, old.info.AccessKeyID)
-			}
-			gens = append([]*generation(nil), gens[len(gens)-t.maxGens:]...)
-		}
-		t.profiles[ev.Profile] = gens
+		t.profiles[ev.Profile] = g
 		t.byKey[ev.AccessKeyID] = g
 	case EventSuperseded:
 		if g := t.byKey[ev.AccessKeyID]; g != nil {
-			if g.info.Status == StatusCurrent {
-				g.info.Status = StatusSuperseded
+			if g.status == current {
+				g.status = superseded
 			}
-			if g.info.Superseded == nil {
-				at := ev.At
-				g.info.Superseded = &at
+			if g.superseded == noStamp {
+				g.superseded = stampOf(ev.At)
 			}
 		}
 	case EventExpired:
 		if g := t.byKey[ev.AccessKeyID]; g != nil {
-			g.info.Status = StatusExpired
-			at := ev.At
-			g.info.Expired = &at
+			g.status = expired
+			g.expired = stampOf(ev.At)
 		}
 	case EventServed:
 		g := t.byKey[ev.AccessKeyID]
@@ -198,8 +266,8 @@ func (t *Tracker) Record(ev Event) {
 			return
 		}
 		g.served++
-		if g.firstServed.IsZero() {
-			g.firstServed = ev.At
+		if g.firstServed == noStamp {
+			g.firstServed = stampOf(ev.At)
 		}
 		ip, _ := netip.ParseAddr(ev.Client) // the zero Addr if it is not one
 		c := g.client(ip, ev.Client)
@@ -232,9 +300,8 @@ func (t *Tracker) Generations(ctx context.Context, profile string, now time.Time
 	}
 	sort.Strings(names)
 	for _, p := range names {
-		gens := t.profiles[p]
-		for i := len(gens) - 1; i >= 0; i-- {
-			out = append(out, gens[i].snapshot())
+		for g := t.profiles[p]; g != nil; g = g.prev {
+			out = append(out, g.snapshot())
 		}
 	}
 	t.mu.Unlock()
@@ -273,11 +340,11 @@ func (t *Tracker) Generations(ctx context.Context, profile string, now time.Time
 }
 
 func (g *generation) snapshot() GenerationInfo {
-	info := g.info
-	info.Served, info.ClientsOmitted = g.served, g.omitted
-	if !g.firstServed.IsZero() {
-		at := g.firstServed
-		info.FirstServed = &at
+	info := GenerationInfo{
+		Profile: g.profile, Role: g.role, Seq: g.seq, AccessKeyID: g.accessKeyID, Status: g.status.String(),
+		Issued: g.issued.time(g.loc), Expires: g.expires.ptr(g.loc), FirstServed: g.firstServed.ptr(g.loc),
+		Superseded: g.superseded.ptr(g.loc), Expired: g.expired.ptr(g.loc),
+		Served: g.served, ClientsOmitted: g.omitted,
 	}
 	info.Clients = make([]ClientInfo, 0, len(g.clients))
 	for _, c := range g.clients {

@@ -3,8 +3,10 @@ package admin
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestTracker_Lifecycle(t *testing.T) {
@@ -93,5 +95,72 @@ func TestTracker_ReaddedProfileStartsOver(t *testing.T) {
 	gens, _ := tr.Generations(context.Background(), "p", testNow, nil)
 	if len(gens) != 2 || gens[0].AccessKeyID != "NEW" || gens[0].Status != StatusCurrent || gens[1].Status != StatusSuperseded {
 		t.Errorf("generations = %+v", gens)
+	}
+}
+
+// The tracker keeps a generation per instance of a fleet (10,000 in one
+// process): its record stays in the 160-byte size class (objects of 512
+// bytes or less carry no header).
+func TestGeneration_SizeClass(t *testing.T) {
+	const class = 160
+	if size := unsafe.Sizeof(generation{}); size > class {
+		t.Errorf("a generation is %d bytes: it no longer fits the %d-byte size class", size, class)
+	}
+}
+
+// What the tracker keeps for a profile's first generation, as serve feeds
+// it one per instance at start: the record and its places in the two
+// maps. It was about 370 bytes (a GenerationInfo inside the record, the
+// expiry in an object of its own, and a slice per profile).
+func TestTracker_RetainedPerGeneration(t *testing.T) {
+	const n, limit = 10_000, 240
+	profiles, keys := make([]string, n), make([]string, n)
+	for i := range n {
+		profiles[i] = fmt.Sprintf("arn:aws:iam::123456789012:instance-profile/profile-%05d", i)
+		keys[i] = fmt.Sprintf("ASIA%016d", i)
+	}
+	role := "arn:aws:iam::123456789012:role/web-role"
+	tr := NewTracker(TrackerOptions{})
+	before := heapInUse()
+	for i := range n {
+		exp := testNow.Add(time.Hour) // as serve's event carries it
+		tr.Record(Event{Type: EventIssued, At: testNow, Profile: profiles[i], Role: role, Seq: 1, AccessKeyID: keys[i], Expires: &exp})
+	}
+	perGen := (heapInUse() - before) / n
+	runtime.KeepAlive(tr)
+	t.Logf("%d bytes per generation", perGen)
+	if perGen > limit {
+		t.Errorf("the tracker keeps %d bytes per first generation, want at most %d", perGen, limit)
+	}
+}
+
+// heapInUse is the bytes of live heap objects after a collection.
+func heapInUse() int64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
+}
+
+// The tracker keeps its times as Unix nanoseconds; they come back as they
+// came, in the issued event's location, and a time not given stays nil.
+func TestTracker_TimesAsGiven(t *testing.T) {
+	zone := time.FixedZone("UTC+1", 3600)
+	at := time.Date(2030, 1, 2, 3, 4, 5, 6, zone)
+	exp := at.Add(time.Hour)
+	tr := NewTracker(TrackerOptions{})
+	tr.Record(Event{Type: EventIssued, At: at, Profile: "p", Seq: 1, AccessKeyID: "K1", Expires: &exp})
+	tr.Record(Event{Type: EventServed, At: at.Add(time.Second), AccessKeyID: "K1", Client: "10.0.0.1", Version: "v2"})
+	gens, _ := tr.Generations(context.Background(), "p", at, nil)
+	g := gens[0]
+	if g.Issued != at || g.Expires == nil || *g.Expires != exp || g.FirstServed == nil || *g.FirstServed != at.Add(time.Second) {
+		t.Errorf("issued %v, expires %v, first served %v; want %v, %v, %v", g.Issued, g.Expires, g.FirstServed, at, exp, at.Add(time.Second))
+	}
+	if g.Superseded != nil || g.Expired != nil || g.Revoked != nil {
+		t.Errorf("superseded %v, expired %v, revoked %v; want none", g.Superseded, g.Expired, g.Revoked)
+	}
+	tr.Record(Event{Type: EventIssued, At: at, Profile: "q", Seq: 1, AccessKeyID: "K2"})
+	if gens, _ := tr.Generations(context.Background(), "q", at, nil); gens[0].Expires != nil {
+		t.Errorf("expires %v for an issued event without one, want nil", gens[0].Expires)
 	}
 }
