@@ -81,7 +81,8 @@ func (c *controlPlane) setInstance(inst *instance.Instance, fleet *instance.Flee
 }
 
 // onRefresherEvent feeds a refresher event to the tracker and the hub. It
-// runs on the scheduler's goroutine and does not block.
+// runs on the scheduler's goroutine and does not block. The tracker keeps
+// its own copy of the times, not e's.
 func (c *controlPlane) onRefresherEvent(ev refresher.Event) {
 	role := c.fleet.OnEvent(ev) // the instances keeping ev.Key, and no other
 	e := admin.Event{Type: string(ev.Kind), At: ev.At, Profile: ev.Key, Seq: ev.Seq, AccessKeyID: ev.Credentials.AccessKeyID, Role: role}
@@ -92,8 +93,8 @@ func (c *controlPlane) onRefresherEvent(ev refresher.Event) {
 		exp := ev.Credentials.Expires
 		e.Expires = &exp
 	}
-	if !ev.Due.IsZero() {
-		e.Due = &ev.Due
+	if due := ev.Due; !due.IsZero() {
+		e.Due = &due // not &ev.Due, which would put all of ev on the heap
 	}
 	c.tracker.Record(e)
 	c.hub.Publish(e)
