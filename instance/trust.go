@@ -18,11 +18,11 @@ import (
 // which it does not, so that the metadata server can serve EC2's error
 // document in place of credentials. Reads are lock-free.
 type trustGate struct {
-	now func() time.Time
-	mu  sync.Mutex // serialises writers
 	// denials is nil while there are none, so that the request path
-	// reads no map.
+	// reads no map. First: the request path reads nothing else.
 	denials atomic.Pointer[map[string]denial]
+	now     func() time.Time
+	mu      sync.Mutex // serialises writers
 
 	// The last trust policy evaluated, as a digest of the role ARN and the
 	// document, and the outcome (why not, "" when allowed): a mint whose
