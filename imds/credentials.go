@@ -134,14 +134,14 @@ func (s *Server) serveCredentials(w http.ResponseWriter, r *http.Request, versio
 // falls back to the legacy path (aws/aws-sdk-java-v2#6176); any other error
 // there is fatal to it.
 func (s *Server) serveExtendedList(w http.ResponseWriter, r *http.Request, v string) int {
-	if !s.extended.Load() {
+	if !s.on(switchExtended) {
 		return writeError(w, r, http.StatusNotFound)
 	}
 	return s.serveCredentialsList(w, r, v)
 }
 
 func (s *Server) serveExtended(w http.ResponseWriter, r *http.Request, version string) int {
-	if !s.extended.Load() {
+	if !s.on(switchExtended) {
 		return writeError(w, r, http.StatusNotFound)
 	}
 	return s.serveRoleCredentials(w, r, version, extendedPrefix, true)

@@ -66,7 +66,7 @@ func (t *Routes) metadataRoutes() {
 	t.fixed(routeRoot, listing(append(Versions(), "latest")...))
 	latest, latestUserData := listing("dynamic", "meta-data"), listing("dynamic", "meta-data", "user-data")
 	t.metadata(routeLatest, func(s *Server, w http.ResponseWriter, r *http.Request, _ string) int {
-		if len(s.inst.UserData) > 0 {
+		if len(s.userData) > 0 {
 			return writeText(w, r, latestUserData)
 		}
 		return writeText(w, r, latest)
@@ -145,7 +145,7 @@ func (s *Server) serveMetaData(w http.ResponseWriter, r *http.Request, _ string)
 	if s.identity != nil {
 		flags |= metaIdentity
 	}
-	if s.tags.Load() {
+	if s.on(switchTags) {
 		flags |= metaTags
 	}
 	if s.notices.spotPosted() {
@@ -158,10 +158,10 @@ func (s *Server) serveMetaData(w http.ResponseWriter, r *http.Request, _ string)
 // application/octet-stream (as in captures from real instances), or 404
 // when the instance has none.
 func (s *Server) serveUserData(w http.ResponseWriter, r *http.Request, _ string) int {
-	if len(s.inst.UserData) == 0 {
+	if len(s.userData) == 0 {
 		return writeError(w, r, http.StatusNotFound)
 	}
-	return writeBody(w, r, http.StatusOK, headerOctetStream, s.inst.UserData)
+	return writeBody(w, r, http.StatusOK, headerOctetStream, s.userData)
 }
 
 const tagsPrefix = "/latest/meta-data/tags/instance/"
@@ -172,7 +172,7 @@ var tagsListing = listing("instance/")
 // serveTags answers tags/, tags/instance/ (the keys, sorted) and
 // tags/instance/KEY (the value) while instance metadata tags are on.
 func (s *Server) serveTags(w http.ResponseWriter, r *http.Request, _ string) int {
-	if !s.tags.Load() {
+	if !s.on(switchTags) {
 		return writeError(w, r, http.StatusNotFound)
 	}
 	switch p := r.URL.Path; {
@@ -181,7 +181,7 @@ func (s *Server) serveTags(w http.ResponseWriter, r *http.Request, _ string) int
 	case p == routeTagsInstance:
 		return writeText(w, r, s.docs().tagKeys)
 	default:
-		v, ok := s.inst.Tags[strings.TrimPrefix(p, tagsPrefix)]
+		v, ok := s.tags[strings.TrimPrefix(p, tagsPrefix)]
 		if !ok {
 			return writeError(w, r, http.StatusNotFound)
 		}

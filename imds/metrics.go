@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -47,6 +46,7 @@ func NewMetrics(reg prometheus.Registerer, instanceLabel string) (*Metrics, erro
 			Help: "IMDSv2 session tokens issued.",
 		}, labels),
 		creds: &credentialsCollector{
+			labelled: instanceLabel != "",
 			remaining: prometheus.NewDesc("imdsemu_imds_credentials_remaining_seconds",
 				"Seconds until the served role credentials expire (negative once expired). Absent while no role is attached.", labels, nil),
 			age: prometheus.NewDesc("imdsemu_imds_credentials_age_seconds",
@@ -61,16 +61,13 @@ func NewMetrics(reg prometheus.Registerer, instanceLabel string) (*Metrics, erro
 	return m, nil
 }
 
-// join adds a server, of instance id, to m, and returns its view of them.
-func (m *Metrics) join(id string, src CredentialSource, now func() time.Time, endpoints int) (*metrics, error) {
-	var values []string
-	if m.label != "" {
-		values = []string{id}
-	}
-	if err := m.creds.add(credentialsMember{values: values, src: src, now: now}, m.label != ""); err != nil {
+// join adds s, whose fields but metrics are set, to m, and returns its
+// view of them.
+func (m *Metrics) join(s *Server) (*metrics, error) {
+	if err := m.creds.add(s); err != nil {
 		return nil, err
 	}
-	sm := &metrics{shared: m, id: values, endpoints: int32(endpoints)}
+	sm := &metrics{shared: m}
 	if m.label == "" {
 		// One server: its series is there, at 0, from the start.
 		sm.tokensIssued.Store(&counterBox{m.tokens.WithLabelValues()})
@@ -78,13 +75,11 @@ func (m *Metrics) join(id string, src CredentialSource, now func() time.Time, en
 	return sm, nil
 }
 
-// metrics are one server's view of its Metrics.
+// metrics are one server's view of its Metrics. Its series carry the
+// server's instance ID (Server.tokens.id), given to the methods that need
+// it, in the instance label, if the Metrics have one.
 type metrics struct {
 	shared *Metrics
-	// id is the instance label's value (nil: none), put before the
-	// request counters' own labels: a CounterVec curried with it was
-	// some 70 bytes more for each instance.
-	id []string
 	// tokensIssued is the server's series of tokens, made on its first
 	// token when the series are labelled by instance (as the request
 	// counters are): some 400 bytes for each instance of a large fleet,
@@ -92,28 +87,37 @@ type metrics struct {
 	tokensIssued atomic.Pointer[counterBox]
 	// counters are the request counters of each endpoint of the server's
 	// Routes, by endpoint id, allocated on the first request counted.
-	counters  atomic.Pointer[[]counterSet]
-	endpoints int32
+	counters atomic.Pointer[[]counterSet]
 	// own: the server made shared from Options.Registerer, and did not
 	// get it as Options.Metrics.
 	own bool
 }
 
+// labels are the label values of a series of the server of instance id:
+// the id, if the Metrics have an instance label, then the series' own.
+func (m *Metrics) labels(id string, own ...string) []string {
+	if m.label == "" {
+		return own
+	}
+	return append([]string{id}, own...)
+}
+
 // tokenIssued counts a token issued.
-func (m *metrics) tokenIssued() {
+func (m *metrics) tokenIssued(id string) {
 	c := m.tokensIssued.Load()
 	if c == nil {
-		c = &counterBox{m.shared.tokens.WithLabelValues(m.id...)}
+		c = &counterBox{m.shared.tokens.WithLabelValues(m.shared.labels(id)...)}
 		m.tokensIssued.Store(c) // a racing first token stores the same counter
 	}
 	c.Inc()
 }
 
-// counterSet returns the counters of the endpoint with the given id.
-func (m *metrics) counterSet(id int) *counterSet {
+// counterSet returns the counters of the endpoint with the given id, of
+// the server's n endpoints.
+func (m *metrics) counterSet(id, n int) *counterSet {
 	cs := m.counters.Load()
 	if cs == nil {
-		t := make([]counterSet, m.endpoints)
+		t := make([]counterSet, n)
 		if !m.counters.CompareAndSwap(nil, &t) {
 			cs = m.counters.Load()
 		} else {
@@ -175,17 +179,19 @@ func codeIndex(code int) int {
 	return -1
 }
 
-// requests is the server's counter of requests of route, version and code.
-func (m *metrics) requests(route, version string, code int) prometheus.Counter {
-	return m.shared.requests.WithLabelValues(append(m.id[:len(m.id):len(m.id)], route, version, statusText(code))...)
+// requests is the counter of requests of route, version and code of the
+// server of instance id.
+func (m *metrics) requests(id, route, version string, code int) prometheus.Counter {
+	return m.shared.requests.WithLabelValues(m.shared.labels(id, route, version, statusText(code))...)
 }
 
-// countRequest counts one request of route in cs; nil cs (a route label
-// that is not one template) looks the counter up each time.
-func (m *metrics) countRequest(cs *counterSet, route, version string, code int) {
+// countRequest counts one request of route to the server of instance id
+// in cs; nil cs (a route label that is not one template) looks the
+// counter up each time.
+func (m *metrics) countRequest(id string, cs *counterSet, route, version string, code int) {
 	vi, ci := versionIndex(version), codeIndex(code)
 	if vi < 0 || ci < 0 || cs == nil {
-		m.requests(route, version, code).Inc()
+		m.requests(id, route, version, code).Inc()
 		return
 	}
 	t := cs.table.Load()
@@ -200,7 +206,7 @@ func (m *metrics) countRequest(cs *counterSet, route, version string, code int) 
 	if b == nil {
 		// Two requests may both get here: WithLabelValues gives both the
 		// same counter.
-		b = &counterBox{m.requests(route, version, code)}
+		b = &counterBox{m.requests(id, route, version, code)}
 		slot.Store(b)
 	}
 	b.Inc()
@@ -212,26 +218,21 @@ func (m *metrics) countRequest(cs *counterSet, route, version string, code int) 
 // error document stands in for the credentials.
 type credentialsCollector struct {
 	remaining, age *prometheus.Desc
+	labelled       bool // the series carry the instance label
 	mu             sync.Mutex
-	members        []credentialsMember
-}
-
-// credentialsMember is one server's source, with its instance label's
-// value (none for a Metrics without the label).
-type credentialsMember struct {
-	values []string
-	src    CredentialSource
-	now    func() time.Time
+	// members are the servers, of which Collect reads the fields New
+	// sets before it adds them (creds, now, tokens), and nothing else.
+	members []*Server
 }
 
 // add adds a member; without an instance label, only one.
-func (c *credentialsCollector) add(m credentialsMember, labelled bool) error {
+func (c *credentialsCollector) add(s *Server) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !labelled && len(c.members) > 0 {
+	if !c.labelled && len(c.members) > 0 {
 		return errors.New("imds: Metrics made without an instance label serve one Server")
 	}
-	c.members = append(c.members, m)
+	c.members = append(c.members, s)
 	return nil
 }
 
@@ -244,13 +245,17 @@ func (c *credentialsCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
 	members := c.members[:len(c.members):len(c.members)]
 	c.mu.Unlock()
-	for _, m := range members {
-		a, ok := m.src.Current()
+	var values []string
+	for _, s := range members {
+		a, ok := s.creds.Current()
 		if !ok || a.Role == "" || a.Error != nil {
 			continue
 		}
-		now := m.now()
-		ch <- prometheus.MustNewConstMetric(c.remaining, prometheus.GaugeValue, a.Credentials.Expires.Sub(now).Seconds(), m.values...)
-		ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, now.Sub(a.Credentials.Issued).Seconds(), m.values...)
+		if c.labelled {
+			values = append(values[:0], s.tokens.id)
+		}
+		now := s.now()
+		ch <- prometheus.MustNewConstMetric(c.remaining, prometheus.GaugeValue, a.Credentials.Expires.Sub(now).Seconds(), values...)
+		ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, now.Sub(a.Credentials.Issued).Seconds(), values...)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -133,15 +134,33 @@ type Notice struct {
 // from the clock when asked, so Notices needs no goroutine. Safe for
 // concurrent use.
 type Notices struct {
-	now    func() time.Time
-	rand   io.Reader
-	spot   bool // the instance is a Spot instance
-	inASG  bool // the instance is in an Auto Scaling group
+	now   func() time.Time
+	rand  io.Reader
+	spot  bool // the instance is a Spot instance
+	inASG bool // the instance is in an Auto Scaling group
+	// posted are the notices, made by the first Fire: most instances of
+	// a fleet never get one, and until then a request reads this pointer
+	// only, without the lock.
+	posted atomic.Pointer[posted]
+}
+
+// posted are the notices posted to one instance.
+type posted struct {
 	mu     sync.Mutex
 	interr *Notice   // spot interruption
 	rebal  *Notice   // rebalance recommendation
 	maint  []*Notice // maintenance events, scheduled and past, by NotBefore
 	asg    *Notice   // lifecycle state other than InService
+}
+
+// state returns the notices posted, locked, or nil (not locked) if none
+// ever were. The caller unlocks a state it got.
+func (n *Notices) state() *posted {
+	p := n.posted.Load()
+	if p != nil {
+		p.mu.Lock()
+	}
+	return p
 }
 
 // NewNotices returns the notices of the instance in, none posted yet: the
@@ -200,18 +219,19 @@ func (n *Notices) Fire(r NoticeRequest) (Notice, error) {
 	case NoticeASGLifecycle:
 		no.State = r.State
 	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
+	n.posted.CompareAndSwap(nil, &posted{})
+	p := n.state()
+	defer p.mu.Unlock()
 	switch r.Kind {
 	case NoticeSpotInterruption:
-		n.interr = no
+		p.interr = no
 	case NoticeRebalance:
-		n.rebal = no
+		p.rebal = no
 	case NoticeASGLifecycle:
-		n.asg = no
+		p.asg = no
 	case NoticeMaintenance:
-		n.maint = append(n.maint, no)
-		slices.SortStableFunc(n.maint, func(a, b *Notice) int { return a.NotBefore.Compare(b.NotBefore) })
+		p.maint = append(p.maint, no)
+		slices.SortStableFunc(p.maint, func(a, b *Notice) int { return a.NotBefore.Compare(b.NotBefore) })
 	}
 	return *no, nil
 }
@@ -271,15 +291,18 @@ func (n *Notices) check(r NoticeRequest) error {
 // lifecycle state, then maintenance events by NotBefore.
 func (n *Notices) List() []Notice {
 	now := n.now()
-	n.mu.Lock()
-	defer n.mu.Unlock()
+	p := n.state()
+	if p == nil {
+		return nil
+	}
+	defer p.mu.Unlock()
 	var out []Notice
-	for _, no := range []*Notice{n.interr, n.rebal, n.asg} {
+	for _, no := range []*Notice{p.interr, p.rebal, p.asg} {
 		if no != nil {
 			out = append(out, *no)
 		}
 	}
-	for _, m := range n.maint {
+	for _, m := range p.maint {
 		out = append(out, m.at(now))
 	}
 	return out
@@ -291,16 +314,19 @@ func (n *Notices) List() []Notice {
 // notice as it ends.
 func (n *Notices) Cancel(id string) (Notice, error) {
 	now := n.now()
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for _, p := range []**Notice{&n.interr, &n.rebal, &n.asg} {
-		if *p != nil && (*p).ID == id {
-			no := **p
-			*p = nil
+	p := n.state()
+	if p == nil {
+		return Notice{}, fmt.Errorf("imds: %q: %w", id, ErrNoNotice)
+	}
+	defer p.mu.Unlock()
+	for _, one := range []**Notice{&p.interr, &p.rebal, &p.asg} {
+		if *one != nil && (*one).ID == id {
+			no := **one
+			*one = nil
 			return no, nil
 		}
 	}
-	for _, m := range n.maint {
+	for _, m := range p.maint {
 		if m.ID != id {
 			continue
 		}
@@ -317,15 +343,18 @@ func (n *Notices) Cancel(id string) (Notice, error) {
 // Clear withdraws every notice, maintenance history included, and reports
 // how many there were.
 func (n *Notices) Clear() int {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	c := len(n.maint)
-	for _, no := range []*Notice{n.interr, n.rebal, n.asg} {
+	p := n.state()
+	if p == nil {
+		return 0
+	}
+	defer p.mu.Unlock()
+	c := len(p.maint)
+	for _, no := range []*Notice{p.interr, p.rebal, p.asg} {
 		if no != nil {
 			c++
 		}
 	}
-	n.interr, n.rebal, n.asg, n.maint = nil, nil, nil, nil
+	p.interr, p.rebal, p.asg, p.maint = nil, nil, nil, nil
 	return c
 }
 
@@ -346,9 +375,7 @@ func (m *Notice) at(now time.Time) Notice {
 // spotAction renders spot/instance-action: {"action": "…", "time": "…"}
 // (EC2 User Guide, "Spot Instance interruption notices").
 func (n *Notices) spotAction() []byte {
-	n.mu.Lock()
-	no := n.interr
-	n.mu.Unlock()
+	no := n.spotInterruption()
 	if no == nil {
 		return nil
 	}
@@ -362,9 +389,7 @@ func (n *Notices) spotAction() []byte {
 // terminationTime renders spot/termination-time, present only when the
 // instance is marked for termination (EC2 User Guide, "termination-time").
 func (n *Notices) terminationTime() []byte {
-	n.mu.Lock()
-	no := n.interr
-	n.mu.Unlock()
+	no := n.spotInterruption()
 	if no == nil || no.Action != "terminate" {
 		return nil
 	}
@@ -374,9 +399,7 @@ func (n *Notices) terminationTime() []byte {
 // rebalance renders events/recommendations/rebalance: {"noticeTime": "…"}
 // (EC2 User Guide, "EC2 instance rebalance recommendations").
 func (n *Notices) rebalance() []byte {
-	n.mu.Lock()
-	no := n.rebal
-	n.mu.Unlock()
+	no := n.rebalanceNotice()
 	if no == nil {
 		return nil
 	}
@@ -387,12 +410,15 @@ func (n *Notices) rebalance() []byte {
 
 // lifecycleState is autoscaling/target-lifecycle-state.
 func (n *Notices) lifecycleState() string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.asg == nil {
+	p := n.state()
+	if p == nil {
 		return "InService"
 	}
-	return n.asg.State
+	defer p.mu.Unlock()
+	if p.asg == nil {
+		return "InService"
+	}
+	return p.asg.State
 }
 
 // maintenance renders events/maintenance/scheduled (history false: the
@@ -402,14 +428,15 @@ func (n *Notices) lifecycleState() string {
 // 09:00:43 GMT", in the key order and layout of the guide's example.
 func (n *Notices) maintenance(history bool) []byte {
 	now := n.now()
-	n.mu.Lock()
 	var events []Notice
-	for _, m := range n.maint {
-		if e := m.at(now); (e.State == MaintenanceActive) != history {
-			events = append(events, e)
+	if p := n.state(); p != nil {
+		for _, m := range p.maint {
+			if e := m.at(now); (e.State == MaintenanceActive) != history {
+				events = append(events, e)
+			}
 		}
+		p.mu.Unlock()
 	}
-	n.mu.Unlock()
 	if len(events) == 0 {
 		return []byte("[]")
 	}
@@ -441,14 +468,26 @@ func (n *Notices) maintenance(history bool) []byte {
 }
 
 // spotPosted and rebalancePosted report whether those notices are posted.
-func (n *Notices) spotPosted() bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.interr != nil
+func (n *Notices) spotPosted() bool { return n.spotInterruption() != nil }
+
+func (n *Notices) rebalancePosted() bool { return n.rebalanceNotice() != nil }
+
+// spotInterruption and rebalanceNotice are the notices posted of their
+// kinds, or nil. Neither is modified once posted (Cancel drops it).
+func (n *Notices) spotInterruption() *Notice {
+	p := n.state()
+	if p == nil {
+		return nil
+	}
+	defer p.mu.Unlock()
+	return p.interr
 }
 
-func (n *Notices) rebalancePosted() bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.rebal != nil
+func (n *Notices) rebalanceNotice() *Notice {
+	p := n.state()
+	if p == nil {
+		return nil
+	}
+	defer p.mu.Unlock()
+	return p.rebal
 }

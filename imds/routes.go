@@ -3,6 +3,7 @@ package imds
 import (
 	"crypto/hmac"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync/atomic"
 )
@@ -78,7 +79,12 @@ type endpoint struct {
 //
 // The servers sharing a Routes and a TokenKey also share the MAC states
 // that sign and verify their tokens (each token stays bound to its
-// instance), so that with many instances a request finds them warm.
+// instance), so that with many instances a request finds them warm. A
+// server also shares its metadata, defaults applied, with the server made
+// before it when the two instances differ only in their ID, tags and user
+// data (launched in the same second, unless PendingTime is given): a
+// fleet made one instance after the other keeps one copy of what its
+// instances have in common.
 type Routes struct {
 	// exact holds the routes without variables; lastVar those whose one
 	// variable is their last segment, by the prefix before it.
@@ -88,8 +94,24 @@ type Routes struct {
 	notFound       *endpoint
 	n              int // endpoints, with ids 0 to n-1
 
-	// tokens is the token key of the last server made with the table.
+	// tokens is the token key of the last server made with the table,
+	// inst its metadata (Server.inst).
 	tokens atomic.Pointer[tokenKey]
+	inst   atomic.Pointer[Instance]
+}
+
+// instance returns in without its ID, tags and user data: the last one
+// made, if it is the same, else a copy of its own, which becomes the last.
+// The two Instances are compared whole (reflect.DeepEqual), so a nil list
+// and an empty one differ: that only makes a copy more.
+func (t *Routes) instance(in Instance) *Instance {
+	in.ID, in.Tags, in.UserData = "", nil, nil
+	if last := t.inst.Load(); last != nil && reflect.DeepEqual(*last, in) {
+		return last
+	}
+	p := &in
+	t.inst.Store(p)
+	return p
 }
 
 // tokenKey returns the shared state of the token key key: the last one

@@ -154,16 +154,21 @@ type ServedEvent struct {
 const MaxHopLimit = 64
 
 // Server is the metadata HTTP server. Create it with [New].
+//
+// A multi-instance process keeps one for each instance, most of them never
+// asked anything but their credentials, so what a Server holds is kept
+// small (224 bytes, exactly a size class: TestServer_SizeClass): no
+// copy of Options, the metadata held by pointer and shared with the
+// servers made before it with the same (see [Routes]), the documents
+// rendered on first use.
 type Server struct {
-	// inst is the instance, defaults applied: the one copy of its
-	// metadata a process keeps. Options() is made from it and the fields
-	// below: no copy of Options is kept, whose 200 bytes beyond the
-	// instance put Server in the 1,152-byte size class. An object over
-	// 512 bytes that holds pointers takes an 8-byte header in its size
-	// class: at 872 bytes (metrics keeps the Registerer and the shared
-	// Metrics for Options()) a Server takes 896, where 896 bytes took
-	// 1,024. 24 bytes more cost 128 per instance (TestServer_SizeClass).
-	inst     Instance
+	// inst is the instance, defaults applied, without its ID, tags and
+	// user data: the servers of a fleet whose metadata differs only in
+	// those share one copy (Routes.instance). The ID is tokens.id. Use
+	// instance() for the whole Instance.
+	inst     *Instance
+	tags     map[string]string
+	userData []byte
 	creds    CredentialSource
 	identity func(context.Context) (credential.Value, bool)
 	onServed func(ServedEvent)
@@ -173,10 +178,7 @@ type Server struct {
 	log      *slog.Logger
 	metrics  *metrics
 	routes   *Routes
-	required atomic.Bool
-	disabled atomic.Bool
-	extended atomic.Bool
-	tags     atomic.Bool
+	switches atomic.Uint32 // switch bits: the run-time switches
 	hopLimit atomic.Int32
 	limiter  atomic.Pointer[limiter] // nil: no throttle
 	notices  *Notices
@@ -248,6 +250,9 @@ func New(opts Options) (*Server, error) {
 	}
 
 	s := &Server{
+		inst:     opts.Routes.instance(inst),
+		tags:     inst.Tags,
+		userData: inst.UserData,
 		routes:   opts.Routes,
 		key:      opts.IdentityKey,
 		cert:     opts.IdentityCertificate,
@@ -263,11 +268,10 @@ func New(opts Options) (*Server, error) {
 	if s.notices == nil {
 		s.notices = NewNotices(inst, opts.Now, opts.Rand)
 	}
-	s.inst = inst
-	s.required.Store(required)
-	s.disabled.Store(opts.EndpointDisabled)
-	s.extended.Store(opts.ExtendedCredentials)
-	s.tags.Store(opts.InstanceMetadataTags)
+	s.set(switchRequired, required)
+	s.set(switchDisabled, opts.EndpointDisabled)
+	s.set(switchExtended, opts.ExtendedCredentials)
+	s.set(switchTags, opts.InstanceMetadataTags)
 	s.hopLimit.Store(int32(opts.HopLimit))
 	s.SetThrottle(opts.Throttle.RPS, opts.Throttle.Burst)
 	if opts.Registerer != nil {
@@ -277,7 +281,7 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	if opts.Metrics != nil {
-		m, err := opts.Metrics.join(inst.ID, opts.Credentials, opts.Now, opts.Routes.n)
+		m, err := opts.Metrics.join(s)
 		if err != nil {
 			return nil, err
 		}
@@ -285,6 +289,33 @@ func New(opts Options) (*Server, error) {
 		s.metrics = m
 	}
 	return s, nil
+}
+
+// instance is the server's Instance, defaults applied.
+func (s *Server) instance() Instance {
+	in := *s.inst
+	in.ID, in.Tags, in.UserData = s.tokens.id, s.tags, s.userData
+	return in
+}
+
+// The run-time switches, bits of Server.switches.
+const (
+	switchRequired = 1 << iota // HTTPTokens required
+	switchDisabled             // EndpointDisabled
+	switchExtended             // ExtendedCredentials
+	switchTags                 // InstanceMetadataTags
+)
+
+// on reports whether the switch bit is on.
+func (s *Server) on(bit uint32) bool { return s.switches.Load()&bit != 0 }
+
+// set turns the switch bit on or off.
+func (s *Server) set(bit uint32, on bool) {
+	if on {
+		s.switches.Or(bit)
+	} else {
+		s.switches.And(^bit)
+	}
 }
 
 func parseMode(m Mode) (required bool, err error) {
@@ -304,13 +335,13 @@ func (s *Server) SetHTTPTokens(m Mode) error {
 	if err != nil {
 		return err
 	}
-	s.required.Store(required)
+	s.set(switchRequired, required)
 	return nil
 }
 
 // SetEndpointDisabled turns the endpoint off (every request gets 403) or on.
 func (s *Server) SetEndpointDisabled(disabled bool) {
-	s.disabled.Store(disabled)
+	s.set(switchDisabled, disabled)
 }
 
 // SetHopLimit sets the IP TTL (IPv6 hop limit) of token PUT responses,
@@ -332,10 +363,10 @@ func checkHopLimit(n int) error {
 
 // SetExtendedCredentials turns iam/security-credentials-extended/ on or off
 // (off: 404).
-func (s *Server) SetExtendedCredentials(on bool) { s.extended.Store(on) }
+func (s *Server) SetExtendedCredentials(on bool) { s.set(switchExtended, on) }
 
 // SetInstanceMetadataTags turns tags/instance/ on or off (off: 404).
-func (s *Server) SetInstanceMetadataTags(on bool) { s.tags.Store(on) }
+func (s *Server) SetInstanceMetadataTags(on bool) { s.set(switchTags, on) }
 
 // SetThrottle limits each client to burst requests at once and rps a second
 // after that; rps <= 0 (or NaN) turns throttling off. A burst below 1 means
@@ -354,7 +385,7 @@ func (s *Server) SetThrottle(rps float64, burst int) {
 // IdentityKey left out.
 func (s *Server) Options() Options {
 	o := Options{
-		Credentials: s.creds, Instance: s.inst, IdentityCredentials: s.identity, OnCredentialsServed: s.onServed,
+		Credentials: s.creds, Instance: s.instance(), IdentityCredentials: s.identity, OnCredentialsServed: s.onServed,
 		IdentityCertificate: s.cert, Notices: s.notices, Now: s.now, Rand: s.rand, Logger: s.log,
 		Routes: s.routes,
 	}
@@ -364,13 +395,13 @@ func (s *Server) Options() Options {
 		o.Metrics = m.shared
 	}
 	o.HTTPTokens = ModeOptional
-	if s.required.Load() {
+	if s.on(switchRequired) {
 		o.HTTPTokens = ModeRequired
 	}
-	o.EndpointDisabled = s.disabled.Load()
+	o.EndpointDisabled = s.on(switchDisabled)
 	o.HopLimit = int(s.hopLimit.Load())
-	o.ExtendedCredentials = s.extended.Load()
-	o.InstanceMetadataTags = s.tags.Load()
+	o.ExtendedCredentials = s.on(switchExtended)
+	o.InstanceMetadataTags = s.on(switchTags)
 	o.Throttle = Throttle{}
 	if l := s.limiter.Load(); l != nil {
 		o.Throttle = Throttle{RPS: l.rate, Burst: int(l.burst)}
@@ -408,7 +439,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e == s.routes.static {
 		route = r.URL.Path // the fixed leaves are labelled with their paths
 	} else if s.metrics != nil {
-		cs = s.metrics.counterSet(e.id)
+		cs = s.metrics.counterSet(e.id, s.routes.n)
 	}
 	s.observe(r, cs, route, version, code, reason)
 }
@@ -417,7 +448,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // (429), token paths, method (405), token (401), then the resource (200 or
 // 404). The relative order of 405 and 401 is not documented for real IMDS.
 func (s *Server) handle(e *endpoint, w http.ResponseWriter, r *http.Request) (code int, version, reason string) {
-	if s.disabled.Load() {
+	if s.on(switchDisabled) {
 		return writeError(w, r, http.StatusForbidden), versionNone, "endpoint disabled"
 	}
 	if l := s.limiter.Load(); l != nil && !l.allow(r.RemoteAddr) {
@@ -468,7 +499,7 @@ func remainingSeconds(expires, now time.Time) int64 {
 func (s *Server) authenticate(r *http.Request) (version string, left int64, ok bool, reason string) {
 	vals := r.Header[headerToken] // canonical, so no Values (which canonicalises)
 	if len(vals) == 0 {
-		if s.required.Load() {
+		if s.on(switchRequired) {
 			return versionV1, 0, false, "token required"
 		}
 		return versionV1, 0, true, ""
@@ -486,7 +517,7 @@ func (s *Server) authenticate(r *http.Request) (version string, left int64, ok b
 // observe counts (in cs, if not nil) and logs one request of route.
 func (s *Server) observe(r *http.Request, cs *counterSet, route, version string, code int, reason string) {
 	if s.metrics != nil {
-		s.metrics.countRequest(cs, route, version, code)
+		s.metrics.countRequest(s.tokens.id, cs, route, version, code)
 	}
 	ctx := r.Context()
 	if !s.log.Enabled(ctx, slog.LevelDebug) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -849,6 +850,60 @@ func TestServer_SharedRoutesTokensBound(t *testing.T) {
 			if got := serve(t, s, "GET", "/latest/meta-data/instance-id", hdrToken, tok).Code; got != want {
 				t.Errorf("server %d, token of server %d: GET = %d, want %d", i, j, got, want)
 			}
+		}
+	}
+}
+
+// TestServer_SharedRoutesOwnMetadata: servers made one after the other on
+// one route table share what their metadata has in common, and each still
+// serves its own: its ID, tags, user data and identity document, and
+// Options returns the Instance a server made alone would.
+func TestServer_SharedRoutesOwnMetadata(t *testing.T) {
+	clk := newClock(t0)
+	routes := imds.NewRoutes()
+	src := &source{}
+	a := testAttachment()
+	src.set(&a)
+	instances := []imds.Instance{
+		{ID: "i-0000000000000000a"},
+		{ID: "i-0000000000000000b", Tags: map[string]string{"Name": "b"}, UserData: []byte("#!/bin/sh\necho b\n")},
+		{ID: "i-0000000000000000c"},
+		{ID: "i-0000000000000000d", Type: "m5.large", LocalIPv4: "10.0.1.7"},
+		{ID: "i-0000000000000000e", Tags: map[string]string{"Name": "e"}},
+		{ID: "i-0000000000000000f", Type: "m5.large", LocalIPv4: "10.0.1.7", Region: "eu-west-1"},
+	}
+	mk := func(in imds.Instance, routes *imds.Routes) *imds.Server {
+		t.Helper()
+		s, err := imds.New(imds.Options{Credentials: src, TokenKey: testKey, Now: clk.Now, Routes: routes,
+			Instance: in, InstanceMetadataTags: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	var servers []*imds.Server
+	for _, in := range instances {
+		servers = append(servers, mk(in, routes))
+	}
+	paths := []string{
+		"/latest", "/latest/user-data", "/latest/meta-data/instance-id", "/latest/meta-data/instance-type",
+		"/latest/meta-data/hostname", "/latest/meta-data/tags/instance", "/latest/meta-data/tags/instance/Name",
+		"/latest/dynamic/instance-identity/document", "/latest/meta-data/mac",
+	}
+	for i, s := range servers {
+		alone := mk(instances[i], nil)
+		if diff := cmp.Diff(alone.Options().Instance, s.Options().Instance); diff != "" {
+			t.Errorf("server %d: Options().Instance (-alone +shared):\n%s", i, diff)
+		}
+		for _, p := range paths {
+			want, got := serve(t, alone, "GET", p), serve(t, s, "GET", p)
+			if got.Code != want.Code || got.Body.String() != want.Body.String() {
+				t.Errorf("server %d: GET %s = %d %q, alone %d %q", i, p, got.Code, got.Body, want.Code, want.Body)
+			}
+		}
+		in := s.Options().Instance
+		if in.ID != instances[i].ID || !maps.Equal(in.Tags, instances[i].Tags) || !bytes.Equal(in.UserData, instances[i].UserData) {
+			t.Errorf("server %d: Options().Instance ID, Tags, UserData = %q %v %q, want those given", i, in.ID, in.Tags, in.UserData)
 		}
 	}
 }

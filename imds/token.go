@@ -220,7 +220,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) (code int, r
 	// at all without it (feature/ec2/imds api_op_GetToken.go).
 	w.Header()[headerTokenTTL] = s.tokens.key.putTTL.values(int64(ttl))
 	if s.metrics != nil {
-		s.metrics.tokenIssued()
+		s.metrics.tokenIssued(s.tokens.id)
 	}
 	return writeBodyLen(w, r, http.StatusOK, headerTextPlain, tok, headerTokenLength), ""
 }

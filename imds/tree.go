@@ -56,7 +56,8 @@ func (s *Server) docs() *docs {
 	if d := s.rendered.Load(); d != nil {
 		return d
 	}
-	s.rendered.CompareAndSwap(nil, renderDocs(&s.inst))
+	in := s.instance()
+	s.rendered.CompareAndSwap(nil, renderDocs(&in))
 	return s.rendered.Load()
 }
 
