@@ -108,6 +108,41 @@ func TestGeneration_SizeClass(t *testing.T) {
 	}
 }
 
+// A generation's record of each client that fetched it stays in the
+// 96-byte size class.
+func TestClientRecord_SizeClass(t *testing.T) {
+	const class = 96
+	if size := unsafe.Sizeof(clientRecord{}); size > class {
+		t.Errorf("a clientRecord is %d bytes: it no longer fits the %d-byte size class", size, class)
+	}
+}
+
+// A client is listed as the event gave it, whether or not the tracker
+// kept that string.
+func TestTracker_ClientAddresses(t *testing.T) {
+	tr := NewTracker(TrackerOptions{})
+	tr.Record(Event{Type: EventIssued, At: testNow, Profile: "p", Seq: 1, AccessKeyID: "K1"})
+	remote := "10.0.0.1:49152" // as serve gives it: part of the request's RemoteAddr
+	clients := []string{remote[:8], "2001:db8::1", "::ffff:10.0.0.2", "fe80::1%eth0", "not-an-address"}
+	for i, c := range clients {
+		tr.Record(Event{Type: EventServed, At: testNow.Add(time.Duration(i) * time.Second), AccessKeyID: "K1", Client: c, Version: "v2"})
+	}
+	tr.Record(Event{Type: EventServed, At: testNow.Add(time.Minute), AccessKeyID: "K1", Client: "10.0.0.1", Version: "v1"})
+	gens, _ := tr.Generations(context.Background(), "p", testNow, nil)
+	got := gens[0].Clients
+	if len(got) != len(clients) {
+		t.Fatalf("clients = %+v, want %d", got, len(clients))
+	}
+	for i, c := range clients {
+		if got[i].Address != c || !got[i].First.Equal(testNow.Add(time.Duration(i)*time.Second)) {
+			t.Errorf("client %d = %q first %v, want %q first %v", i, got[i].Address, got[i].First, c, testNow.Add(time.Duration(i)*time.Second))
+		}
+	}
+	if c := got[0]; c.Versions["v1"] != 1 || c.Versions["v2"] != 1 || !c.Last.Equal(testNow.Add(time.Minute)) {
+		t.Errorf("10.0.0.1: versions %v, last %v; want v1 and v2 once each, last at +1m", c.Versions, c.Last)
+	}
+}
+
 // What the tracker keeps for a profile's first generation, as serve feeds
 // it one per instance at start: the record and its places in the two
 // maps. It was about 370 bytes (a GenerationInfo inside the record, the
