@@ -83,46 +83,66 @@ type ClientInfo struct {
 }
 
 // generation is one generation as tracked: one per instance of a fleet,
-// so it is kept in 160 bytes, a size class (TestGeneration_SizeClass),
-// where a GenerationInfo is 176 and each of its times 24 more. What a
-// served document updates comes first and inline, so that recording one
-// (on the request path, for one of thousands of instances whose memory is
-// cold) touches few cache lines: no map per client or per version. The
-// strings are the event's, shared, not copied.
+// so it is kept in 128 bytes, a size class (TestGeneration_SizeClass),
+// where a GenerationInfo is 176 and each of its times 24 more. It keeps
+// nothing it can derive: its profile is the key it is listed under, its
+// status follows from its times, when it was first served is when its
+// first client was. What a served document updates comes first and
+// inline, so that recording one (on the request path, for one of
+// thousands of instances whose memory is cold) touches few cache lines:
+// no map per client or per version. The strings are the event's, shared,
+// not copied.
 type generation struct {
-	served      uint64
-	firstServed stamp  // none until served
-	omitted     uint64 // clients beyond the bound
-	clients     []clientRecord
+	served  uint64
+	omitted uint64         // clients beyond the bound
+	clients []clientRecord // the first was the first served
 
-	prev                       *generation // the profile's one before, nil for the oldest kept
-	profile, role, accessKeyID string
-	seq                        uint64
+	prev              *generation // the profile's one before, nil for the oldest kept
+	role, accessKeyID string
+	seq               uint64
 	// loc is the location of the times, the issued event's: snapshot
 	// gives them back as they came.
-	loc                                  *time.Location
-	issued, expires, superseded, expired stamp
-	status                               status
+	loc    *time.Location
+	issued stamp
+	// expires is noStamp when the issued event had no expiry; superseded
+	// and expired are noStamp until then.
+	expires, superseded, expired stamp
+}
+
+// status is the generation's status as tracked (revoked is found when
+// listed): expired once expired, else superseded once superseded.
+func (g *generation) status() string {
+	switch {
+	case g.expired != noStamp:
+		return StatusExpired
+	case g.superseded != noStamp:
+		return StatusSuperseded
+	default:
+		return StatusCurrent
+	}
 }
 
 // stamp is a time as Unix nanoseconds (8 bytes where a time.Time is 24),
-// or noStamp. Times before 1678 or after 2262 do not fit; the tracker's
-// come from the clock.
+// or noStamp, or zeroStamp. Times before 1678 or after 2262 do not fit;
+// the tracker's come from the clock.
 type stamp int64
 
-const noStamp = stamp(math.MinInt64)
+const (
+	noStamp   = stamp(math.MinInt64)     // no time
+	zeroStamp = stamp(math.MinInt64 + 1) // the zero time
+)
 
-// stampOf is t's stamp, noStamp for the zero time.
+// stampOf is t's stamp.
 func stampOf(t time.Time) stamp {
 	if t.IsZero() {
-		return noStamp
+		return zeroStamp
 	}
 	return stamp(t.UnixNano())
 }
 
 // time is the time of s in loc, the zero time for noStamp.
 func (s stamp) time(loc *time.Location) time.Time {
-	if s == noStamp {
+	if s == noStamp || s == zeroStamp {
 		return time.Time{}
 	}
 	return time.Unix(0, int64(s)).In(loc)
@@ -135,28 +155,6 @@ func (s stamp) ptr(loc *time.Location) *time.Time {
 	}
 	t := s.time(loc)
 	return &t
-}
-
-// status is a generation's status as tracked (revoked is found when
-// listed).
-type status uint8
-
-const (
-	current status = iota
-	superseded
-	expired
-)
-
-// String is the status as listed: StatusCurrent, ...
-func (s status) String() string {
-	switch s {
-	case superseded:
-		return StatusSuperseded
-	case expired:
-		return StatusExpired
-	default:
-		return StatusCurrent
-	}
 }
 
 // clientRecord is one client of a generation: 88 bytes, the 96-byte
@@ -244,8 +242,7 @@ func (t *Tracker) Record(ev Event) {
 	switch ev.Type {
 	case EventIssued:
 		g := &generation{
-			firstServed: noStamp, prev: t.profiles[ev.Profile],
-			profile: ev.Profile, role: ev.Role, accessKeyID: ev.AccessKeyID, seq: ev.Seq,
+			prev: t.profiles[ev.Profile], role: ev.Role, accessKeyID: ev.AccessKeyID, seq: ev.Seq,
 			loc: ev.At.Location(), issued: stampOf(ev.At), expires: noStamp, superseded: noStamp, expired: noStamp,
 		}
 		if ev.Expires != nil {
@@ -256,8 +253,7 @@ func (t *Tracker) Record(ev Event) {
 		// bound, the oldest are forgotten.
 		kept := 1
 		for old := g; old.prev != nil; old = old.prev {
-			if old.prev.status == current {
-				old.prev.status = superseded
+			if old.prev.status() == StatusCurrent {
 				old.prev.superseded = stampOf(ev.At)
 			}
 			if kept++; kept > t.maxGens {
@@ -271,17 +267,12 @@ func (t *Tracker) Record(ev Event) {
 		t.profiles[ev.Profile] = g
 		t.byKey[ev.AccessKeyID] = g
 	case EventSuperseded:
-		if g := t.byKey[ev.AccessKeyID]; g != nil {
-			if g.status == current {
-				g.status = superseded
-			}
-			if g.superseded == noStamp {
-				g.superseded = stampOf(ev.At)
-			}
+		// A current one becomes superseded; an expired one stays expired.
+		if g := t.byKey[ev.AccessKeyID]; g != nil && g.superseded == noStamp {
+			g.superseded = stampOf(ev.At)
 		}
 	case EventExpired:
 		if g := t.byKey[ev.AccessKeyID]; g != nil {
-			g.status = expired
 			g.expired = stampOf(ev.At)
 		}
 	case EventServed:
@@ -290,9 +281,6 @@ func (t *Tracker) Record(ev Event) {
 			return
 		}
 		g.served++
-		if g.firstServed == noStamp {
-			g.firstServed = stampOf(ev.At)
-		}
 		ip, _ := netip.ParseAddr(ev.Client) // the zero Addr if it is not one
 		c := g.client(ip, ev.Client)
 		if c == nil {
@@ -325,7 +313,7 @@ func (t *Tracker) Generations(ctx context.Context, profile string, now time.Time
 	sort.Strings(names)
 	for _, p := range names {
 		for g := t.profiles[p]; g != nil; g = g.prev {
-			out = append(out, g.snapshot())
+			out = append(out, g.snapshot(p))
 		}
 	}
 	t.mu.Unlock()
@@ -363,12 +351,16 @@ func (t *Tracker) Generations(ctx context.Context, profile string, now time.Time
 	return out, nil
 }
 
-func (g *generation) snapshot() GenerationInfo {
+// snapshot is g as listed, a generation of profile.
+func (g *generation) snapshot(profile string) GenerationInfo {
 	info := GenerationInfo{
-		Profile: g.profile, Role: g.role, Seq: g.seq, AccessKeyID: g.accessKeyID, Status: g.status.String(),
-		Issued: g.issued.time(g.loc), Expires: g.expires.ptr(g.loc), FirstServed: g.firstServed.ptr(g.loc),
+		Profile: profile, Role: g.role, Seq: g.seq, AccessKeyID: g.accessKeyID, Status: g.status(),
+		Issued: g.issued.time(g.loc), Expires: g.expires.ptr(g.loc),
 		Superseded: g.superseded.ptr(g.loc), Expired: g.expired.ptr(g.loc),
 		Served: g.served, ClientsOmitted: g.omitted,
+	}
+	if len(g.clients) > 0 { // every served generation has its first client
+		info.FirstServed = g.clients[0].first.ptr(g.loc)
 	}
 	info.Clients = make([]ClientInfo, 0, len(g.clients))
 	for _, c := range g.clients {

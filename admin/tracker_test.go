@@ -99,10 +99,10 @@ func TestTracker_ReaddedProfileStartsOver(t *testing.T) {
 }
 
 // The tracker keeps a generation per instance of a fleet (10,000 in one
-// process): its record stays in the 160-byte size class (objects of 512
+// process): its record stays in the 128-byte size class (objects of 512
 // bytes or less carry no header).
 func TestGeneration_SizeClass(t *testing.T) {
-	const class = 160
+	const class = 128
 	if size := unsafe.Sizeof(generation{}); size > class {
 		t.Errorf("a generation is %d bytes: it no longer fits the %d-byte size class", size, class)
 	}
@@ -148,7 +148,7 @@ func TestTracker_ClientAddresses(t *testing.T) {
 // maps. It was about 370 bytes (a GenerationInfo inside the record, the
 // expiry in an object of its own, and a slice per profile).
 func TestTracker_RetainedPerGeneration(t *testing.T) {
-	const n, limit = 10_000, 240
+	const n, limit = 10_000, 200
 	profiles, keys := make([]string, n), make([]string, n)
 	for i := range n {
 		profiles[i] = fmt.Sprintf("arn:aws:iam::123456789012:instance-profile/profile-%05d", i)
@@ -197,5 +197,31 @@ func TestTracker_TimesAsGiven(t *testing.T) {
 	tr.Record(Event{Type: EventIssued, At: at, Profile: "q", Seq: 1, AccessKeyID: "K2"})
 	if gens, _ := tr.Generations(context.Background(), "q", at, nil); gens[0].Expires != nil {
 		t.Errorf("expires %v for an issued event without one, want nil", gens[0].Expires)
+	}
+}
+
+// A generation's status follows its events in any order: an expired one
+// stays expired when superseded after, a superseded one keeps the time it
+// was first superseded.
+func TestTracker_StatusFromEvents(t *testing.T) {
+	tr := NewTracker(TrackerOptions{})
+	tr.Record(Event{Type: EventIssued, At: testNow, Profile: "p", Seq: 1, AccessKeyID: "K1"})
+	tr.Record(Event{Type: EventIssued, At: testNow, Profile: "q", Seq: 1, AccessKeyID: "K2"})
+	tr.Record(Event{Type: EventExpired, At: testNow.Add(time.Hour), Profile: "p", Seq: 1, AccessKeyID: "K1"})
+	tr.Record(Event{Type: EventSuperseded, At: testNow.Add(2 * time.Hour), Profile: "p", Seq: 1, AccessKeyID: "K1"})
+	tr.Record(Event{Type: EventSuperseded, At: testNow.Add(time.Minute), Profile: "q", Seq: 1, AccessKeyID: "K2"})
+	tr.Record(Event{Type: EventIssued, At: testNow.Add(2 * time.Minute), Profile: "q", Seq: 2, AccessKeyID: "K3"})
+	gens, _ := tr.Generations(context.Background(), "", testNow, nil)
+	if len(gens) != 3 {
+		t.Fatalf("generations = %+v, want 3", gens)
+	}
+	if g := gens[0]; g.Profile != "p" || g.Status != StatusExpired || !g.Expired.Equal(testNow.Add(time.Hour)) || !g.Superseded.Equal(testNow.Add(2*time.Hour)) {
+		t.Errorf("p 1 = %s, expired %v, superseded %v; want expired at +1h, superseded at +2h", g.Status, g.Expired, g.Superseded)
+	}
+	if g := gens[1]; g.Profile != "q" || g.Seq != 2 || g.Status != StatusCurrent || g.Superseded != nil {
+		t.Errorf("q 2 = %+v, want current", g)
+	}
+	if g := gens[2]; g.Profile != "q" || g.Status != StatusSuperseded || !g.Superseded.Equal(testNow.Add(time.Minute)) {
+		t.Errorf("q 1 = %s, superseded %v; want superseded at +1m (its own event's time, not the next issue's)", g.Status, g.Superseded)
 	}
 }
