@@ -51,13 +51,13 @@ type Session struct {
 	AccountID       string `json:"a"`
 	// PrincipalARN is the caller's identity, e.g.
 	// arn:aws:sts::123456789012:assumed-role/web/i-0123456789abcdef0.
-	PrincipalARN string `json:"p"`
+	PrincipalARN string `json:"p,omitempty"`
 	// PrincipalID is the unique id AWS reports as UserId, e.g. AROA…:session.
 	PrincipalID string    `json:"u,omitempty"`
 	RoleARN     string    `json:"r,omitempty"`
 	RoleID      string    `json:"ri,omitempty"`
 	SessionName string    `json:"n,omitempty"`
-	IssuedAt    time.Time `json:"i"`
+	IssuedAt    time.Time `json:"i,omitzero"`
 	// IssuedNano is the issue time to the nanosecond (IssuedAt is to the
 	// second, as AWS reports it), so that a revocation tells the sessions
 	// issued before it from those issued after it within the same second.
@@ -337,11 +337,48 @@ func (i *Issuer) open(token string) (Session, error) {
 		// Authentic but undecodable means a bug in seal, not an attack.
 		return Session{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
+	s.expand()
 	return s, nil
 }
 
+// compact is s as sealed: without the fields that expand derives from the
+// others, when they are what it would derive: an assumed role's principal
+// ARN and id (from the role's ARN and id and the session name) and the
+// issue time to the second (from the one to the nanosecond). An instance
+// role's token is a third shorter (some 420 characters instead of 620),
+// which is most of what a fleet of instances keeps for each one's
+// credentials. Issue sets all three, so a token without them is one of
+// these; one sealed whole (before compact existed) opens as it did.
+func (s Session) compact() Session {
+	if s.RoleARN != "" {
+		if arn, err := AssumedRoleARN(s.RoleARN, s.SessionName); err == nil && arn == s.PrincipalARN {
+			s.PrincipalARN = ""
+		}
+	}
+	if s.RoleID != "" && s.PrincipalID == s.RoleID+":"+s.SessionName {
+		s.PrincipalID = ""
+	}
+	if s.IssuedNano != 0 && s.IssuedAt.Equal(time.Unix(0, s.IssuedNano).UTC().Truncate(time.Second)) {
+		s.IssuedAt = time.Time{}
+	}
+	return s
+}
+
+// expand undoes compact.
+func (s *Session) expand() {
+	if s.PrincipalARN == "" && s.RoleARN != "" {
+		s.PrincipalARN, _ = AssumedRoleARN(s.RoleARN, s.SessionName)
+	}
+	if s.PrincipalID == "" && s.RoleID != "" {
+		s.PrincipalID = s.RoleID + ":" + s.SessionName
+	}
+	if s.IssuedAt.IsZero() && s.IssuedNano != 0 {
+		s.IssuedAt = time.Unix(0, s.IssuedNano).UTC().Truncate(time.Second)
+	}
+}
+
 func (i *Issuer) seal(s Session) (string, error) {
-	plain, err := json.Marshal(s)
+	plain, err := json.Marshal(s.compact())
 	if err != nil {
 		return "", fmt.Errorf("sts: %w", err)
 	}
