@@ -105,7 +105,7 @@ func main() {
 			continue
 		}
 		per := func(a, b int64) float64 { return float64(a-b) / float64(n-base.n) }
-		fmt.Fprintf(os.Stderr, "%d instances: per instance beyond %d: idle RSS %.1f KB (anonymous %.1f KB), heap %.1f KB; after GETs RSS %.1f KB, heap %.1f KB; routed GETs %.0f/s (%.2f× %d instance(s))\n",
+		fmt.Fprintf(os.Stderr, "%d instances: per instance beyond %d: idle RSS %.1f KiB (anonymous %.1f KiB), heap %.1f KiB; after GETs RSS %.1f KiB, heap %.1f KiB; routed GETs %.0f/s (%.2f× %d instance(s))\n",
 			n, base.n, per(r.idle.rss, base.idle.rss), per(r.idle.anon, base.idle.anon), per(r.idle.heap, base.idle.heap)/1024,
 			per(r.served.rss, base.served.rss), per(r.served.heap, base.served.heap)/1024, r.getsPerSec, r.getsPerSec/base.getsPerSec, base.n)
 	}
