@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -117,18 +118,25 @@ type Scheduler struct {
 
 // entry is one key's. The Scheduler keeps one per instance (and one more
 // for an instance whose identity role credentials were asked for), so it
-// is kept small: 96 bytes, a size class (TestEntry_SizeClass).
+// is kept small: 80 bytes, a size class (TestEntry_SizeClass).
 type entry struct {
 	key      string
 	issuer   Issuer
 	cur      atomic.Pointer[Generation]
-	old      []*Generation // superseded, still valid, oldest first
+	old      *older        // superseded, still valid, newest first; nil before the first rotation
 	nextMint time.Duration // since the Scheduler's epoch
 	due      time.Duration // since the epoch: min(nextMint, earliest old expiry)
 	index    int32         // in queue; -1 when not
 	failures int32
 	removed  atomic.Bool // set by Remove (under mu); read lock-free by Handle.Current
 	frozen   bool        // no mints; the current generation stays current
+}
+
+// older is one of an entry's superseded generations in a list: 8 bytes in
+// the entry, where a slice is 24, and nothing until the first rotation.
+type older struct {
+	g    *Generation
+	next *older // the one superseded before g
 }
 
 // since is t as an offset from the epoch (saturated, as time.Time.Sub).
@@ -313,8 +321,8 @@ func (s *Scheduler) Generations(key string) []Generation {
 	if g := e.cur.Load(); g != nil {
 		out = append(out, *g)
 	}
-	for i := len(e.old) - 1; i >= 0; i-- {
-		out = append(out, *e.old[i])
+	for o := e.old; o != nil; o = o.next {
+		out = append(out, *o.g)
 	}
 	return out
 }
@@ -414,7 +422,8 @@ func (s *Scheduler) runDue(ctx context.Context) {
 		}
 		e := s.queue[0]
 		due := s.at(e.nextMint)
-		expired := s.retire(e, now)
+		var buf [4]*Generation
+		expired := s.retire(e, now, buf[:0])
 		mint := e.nextMint <= sinceNow && !e.frozen
 		if !mint {
 			s.reschedule(e)
@@ -438,15 +447,29 @@ func (s *Scheduler) runDue(ctx context.Context) {
 	}
 }
 
-// retire drops e's superseded generations that have expired. s.mu is held.
-func (s *Scheduler) retire(e *entry, now time.Time) []*Generation {
-	n := 0
-	for n < len(e.old) && !e.old[n].Credentials.Expires.After(now) {
-		n++
+// retire drops e's superseded generations that have expired and appends
+// them to out, oldest first. s.mu is held.
+func (s *Scheduler) retire(e *entry, now time.Time, out []*Generation) []*Generation {
+	// The oldest ones, up to the oldest still valid: after the last
+	// still valid in the list.
+	var last *older
+	for o := e.old; o != nil; o = o.next {
+		if o.g.Credentials.Expires.After(now) {
+			last = o
+		}
 	}
-	gone := e.old[:n:n]
-	e.old = e.old[n:]
-	return gone
+	gone := e.old
+	if last != nil {
+		gone, last.next = last.next, nil
+	} else {
+		e.old = nil
+	}
+	n := len(out)
+	for o := gone; o != nil; o = o.next {
+		out = append(out, o.g)
+	}
+	slices.Reverse(out[n:]) // oldest first
+	return out
 }
 
 // mint mints e's next generation, which was due at due, and returns the
@@ -477,7 +500,7 @@ func (s *Scheduler) mint(ctx context.Context, e *entry, due time.Time) error {
 	g := &Generation{Seq: 1, Credentials: creds}
 	if prev != nil {
 		g.Seq = prev.Seq + 1
-		e.old = append(e.old, prev)
+		e.old = &older{g: prev, next: e.old}
 	}
 	e.cur.Store(g)
 	e.failures = 0
@@ -516,8 +539,11 @@ func (s *Scheduler) reschedule(e *entry) {
 	if e.frozen {
 		e.due = s.since(s.opts.Now().Add(frozenDue))
 	}
-	if len(e.old) > 0 {
-		e.due = min(e.due, s.since(e.old[0].Credentials.Expires))
+	if o := e.old; o != nil {
+		for o.next != nil {
+			o = o.next
+		}
+		e.due = min(e.due, s.since(o.g.Credentials.Expires)) // the oldest's
 	}
 	if e.index >= 0 && !e.removed.Load() {
 		heap.Fix(&s.queue, int(e.index))

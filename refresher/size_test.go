@@ -16,7 +16,7 @@ import (
 // part of the footprint per instance (docs/performance.md). Objects of 512
 // bytes or less carry no header.
 func TestEntry_SizeClass(t *testing.T) {
-	const class = 96
+	const class = 80
 	if size := unsafe.Sizeof(entry{}); size > class {
 		t.Errorf("an entry is %d bytes: it no longer fits the %d-byte size class", size, class)
 	}
@@ -35,7 +35,7 @@ func TestGeneration_SizeClass(t *testing.T) {
 // 125 bytes per key) and the larger entry and generation, it was about
 // 400 bytes.
 func TestScheduler_RetainedPerEntry(t *testing.T) {
-	const n, limit = 10_000, 300
+	const n, limit = 10_000, 260
 	s, err := New(Options{})
 	if err != nil {
 		t.Fatal(err)
