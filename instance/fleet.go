@@ -3,6 +3,7 @@ package instance
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -178,6 +179,12 @@ func (f *Fleet) Default() string { return f.router.Default() }
 // Handler routes metadata requests to the members: what the shared
 // metadata listeners serve.
 func (f *Fleet) Handler() http.Handler { return f.router }
+
+// ConnContext is the router's (Router.ConnContext): give it to the
+// listeners serving Handler, after imds.Server.ConnContext.
+func (f *Fleet) ConnContext(ctx context.Context, c net.Conn) context.Context {
+	return f.router.ConnContext(ctx, c)
+}
 
 // InstanceFor is the id of the instance that serves a client at addr.
 func (f *Fleet) InstanceFor(addr netip.Addr) (id string, ok bool) {

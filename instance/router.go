@@ -2,9 +2,11 @@ package instance
 
 import (
 	"cmp"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"maps"
+	"net"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -55,6 +57,9 @@ type Router struct {
 	served [servedShards]atomic.Pointer[prefixMap]
 	lens   atomic.Pointer[lengths]
 	def    atomic.Pointer[target]
+	// gen counts the changes: a connection's route (ConnContext) holds
+	// while it is the same.
+	gen atomic.Uint64
 }
 
 // target is where a lookup sends a request, and the route it came from:
@@ -155,6 +160,7 @@ func (r *Router) Set(rt Route) error {
 		r.def.Store(t)
 	}
 	r.publishLengths()
+	r.gen.Add(1)
 	return nil
 }
 
@@ -203,6 +209,7 @@ func (r *Router) Remove(id string) bool {
 	}
 	delete(r.routes, id)
 	r.publishLengths()
+	r.gen.Add(1)
 	return true
 }
 
@@ -211,6 +218,7 @@ func (r *Router) Remove(id string) bool {
 func (r *Router) SetDefault(id string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	defer r.gen.Add(1)
 	if id == "" {
 		r.def.Store(nil)
 		return nil
@@ -246,6 +254,14 @@ func (r *Router) Routes() []Route {
 // Lookup is the instance that serves a client at addr: its id and handler,
 // ok false when none does.
 func (r *Router) Lookup(addr netip.Addr) (id string, h http.Handler, ok bool) {
+	if t := r.lookup(addr); t != nil {
+		return t.id, t.h, true
+	}
+	return "", nil, false
+}
+
+// lookup is the target serving addr, nil for none.
+func (r *Router) lookup(addr netip.Addr) *target {
 	addr = addr.Unmap().WithZone("")
 	ls := r.lens.Load()
 	bits := ls.v6
@@ -258,13 +274,31 @@ func (r *Router) Lookup(addr netip.Addr) (id string, h http.Handler, ok bool) {
 			continue
 		}
 		if t := r.load(p); t != nil {
-			return t.id, t.h, true
+			return t
 		}
 	}
-	if d := r.def.Load(); d != nil {
-		return d.id, d.h, true
-	}
-	return "", nil, false
+	return r.def.Load()
+}
+
+// connRoute is where a connection's requests go: the target its client's
+// address found, while the routes are still those of generation gen.
+type connRoute struct {
+	gen uint64
+	t   *target
+}
+
+// connRouteKey keys a connection's *atomic.Pointer[connRoute] in its
+// context.
+type connRouteKey struct{}
+
+// ConnContext gives a connection a place for its route, so that its
+// requests (all from one client address) find their instance with one
+// load and a comparison, until the routes change, instead of parsing the
+// address and looking it up each time: with many instances the lookup
+// reads memory no other request of the connection's instance needs. Set
+// it as (part of) the metadata listener's http.Server.ConnContext.
+func (r *Router) ConnContext(ctx context.Context, _ net.Conn) context.Context {
+	return context.WithValue(ctx, connRouteKey{}, new(atomic.Pointer[connRoute]))
 }
 
 // ServeHTTP routes the request by its RemoteAddr.
@@ -277,9 +311,20 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 	}
+	cr, _ := req.Context().Value(connRouteKey{}).(*atomic.Pointer[connRoute])
+	gen := r.gen.Load()
+	if cr != nil {
+		if c := cr.Load(); c != nil && c.gen == gen {
+			c.t.h.ServeHTTP(w, req)
+			return
+		}
+	}
 	if ap, err := netip.ParseAddrPort(req.RemoteAddr); err == nil {
-		if _, h, ok := r.Lookup(ap.Addr()); ok {
-			h.ServeHTTP(w, req)
+		if t := r.lookup(ap.Addr()); t != nil {
+			if cr != nil {
+				cr.Store(&connRoute{gen: gen, t: t})
+			}
+			t.h.ServeHTTP(w, req)
 			return
 		}
 	}

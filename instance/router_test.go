@@ -3,6 +3,7 @@ package instance_test
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -221,5 +222,66 @@ func TestRouter_DefaultWithoutSources(t *testing.T) {
 	r.Remove("i-b")
 	if _, body := get(t, r, "10.0.0.2:1"); body != "i-a" {
 		t.Errorf("10.0.0.2:1 after i-b left -> %q, want the default i-a", body)
+	}
+}
+
+// A connection's requests find their instance once (Router.ConnContext)
+// and follow every change of the routes: a source moved to another
+// instance, the instance removed, a default set.
+func TestRouter_ConnRouteFollowsChanges(t *testing.T) {
+	r := instance.NewRouter()
+	if err := r.Set(instance.Route{ID: "a", Sources: pfx("127.0.0.1/32"), Handler: named("a")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Set(instance.Route{ID: "b", Sources: pfx("10.0.0.1/32"), Handler: named("b")}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(r)
+	srv.Config.ConnContext = r.ConnContext
+	conns := 0
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns++
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	client := srv.Client() // one keep-alive connection, from 127.0.0.1
+	get := func() string {
+		t.Helper()
+		resp, err := client.Get(srv.URL + "/latest/meta-data/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Sprint(resp.StatusCode)
+		}
+		return string(b)
+	}
+	for _, step := range []struct {
+		change func() error
+		want   string
+	}{
+		{func() error { return nil }, "a"},
+		{func() error { return nil }, "a"},
+		{func() error {
+			return r.Set(instance.Route{ID: "b", Sources: pfx("10.0.0.1/32", "127.0.0.0/8"), Handler: named("b")})
+		}, "a"}, // a's /32 is longer
+		{func() error { return r.Set(instance.Route{ID: "a", Sources: pfx("192.0.2.1/32"), Handler: named("a")}) }, "b"},
+		{func() error { r.Remove("b"); return nil }, "404"},
+		{func() error { return r.SetDefault("a") }, "a"},
+		{func() error { return r.Set(instance.Route{ID: "c", Sources: pfx("127.0.0.1/32"), Handler: named("c")}) }, "c"},
+	} {
+		if err := step.change(); err != nil {
+			t.Fatal(err)
+		}
+		if got := get(); got != step.want {
+			t.Errorf("routed to %s, want %s", got, step.want)
+		}
+	}
+	if conns > 1 {
+		t.Errorf("%d connections: the test wants every request on one", conns)
 	}
 }

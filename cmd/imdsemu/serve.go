@@ -200,14 +200,19 @@ func serve(ctx context.Context, stdout, stderr io.Writer, s config.Settings, see
 	if err != nil {
 		return err
 	}
-	meta.srv.ConnContext = metadata.ConnContext
+	// A connection keeps the hop limit's socket (imds) and its route
+	// (instance.Router: its client's instance, looked up once).
+	connContext := func(ctx context.Context, c net.Conn) context.Context {
+		return fl.ConnContext(metadata.ConnContext(ctx, c), c)
+	}
+	meta.srv.ConnContext = connContext
 	fln := ctl.faults.Listener(meta.ln) // outages close and re-bind it
 	meta.ln, meta.srv.ConnState = fln, fln.ConnState
 	adm, err := ls.listen("admin", s.AdminAddr, adminHandler)
 	if err != nil {
 		return err
 	}
-	extra, err := ix.listen(ls, metadata, metaHandler, fl.ECSHandler) // IPv6 and ECS, when set
+	extra, err := ix.listen(ls, connContext, metaHandler, fl.ECSHandler) // IPv6 and ECS, when set
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 
@@ -77,16 +79,17 @@ func (x *imdsSetup) options(o imds.Options) imds.Options {
 
 // listen opens the optional listeners and returns what to print about
 // them. The IPv6 one serves h (the metadata handler, with whatever wraps
-// it) with the hop limit; the ECS one serves only container credentials,
-// from the handler ecs makes with the token.
-func (x *imdsSetup) listen(ls *listeners, metadata *imds.Server, h http.Handler, ecs func(token string) http.Handler) ([]string, error) {
+// it) with connContext (the hop limit's socket, the connection's route);
+// the ECS one serves only container credentials, from the handler ecs
+// makes with the token.
+func (x *imdsSetup) listen(ls *listeners, connContext func(context.Context, net.Conn) context.Context, h http.Handler, ecs func(token string) http.Handler) ([]string, error) {
 	var lines []string
 	if a := x.s.IPv6Addr; a != "" {
 		l, err := ls.listen("IPv6 metadata", a, h)
 		if err != nil {
 			return nil, err
 		}
-		l.srv.ConnContext = metadata.ConnContext
+		l.srv.ConnContext = connContext
 		lines = append(lines, fmt.Sprintf("imdsemu: metadata service also on http://%s", httpserve.DialAddr(l.ln.Addr())))
 	}
 	if a := x.s.ECSAddr; a != "" {
