@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/imdsemu/imdsemu/internal/sizeclass"
 )
 
 func TestTracker_Lifecycle(t *testing.T) {
@@ -99,22 +101,11 @@ func TestTracker_ReaddedProfileStartsOver(t *testing.T) {
 }
 
 // The tracker keeps a generation per instance of a fleet (10,000 in one
-// process): its record stays in the 128-byte size class (objects of 512
-// bytes or less carry no header).
-func TestGeneration_SizeClass(t *testing.T) {
-	const class = 128
-	if size := unsafe.Sizeof(generation{}); size > class {
-		t.Errorf("a generation is %d bytes: it no longer fits the %d-byte size class", size, class)
-	}
-}
-
-// A generation's record of each client that fetched it stays in the
-// 96-byte size class.
-func TestClientRecord_SizeClass(t *testing.T) {
-	const class = 96
-	if size := unsafe.Sizeof(clientRecord{}); size > class {
-		t.Errorf("a clientRecord is %d bytes: it no longer fits the %d-byte size class", size, class)
-	}
+// process): its record stays in the 128-byte size class, and its record of
+// each client that fetched it in the 96-byte one.
+func TestSizeClasses(t *testing.T) {
+	sizeclass.Fits(t, "a generation", unsafe.Sizeof(generation{}), 128)
+	sizeclass.Fits(t, "a clientRecord", unsafe.Sizeof(clientRecord{}), 96)
 }
 
 // A client is listed as the event gave it, whether or not the tracker

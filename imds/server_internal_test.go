@@ -4,24 +4,16 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/imdsemu/imdsemu/internal/sizeclass"
 )
 
-// A Server fills the 224-byte size class (objects of 512 bytes or less
-// take no header of their own): a field more takes it to 240, 16 bytes more
-// for each instance of a large fleet. Make room before adding one.
-func TestServer_SizeClass(t *testing.T) {
-	const class = 224
-	if size := unsafe.Sizeof(Server{}); size > class {
-		t.Errorf("a Server is %d bytes: it no longer fits the %d-byte size class", size, class)
-	}
-}
-
-// Notices are 40 bytes, in the 48-byte size class, until a first notice.
-func TestNotices_SizeClass(t *testing.T) {
-	const class = 48
-	if size := unsafe.Sizeof(Notices{}); size > class {
-		t.Errorf("Notices are %d bytes: they no longer fit the %d-byte size class", size, class)
-	}
+// A Server fills the 224-byte size class: a field more takes it to 240,
+// 16 bytes more for each instance of a large fleet. Notices are 40 bytes,
+// in the 48-byte class, until a first notice.
+func TestSizeClasses(t *testing.T) {
+	sizeclass.Fits(t, "a Server", unsafe.Sizeof(Server{}), 224)
+	sizeclass.Fits(t, "Notices", unsafe.Sizeof(Notices{}), 48)
 }
 
 // Servers made one after the other on one Routes share their metadata

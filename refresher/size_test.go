@@ -9,24 +9,16 @@ import (
 	"unsafe"
 
 	"github.com/imdsemu/imdsemu/credential"
+	"github.com/imdsemu/imdsemu/internal/sizeclass"
 )
 
 // The Scheduler keeps an entry and a current generation for every
 // instance of a fleet (10,000 in one process), so their size classes are
 // part of the footprint per instance (docs/performance.md). Objects of 512
 // bytes or less carry no header.
-func TestEntry_SizeClass(t *testing.T) {
-	const class = 80
-	if size := unsafe.Sizeof(entry{}); size > class {
-		t.Errorf("an entry is %d bytes: it no longer fits the %d-byte size class", size, class)
-	}
-}
-
-func TestGeneration_SizeClass(t *testing.T) {
-	const class = 112
-	if size := unsafe.Sizeof(Generation{}); size > class {
-		t.Errorf("a Generation is %d bytes: it no longer fits the %d-byte size class", size, class)
-	}
+func TestSizeClasses(t *testing.T) {
+	sizeclass.Fits(t, "an entry", unsafe.Sizeof(entry{}), 80)
+	sizeclass.Fits(t, "a Generation", unsafe.Sizeof(Generation{}), 112)
 }
 
 // What the Scheduler keeps per key, with its first generation: the entry,
