@@ -147,25 +147,17 @@ func TestTracker_RetainedPerGeneration(t *testing.T) {
 	}
 	role := "arn:aws:iam::123456789012:role/web-role"
 	tr := NewTracker(TrackerOptions{})
-	before := heapInUse()
+	before := sizeclass.HeapInUse()
 	for i := range n {
 		exp := testNow.Add(time.Hour) // as serve's event carries it
 		tr.Record(Event{Type: EventIssued, At: testNow, Profile: profiles[i], Role: role, Seq: 1, AccessKeyID: keys[i], Expires: &exp})
 	}
-	perGen := (heapInUse() - before) / n
+	perGen := (sizeclass.HeapInUse() - before) / n
 	runtime.KeepAlive(tr)
 	t.Logf("%d bytes per generation", perGen)
 	if perGen > limit {
 		t.Errorf("the tracker keeps %d bytes per first generation, want at most %d", perGen, limit)
 	}
-}
-
-// heapInUse is the bytes of live heap objects after a collection.
-func heapInUse() int64 {
-	var m runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&m)
-	return int64(m.HeapAlloc)
 }
 
 // The tracker keeps its times as Unix nanoseconds; they come back as they

@@ -39,24 +39,16 @@ func TestScheduler_RetainedPerEntry(t *testing.T) {
 	iss := IssuerFunc(func(_ context.Context, key string, life time.Duration) (credential.Value, error) {
 		return credential.Value{AccessKeyID: "ASIAEXAMPLEEXAMPLE", SecretAccessKey: "secret", SessionToken: "token"}, nil
 	})
-	before := heapInUse()
+	before := sizeclass.HeapInUse()
 	for _, k := range keys {
 		if _, err := s.Ensure(context.Background(), k, iss); err != nil {
 			t.Fatal(err)
 		}
 	}
-	perKey := (heapInUse() - before) / n
+	perKey := (sizeclass.HeapInUse() - before) / n
 	runtime.KeepAlive(s)
 	t.Logf("%d bytes per key", perKey)
 	if perKey > limit {
 		t.Errorf("the Scheduler keeps %d bytes per key with its first generation, want at most %d", perKey, limit)
 	}
-}
-
-// heapInUse is the bytes of live heap objects after a collection.
-func heapInUse() int64 {
-	var m runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&m)
-	return int64(m.HeapAlloc)
 }

@@ -6,7 +6,10 @@
 // 896, 1024, ...) for each of them.
 package sizeclass
 
-import "testing"
+import (
+	"runtime"
+	"testing"
+)
 
 // header is what the runtime adds to an object of more than 512 bytes that
 // holds pointers (its type, for the collector); smaller ones take none.
@@ -22,4 +25,13 @@ func Fits(t testing.TB, name string, size, class uintptr) {
 	if size > class {
 		t.Errorf("%s takes %d bytes: it no longer fits the %d-byte size class; make room before adding a field", name, size, class)
 	}
+}
+
+// HeapInUse is the bytes of live heap objects after a collection: taken
+// before and after making n of something, what each one keeps.
+func HeapInUse() int64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }
